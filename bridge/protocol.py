@@ -1,0 +1,355 @@
+"""The DAWBridge wire protocol: every message a DAW script, the CLI or a worker exchanges with
+the engine, as pydantic v2 models.
+
+This module is the single source of truth for the protocol. The JSON Schema generated from it
+is committed as ``bridge/protocol.schema.json`` (``python -m bridge.schema``) and a test fails
+when the two drift. Musical times are quarter-note beats relative to the clip start.
+
+Frames: a client sends one JSON object per message (after an empty delimiter frame when it
+uses DEALER). Every request carries a client-chosen ``id``; the engine answers it with exactly
+one final reply (``ok`` true or false) carrying the same id, optionally preceded by progress
+events.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+PROTOCOL_VERSION = 1
+
+MAX_NOTES_PER_CLIP = 20_000
+MAX_CLIP_BEATS = 1024.0  # 256 bars of 4/4
+MAX_CONTEXT_CLIPS = 8
+MAX_CANDIDATES = 8
+MAX_ID_CHARS = 128
+MAX_GENERATED_BARS = 64
+
+HARMONIZE_STYLES = ("chorale", "chords", "bass")
+DRUM_STYLES = (
+    "rock", "funk", "jazz", "latin", "hiphop", "soul", "pop", "punk", "reggae", "blues",
+    "country", "dance", "gospel", "afrobeat", "afrocuban", "highlife", "middleeastern",
+    "neworleans",
+)
+MELODY_STYLES = ("chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march")
+
+HarmonizeStyle = Literal["chorale", "chords", "bass"]
+DrumStyle = Literal[
+    "rock", "funk", "jazz", "latin", "hiphop", "soul", "pop", "punk", "reggae", "blues",
+    "country", "dance", "gospel", "afrobeat", "afrocuban", "highlife", "middleeastern",
+    "neworleans",
+]
+MelodyStyle = Literal["chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march"]
+ClipKind = Literal["melody", "chords", "bass", "drums", "other"]
+KEY_PATTERN = r"^[A-G](#|b)? (major|minor)$"
+
+
+class ErrorCode(str, Enum):
+    """The closed set of error codes an engine may answer with."""
+
+    invalid_request = "invalid_request"  # not JSON, wrong shape, a field out of range
+    unsupported_version = "unsupported_version"  # "v" is not PROTOCOL_VERSION
+    unknown_op = "unknown_op"  # "op" names no operation
+    too_large = "too_large"  # the frame exceeds the engine's size limit
+    model_unavailable = "model_unavailable"  # no usable weights are loaded
+    overloaded = "overloaded"  # the request queue is full; retry later
+    timeout = "timeout"  # the request's deadline passed before it finished
+    cancelled = "cancelled"  # a cancel request stopped it
+    not_found = "not_found"  # cancel/dispatch named something the engine does not hold
+    duplicate_id = "duplicate_id"  # this client already has a request in flight with this id
+    unavailable = "unavailable"  # an upstream engine or worker cannot be reached
+    unauthorized = "unauthorized"  # the peer is not allowed to do this
+    shutting_down = "shutting_down"  # the engine is stopping and takes no new work
+    internal = "internal"  # a bug in the engine; the message says what failed
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- music -------------------------------------------------------------------------------
+
+
+class Note(_Strict):
+    """One note. Times are quarter-note beats from the clip start."""
+
+    pitch: int = Field(ge=0, le=127, description="MIDI note number 0..127 (GM drum map on drum clips).")
+    start: float = Field(ge=0.0, le=MAX_CLIP_BEATS, description="Onset in beats from the clip start.")
+    duration: float = Field(gt=0.0, le=MAX_CLIP_BEATS, description="Length in beats, > 0.")
+    velocity: int = Field(default=100, ge=1, le=127, description="MIDI velocity 1..127.")
+    channel: int | None = Field(default=None, ge=0, le=15, description="MIDI channel 0..15 (9 = GM drums).")
+
+
+class Clip(_Strict):
+    """A MIDI clip in DAW-neutral form: notes, length, metre, and what is known of its music."""
+
+    notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES_PER_CLIP,
+                              description=f"At most {MAX_NOTES_PER_CLIP} notes, each starting inside the clip.")
+    length: float = Field(gt=0.0, le=MAX_CLIP_BEATS, description="Clip length in beats.")
+    time_signature: tuple[int, int] = Field(default=(4, 4), description="[numerator 1..32, denominator 1|2|4|8|16|32].")
+    tempo: float | None = Field(default=None, ge=10.0, le=400.0, description="Beats per minute at the clip start.")
+    key: str | None = Field(default=None, pattern=KEY_PATTERN, description='Key such as "C major" or "F# minor".')
+    name: str | None = Field(default=None, max_length=256, description="The clip's or track's name in the DAW.")
+    kind: ClipKind | None = Field(default=None, description="What the clip holds; guessed from its notes when absent.")
+
+    @field_validator("time_signature")
+    @classmethod
+    def _metre(cls, value: tuple[int, int]) -> tuple[int, int]:
+        num, den = value
+        if not 1 <= num <= 32:
+            raise ValueError("time_signature numerator must be in range 1..32")
+        if den not in (1, 2, 4, 8, 16, 32):
+            raise ValueError("time_signature denominator must be one of 1, 2, 4, 8, 16, 32")
+        return value
+
+    @model_validator(mode="after")
+    def _notes_inside(self) -> Clip:
+        for index, note in enumerate(self.notes):
+            if note.start >= self.length:
+                raise ValueError(
+                    f"notes[{index}].start must be in range 0..{self.length:g} (the clip length), got {note.start:g}"
+                )
+        return self
+
+
+Span = tuple[float, float]
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+class _Request(_Strict):
+    v: Literal[1] = Field(description="Protocol version; must be 1.")
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Client-chosen request id, echoed in every reply.")
+    timeout: float | None = Field(default=None, gt=0.0, le=600.0,
+                                  description="Seconds the client will wait; the engine answers 'timeout' after it.")
+
+
+class _Generate(_Request):
+    candidates: int = Field(default=1, ge=1, le=MAX_CANDIDATES, description="Distinct results to return, 1..8.")
+    temperature: float = Field(default=1.0, ge=0.05, le=2.0, description="Sampling temperature 0.05..2.0.")
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1,
+                             description="Same seed + same input = same output; random when absent.")
+
+
+class HarmonizeRequest(_Generate):
+    """A melody clip -> harmony clips aligned to its bars, in its key."""
+
+    op: Literal["harmonize"]
+    clip: Clip = Field(description="The melody to harmonize.")
+    style: HarmonizeStyle = Field(default="chorale",
+                                  description="chorale: alto, tenor, bass voices; chords: a block-chord part; bass: a bass line.")
+    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock every generated note to this key.")
+    pitch_range: tuple[int, int] | None = Field(default=None, description="[low, high] MIDI pitches for generated notes.")
+
+    @field_validator("pitch_range")
+    @classmethod
+    def _range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        return _check_pitch_range(value)
+
+
+class DrumsRequest(_Generate):
+    """A drum clip (GM drum map) of the requested length and style, fitting optional context clips."""
+
+    op: Literal["drums"]
+    bars: int = Field(default=4, ge=1, le=MAX_GENERATED_BARS, description="Bars to generate, 1..64.")
+    time_signature: tuple[int, int] = Field(default=(4, 4), description="Metre of the generated clip.")
+    tempo: float | None = Field(default=None, ge=10.0, le=400.0, description="Beats per minute.")
+    style: DrumStyle = Field(default="rock", description="A Groove MIDI Dataset style.")
+    context: list[Clip] = Field(default_factory=list, max_length=MAX_CONTEXT_CLIPS,
+                                description="Bass, chords or melody clips the groove should fit.")
+    humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
+    density: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = sparse, 1 = busy.")
+
+
+class FillRequest(_Generate):
+    """A drum clip with a span replaced by a fill; notes outside the span are kept exactly."""
+
+    op: Literal["fill"]
+    clip: Clip = Field(description="The drum clip.")
+    span: Span | None = Field(default=None, description="[start, end] beats to replace; default: the last bar.")
+    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = a light fill, 1 = a busy one.")
+    humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
+
+
+class VaryRequest(_Generate):
+    """Variations of a clip over the same bars and harmony."""
+
+    op: Literal["vary"]
+    clip: Clip = Field(description="The clip to vary (melody, chords, bass or drums).")
+    strength: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = identical, 1 = a new part over the same bars.")
+    keep_rhythm: bool = Field(default=False, description="Keep every onset and duration; change pitches only.")
+    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock generated notes to this key.")
+
+
+class ContinueRequest(_Generate):
+    """The next bars of a clip in the same style, key and metre."""
+
+    op: Literal["continue"]
+    clip: Clip = Field(description="The clip to continue.")
+    bars: int = Field(default=4, ge=1, le=MAX_GENERATED_BARS, description="Bars to add, 1..64.")
+    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock generated notes to this key.")
+
+
+class RestyleRequest(_Generate):
+    """The clip in another style, keeping its bars and skeleton to the degree strength says."""
+
+    op: Literal["restyle"]
+    clip: Clip = Field(description="A drum clip or a melody clip.")
+    style: str = Field(min_length=1, max_length=32,
+                       description="Target style: a drum style for drum clips, a melody style for melodies.")
+    strength: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = keep everything, 1 = keep only the bars.")
+
+
+class PingRequest(_Request):
+    """Liveness check; answered at once, never queued."""
+
+    op: Literal["ping"]
+
+
+class InfoRequest(_Request):
+    """Version, model, device, ops, styles and limits of the engine."""
+
+    op: Literal["info"]
+
+
+class CancelRequest(_Request):
+    """Stop a request this client sent; it is answered with 'cancelled'."""
+
+    op: Literal["cancel"]
+    target: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="The id of the request to cancel.")
+
+
+class AttachRequest(_Request):
+    """A DAW session offers to receive commands. The reply comes at once; later commands arrive
+    as ``command`` events carrying this request's id, for as long as the session stays connected."""
+
+    op: Literal["attach"]
+    daw: Literal["live", "reaper", "other"] = Field(description="Which host the session lives in.")
+    name: str = Field(default="", max_length=128, description="A label for the session, e.g. the Live set's name.")
+
+
+class DispatchRequest(_Request):
+    """Ask attached DAW sessions to run a musical op on their current selection."""
+
+    op: Literal["dispatch"]
+    daw: Literal["live", "reaper", "other"] | None = Field(default=None, description="Only sessions of this host; all when absent.")
+    command: dict[str, Any] = Field(description='The op and its controls, e.g. {"op": "harmonize", "style": "chords"}.')
+
+    @field_validator("command")
+    @classmethod
+    def _musical(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("op") not in MUSICAL_OPS:
+            raise ValueError(f"command.op must be one of {', '.join(MUSICAL_OPS)}")
+        return value
+
+
+Request = Annotated[
+    HarmonizeRequest | DrumsRequest | FillRequest | VaryRequest | ContinueRequest | RestyleRequest
+    | PingRequest | InfoRequest | CancelRequest | AttachRequest | DispatchRequest,
+    Field(discriminator="op"),
+]
+REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Request)
+
+MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
+SERVICE_OPS = ("ping", "info", "cancel", "attach", "dispatch")
+ALL_OPS = MUSICAL_OPS + SERVICE_OPS
+MusicalRequest = HarmonizeRequest | DrumsRequest | FillRequest | VaryRequest | ContinueRequest | RestyleRequest
+
+
+# --- replies -----------------------------------------------------------------------------
+
+
+class Candidate(_Strict):
+    """One generated result: one or more clips (a chorale harmonization has three)."""
+
+    clips: list[Clip] = Field(description="The generated clips, each named after what it holds.")
+
+
+class MusicResult(_Strict):
+    candidates: list[Candidate] = Field(description="As many as were asked for, distinct.")
+    model: str = Field(description="The model that made them.")
+    seed: int = Field(description="The seed used; send it back to get the same result.")
+    elapsed: float = Field(description="Seconds the engine spent on the request.")
+
+
+class PingResult(_Strict):
+    pong: Literal[True] = True
+    time: float = Field(description="Engine clock, seconds since the epoch.")
+
+
+class InfoResult(_Strict):
+    version: str
+    protocol: int
+    model: str | None = Field(description="Loaded model name, or null when none is loaded.")
+    model_error: str | None = Field(default=None, description="Why no model is loaded, and what to do.")
+    device: str
+    ops: list[str]
+    styles: dict[str, list[str]] = Field(description="Styles per op.")
+    limits: dict[str, float]
+    uptime: float = 0.0
+    queue_depth: int = 0
+    served: int = 0
+    failed: int = 0
+    workers: int = 0
+
+
+class ErrorBody(_Strict):
+    code: ErrorCode
+    message: str = Field(description="What went wrong and, where it can, what to do.")
+    field: str | None = Field(default=None, description="The offending field's path, e.g. clip.notes.3.pitch.")
+
+
+class OkReply(_Strict):
+    v: Literal[1] = 1
+    id: str
+    ok: Literal[True] = True
+    result: dict[str, Any]
+
+
+class ErrorReply(_Strict):
+    v: Literal[1] = 1
+    id: str | None = Field(description="The request's id, or null when it could not be read.")
+    ok: Literal[False] = False
+    error: ErrorBody
+
+
+class ProgressEvent(_Strict):
+    v: Literal[1] = 1
+    id: str
+    event: Literal["progress"] = "progress"
+    done: float = Field(ge=0.0, le=1.0, description="Fraction of the work done.")
+
+
+class CommandEvent(_Strict):
+    """Pushed to an attached DAW session: run this op on your selection."""
+
+    v: Literal[1] = 1
+    id: str = Field(description="The attach request's id.")
+    event: Literal["command"] = "command"
+    command: dict[str, Any]
+
+
+def _check_pitch_range(value: tuple[int, int] | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    low, high = value
+    if not (0 <= low <= 127 and 0 <= high <= 127):
+        raise ValueError("pitch_range values must be in range 0..127")
+    if high - low < 5:
+        raise ValueError("pitch_range must span at least 5 semitones (low <= high - 5)")
+    return value
+
+
+def json_schema() -> dict[str, Any]:
+    """The protocol's JSON Schema: every request, reply and event."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "DAWBridge protocol",
+        "version": PROTOCOL_VERSION,
+        "request": REQUEST_ADAPTER.json_schema(),
+        "replies": {m.__name__: m.model_json_schema() for m in (OkReply, ErrorReply, ProgressEvent, CommandEvent)},
+        "results": {m.__name__: m.model_json_schema() for m in (MusicResult, PingResult, InfoResult)},
+    }
