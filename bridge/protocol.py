@@ -13,10 +13,19 @@ events.
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -185,7 +194,8 @@ class VaryRequest(_Generate):
 
 
 class ContinueRequest(_Generate):
-    """The next bars of a clip in the same style, key and metre."""
+    """The next bars of a clip in the same style, key and metre. Result clips hold only the new
+    bars; their beat 0 is the end of the given clip."""
 
     op: Literal["continue"]
     clip: Clip = Field(description="The clip to continue.")
@@ -294,6 +304,20 @@ class InfoResult(_Strict):
     served: int = 0
     failed: int = 0
     workers: int = 0
+    sessions: int = Field(default=0, description="Attached DAW sessions.")
+
+
+class CancelResult(_Strict):
+    cancelled: str = Field(description="The id of the request that was stopped.")
+
+
+class AttachResult(_Strict):
+    attached: Literal[True] = True
+    session: str = Field(description="The attach request's id; command events carry it.")
+
+
+class DispatchResult(_Strict):
+    delivered: int = Field(description="How many attached sessions received the command.")
 
 
 class ErrorBody(_Strict):
@@ -343,6 +367,93 @@ def _check_pitch_range(value: tuple[int, int] | None) -> tuple[int, int] | None:
     return value
 
 
+RESULTS = (MusicResult, PingResult, InfoResult, CancelResult, AttachResult, DispatchResult)
+
+
+def ok_reply(request_id: str, result: BaseModel) -> dict[str, Any]:
+    """The final reply of a request that succeeded, as a JSON-ready dict."""
+    return {"v": PROTOCOL_VERSION, "id": request_id, "ok": True, "result": result.model_dump(mode="json")}
+
+
+def error_reply(request_id: str | None, code: ErrorCode, message: str,
+                field: str | None = None) -> dict[str, Any]:
+    """The final reply of a request that failed, as a JSON-ready dict."""
+    error: dict[str, Any] = {"code": code.value, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": error}
+
+
+def progress_event(request_id: str, done: float) -> dict[str, Any]:
+    """A progress event for a request still running."""
+    return {"v": PROTOCOL_VERSION, "id": request_id, "event": "progress", "done": round(min(max(done, 0.0), 1.0), 4)}
+
+
+def command_event(session_id: str, command: dict[str, Any]) -> dict[str, Any]:
+    """A command pushed to an attached DAW session."""
+    return {"v": PROTOCOL_VERSION, "id": session_id, "event": "command", "command": command}
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a valid request: what the engine answers, and the id when it could read one."""
+
+    def __init__(self, code: ErrorCode, message: str, request_id: str | None = None,
+                 field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.field = field
+
+    def reply(self) -> dict[str, Any]:
+        return error_reply(self.request_id, self.code, self.message, self.field)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def decode_request(frame: bytes) -> Any:
+    """Validate one request frame; returns the request model, raises ProtocolError.
+
+    Checks run in order so the error code says the most useful thing: text, JSON, object,
+    version, op, then every field (strictly: no strings for numbers, no floats for ints)."""
+    try:
+        text = frame.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(ErrorCode.invalid_request, "a request must be UTF-8 JSON text") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(ErrorCode.invalid_request, f"a request must be JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.invalid_request, "a request must be a JSON object")
+    raw_id = data.get("id")
+    request_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= MAX_ID_CHARS else None
+    if "v" not in data:
+        raise ProtocolError(ErrorCode.invalid_request, "v is required (the protocol version, 1)", request_id, "v")
+    version = data["v"]
+    if type(version) is not int or version != PROTOCOL_VERSION:
+        raise ProtocolError(ErrorCode.unsupported_version,
+                            f"v must be {PROTOCOL_VERSION}; this engine speaks protocol {PROTOCOL_VERSION}",
+                            request_id, "v")
+    op = data.get("op")
+    if op is None:
+        raise ProtocolError(ErrorCode.invalid_request, "op is required", request_id, "op")
+    if not isinstance(op, str) or op not in ALL_OPS:
+        raise ProtocolError(ErrorCode.unknown_op, f"op must be one of {', '.join(ALL_OPS)}", request_id, "op")
+    try:
+        return REQUEST_ADAPTER.validate_json(text, strict=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = [str(part) for part in first["loc"]]
+        if loc and loc[0] == op:
+            loc = loc[1:]
+        field = ".".join(loc) or None
+        message = f"{field}: {first['msg']}" if field else first["msg"]
+        raise ProtocolError(ErrorCode.invalid_request, message, request_id, field) from None
+
+
 def json_schema() -> dict[str, Any]:
     """The protocol's JSON Schema: every request, reply and event."""
     return {
@@ -351,5 +462,5 @@ def json_schema() -> dict[str, Any]:
         "version": PROTOCOL_VERSION,
         "request": REQUEST_ADAPTER.json_schema(),
         "replies": {m.__name__: m.model_json_schema() for m in (OkReply, ErrorReply, ProgressEvent, CommandEvent)},
-        "results": {m.__name__: m.model_json_schema() for m in (MusicResult, PingResult, InfoResult)},
+        "results": {m.__name__: m.model_json_schema() for m in RESULTS},
     }

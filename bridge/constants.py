@@ -1,0 +1,53 @@
+"""Defaults and limits of the engine: addresses, sizes, queue, timing. One place, so the
+server, the client, the CLI and the README agree."""
+
+from __future__ import annotations
+
+DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
+"""Where `dawbridge serve` binds and where clients connect by default (loopback only)."""
+
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+"""A request frame larger than this is answered `too_large` without being parsed."""
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+"""ZMQ_MAXMSGSIZE: libzmq disconnects a peer that sends a larger message."""
+
+QUEUE_SIZE = 32
+"""Musical requests waiting or running at once; more are answered `overloaded`."""
+
+WORKERS = 1
+"""Threads that call the model. One is right for one CPU model or one GPU."""
+
+DEFAULT_TIMEOUT = 300.0
+"""Seconds a musical request may take when it names no `timeout` of its own."""
+
+POLL_MS = 50
+"""Longest the server loop sleeps between housekeeping rounds (deadline precision)."""
+
+MAX_MESSAGES_PER_ROUND = 256
+"""Requests the loop reads before it turns to housekeeping, so no peer can starve it."""
+
+SHUTDOWN_GRACE = 3.0
+"""Seconds running requests get to finish after SIGINT/SIGTERM before they are stopped."""
+
+PROGRESS_INTERVAL = 0.1
+"""Least seconds between two progress events of one request."""
+
+HEARTBEAT_MS = 2000
+"""ZMTP heartbeats (ZMQ_HEARTBEAT_IVL) so dead DAW sessions are noticed."""
+
+HEARTBEAT_TIMEOUT_MS = 6000
+
+CLIENT_TIMEOUT = 5.0
+"""Seconds a client waits for a service reply (ping, info, cancel, attach, dispatch)."""
+
+CLIENT_MUSIC_TIMEOUT = 120.0
+"""Seconds a client lets a musical request run; sent to the engine as the request timeout."""
+
+CLIENT_GRACE = 2.0
+"""Extra seconds a client waits past a request's timeout for the engine's own `timeout` reply."""
+
+PROBE_TIMEOUT = 0.5
+"""Seconds the CLI waits for a ping before running the engine in-process instead."""
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")

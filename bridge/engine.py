@@ -1,0 +1,143 @@
+"""The engine's model side: loads the composer in the background, turns a musical job into a
+model task and the model's parts into a result, and describes itself for ``info``."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bridge import __version__
+from bridge.constants import DEFAULT_TIMEOUT, MAX_REQUEST_BYTES
+from bridge.convert import music_result, request_to_task
+from bridge.protocol import (
+    ALL_OPS,
+    DRUM_STYLES,
+    HARMONIZE_STYLES,
+    MAX_CANDIDATES,
+    MAX_CLIP_BEATS,
+    MAX_CONTEXT_CLIPS,
+    MAX_GENERATED_BARS,
+    MAX_NOTES_PER_CLIP,
+    MELODY_STYLES,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    InfoResult,
+    MusicResult,
+)
+from bridge.scheduler import Job, Refused
+from models.interface import Cancelled, Composer, ModelUnavailable, load_composer
+
+log = logging.getLogger(__name__)
+
+RESTART_HINT = " (then restart `dawbridge serve`)"
+
+
+class ComposerSlot:
+    """Holds the composer once loaded. Loading runs in a thread so the engine answers ``ping``
+    and ``info`` at once; musical requests wait for it."""
+
+    def __init__(self, loader: Callable[[], Composer], device: str = "auto") -> None:
+        self._loader = loader
+        self.requested_device = device
+        self._done = threading.Event()
+        self._composer: Composer | None = None
+        self.error: str | None = None
+
+    @classmethod
+    def of(cls, composer: Composer) -> ComposerSlot:
+        """A slot holding an already loaded composer."""
+        slot = cls(lambda: composer, composer.device)
+        slot._load()
+        return slot
+
+    @classmethod
+    def from_weights(cls, weights: str | Path | None, device: str) -> ComposerSlot:
+        return cls(lambda: load_composer(weights, device), device)
+
+    def start(self) -> None:
+        if not self._done.is_set():
+            threading.Thread(target=self._load, name="dawbridge-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        try:
+            self._composer = self._loader()
+        except ModelUnavailable as exc:
+            self.error = str(exc) + RESTART_HINT
+            log.warning("no model: %s", self.error)
+        except Exception as exc:  # corrupt weights, a broken install: say so, keep serving
+            self.error = f"the model failed to load ({type(exc).__name__}: {exc}){RESTART_HINT}"
+            log.error("model failed to load", exc_info=True)
+        else:
+            log.info("model %s on %s loaded in %.1f s", self._composer.name, self._composer.device,
+                     time.monotonic() - started)
+        finally:
+            self._done.set()
+
+    @property
+    def loaded(self) -> Composer | None:
+        return self._composer
+
+    @property
+    def loading(self) -> bool:
+        return not self._done.is_set()
+
+    def get(self, should_stop: Callable[[], bool]) -> Composer:
+        """The composer, waiting while it loads; raises Refused when there is none."""
+        while not self._done.wait(0.05):
+            if should_stop():
+                raise Cancelled("stopped while the model was loading")
+        if self._composer is None:
+            raise Refused(ErrorCode.model_unavailable, self.error or "no model is loaded")
+        return self._composer
+
+
+class Engine:
+    """What the server needs from the model: ``compose`` for the scheduler, ``info``."""
+
+    def __init__(self, slot: ComposerSlot) -> None:
+        self.slot = slot
+        self.started = time.monotonic()
+
+    def compose(self, job: Job, progress: Callable[[float], None]) -> MusicResult:
+        request = job.request
+        try:
+            composer = self.slot.get(job.should_stop)
+            seed = request.seed if request.seed is not None else random.randrange(2**31)
+            task = request_to_task(request, seed)
+            started = time.monotonic()
+            parts = composer.run(task, progress=progress, should_stop=job.should_stop)
+        except Cancelled as exc:
+            raise Refused(job.reason or ErrorCode.cancelled, f"request {request.id!r} was stopped") from exc
+        except ModelUnavailable as exc:
+            raise Refused(ErrorCode.model_unavailable, str(exc)) from exc
+        if len(parts) != request.candidates:
+            log.warning("model returned %d candidates, %d were asked for", len(parts), request.candidates)
+        return music_result(parts, composer.name, seed, time.monotonic() - started)
+
+    def info(self, queue_depth: int, queue_size: int, workers: int, served: int, failed: int,
+             sessions: int) -> InfoResult:
+        composer = self.slot.loaded
+        styles = composer.styles() if composer is not None else {
+            "harmonize": list(HARMONIZE_STYLES), "drums": list(DRUM_STYLES),
+            "restyle": list(DRUM_STYLES + MELODY_STYLES),
+        }
+        error = "the model is loading" if self.slot.loading else self.slot.error
+        return InfoResult(
+            version=__version__, protocol=PROTOCOL_VERSION,
+            model=composer.name if composer is not None else None, model_error=error,
+            device=composer.device if composer is not None else self.slot.requested_device,
+            ops=list(ALL_OPS), styles=styles,
+            limits={
+                "max_request_bytes": MAX_REQUEST_BYTES, "max_notes_per_clip": MAX_NOTES_PER_CLIP,
+                "max_clip_beats": MAX_CLIP_BEATS, "max_context_clips": MAX_CONTEXT_CLIPS,
+                "max_candidates": MAX_CANDIDATES, "max_generated_bars": MAX_GENERATED_BARS,
+                "queue_size": queue_size, "default_timeout": DEFAULT_TIMEOUT,
+            },
+            uptime=round(time.monotonic() - self.started, 3), queue_depth=queue_depth,
+            served=served, failed=failed, workers=workers, sessions=sessions,
+        )

@@ -1,0 +1,221 @@
+"""The scheduler: a bounded queue of musical requests, worker threads that call the model,
+per-request deadlines, cancel by id, and an orderly stop.
+
+Every job is answered exactly once (:meth:`Job.claim`), whoever gets there first: the worker
+with a result, a cancel, an expired deadline, or shutdown. The scheduler never touches a
+socket; it hands replies and progress events to ``deliver``, which must be thread-safe.
+Workers take jobs through :meth:`Scheduler._take`, the one place batching would go.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from bridge.constants import PROGRESS_INTERVAL, QUEUE_SIZE, WORKERS
+from bridge.protocol import ErrorCode, MusicalRequest, error_reply, ok_reply, progress_event
+
+log = logging.getLogger(__name__)
+
+Envelope = tuple[bytes, ...]
+Message = dict[str, Any]
+
+
+class Refused(Exception):
+    """A request the engine answers with an error code instead of a result."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class Job:
+    """One musical request in flight: who sent it, what it asks, and when it must be done."""
+
+    envelope: Envelope
+    request: MusicalRequest
+    deadline: float  # time.monotonic() seconds
+    received: float = field(default_factory=time.monotonic)
+    reason: ErrorCode | None = None
+    last_progress: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _answered: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def key(self) -> tuple[Envelope, str]:
+        return self.envelope, self.request.id
+
+    def should_stop(self) -> bool:
+        """Polled by the model between steps."""
+        return self._stop.is_set()
+
+    def stop(self, reason: ErrorCode) -> None:
+        """Ask the model to stop; the first reason given is the one reported."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+        self._stop.set()
+
+    def claim(self) -> bool:
+        """True exactly once: the caller may send the final reply."""
+        with self._lock:
+            if self._answered:
+                return False
+            self._answered = True
+            return True
+
+
+Work = Callable[[Job, Callable[[float], None]], BaseModel]
+Deliver = Callable[[Job, Message], None]
+
+
+class Scheduler:
+    """Runs jobs on ``workers`` threads through ``work``; at most ``queue_size`` in flight."""
+
+    def __init__(self, work: Work, deliver: Deliver, queue_size: int = QUEUE_SIZE,
+                 workers: int = WORKERS) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self._work = work
+        self._deliver = deliver
+        self.queue_size = queue_size
+        self.workers = workers
+        self._queue: deque[Job] = deque()
+        self._jobs: dict[tuple[Envelope, str], Job] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+
+    # --- the loop's side -------------------------------------------------------------------
+
+    def start(self) -> None:
+        for index in range(self.workers):
+            thread = threading.Thread(target=self._worker, name=f"dawbridge-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting or running."""
+        with self._cond:
+            return len(self._jobs)
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job``; raises Refused when it cannot be taken."""
+        with self._cond:
+            if self._closed:
+                raise Refused(ErrorCode.shutting_down, "the engine is shutting down; retry when it is back")
+            if job.key in self._jobs:
+                raise Refused(ErrorCode.duplicate_id, f"request id {job.request.id!r} is already in flight")
+            if len(self._jobs) >= self.queue_size:
+                raise Refused(ErrorCode.overloaded,
+                              f"the engine is busy ({self.queue_size} requests in flight); retry shortly")
+            self._jobs[job.key] = job
+            self._queue.append(job)
+            self._cond.notify()
+
+    def cancel(self, envelope: Envelope, target: str) -> bool:
+        """Stop the request ``target`` of this client and answer it ``cancelled``."""
+        with self._cond:
+            job = self._jobs.get((envelope, target))
+        if job is None:
+            return False
+        self._end(job, ErrorCode.cancelled, f"request {target!r} was cancelled")
+        return True
+
+    def expire(self, now: float | None = None) -> int:
+        """Answer ``timeout`` for every job past its deadline; returns how many."""
+        now = time.monotonic() if now is None else now
+        with self._cond:
+            late = [job for job in self._jobs.values() if job.deadline <= now]
+        for job in late:
+            waited = now - job.received
+            self._end(job, ErrorCode.timeout, f"request {job.request.id!r} did not finish within {waited:.1f} s")
+        return len(late)
+
+    def close(self) -> None:
+        """Take no new work and answer every queued job ``shutting_down``; running ones go on."""
+        with self._cond:
+            self._closed = True
+            queued = list(self._queue)
+            self._cond.notify_all()
+        for job in queued:
+            self._end(job, ErrorCode.shutting_down, "the engine is shutting down; retry when it is back")
+
+    def stop_running(self) -> None:
+        """Ask every running job to stop; each is answered ``shutting_down``."""
+        with self._cond:
+            running = list(self._jobs.values())
+        for job in running:
+            self._end(job, ErrorCode.shutting_down, "the engine is shutting down; retry when it is back")
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the workers to exit after :meth:`close`; True when all did."""
+        end = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    # --- the workers' side -----------------------------------------------------------------
+
+    def _end(self, job: Job, code: ErrorCode, message: str) -> None:
+        job.stop(code)
+        self._answer(job, error_reply(job.request.id, code, message))
+
+    def _answer(self, job: Job, message: Message) -> None:
+        if not job.claim():
+            return
+        with self._cond:
+            self._jobs.pop(job.key, None)
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass
+        self._deliver(job, message)
+
+    def _take(self) -> list[Job]:
+        """The next jobs to run together (one for now); empty when the scheduler is closed."""
+        with self._cond:
+            while not self._queue and not self._closed:
+                self._cond.wait()
+            if not self._queue:
+                return []
+            return [self._queue.popleft()]
+
+    def _worker(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                return
+            for job in batch:
+                if not job.should_stop():
+                    self._run(job)
+
+    def _run(self, job: Job) -> None:
+        def progress(done: float) -> None:
+            now = time.monotonic()
+            if now - job.last_progress >= PROGRESS_INTERVAL and not job.should_stop():
+                job.last_progress = now
+                self._deliver(job, progress_event(job.request.id, done))
+
+        try:
+            result = self._work(job, progress)
+        except Refused as refused:
+            self._answer(job, error_reply(job.request.id, job.reason or refused.code, refused.message))
+        except Exception as exc:  # a bug in the engine or the model; the engine keeps serving
+            log.error("request %s (%s) failed", job.request.id, job.request.op, exc_info=True)
+            self._answer(job, error_reply(job.request.id, ErrorCode.internal, f"{type(exc).__name__}: {exc}"))
+        else:
+            self._answer(job, ok_reply(job.request.id, result))

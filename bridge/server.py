@@ -1,0 +1,315 @@
+"""The engine's ZeroMQ server: one ROUTER loop that owns the socket.
+
+    poll -> recv_multipart -> peel envelope -> decode -> dispatch through a dict -> reply
+         -> housekeeping (replies from workers, deadlines, stop)
+
+Service ops are answered in the loop; musical ops go to the scheduler, whose workers hand
+replies back through a thread-safe outbox and a wake-up socket pair. Every request gets
+exactly one final reply with its id; a frame that cannot be read gets an error reply or is
+dropped, and the loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+
+from bridge import constants as C
+from bridge.engine import ComposerSlot, Engine
+from bridge.protocol import (
+    AttachResult,
+    CancelResult,
+    DispatchResult,
+    ErrorCode,
+    PingResult,
+    ProtocolError,
+    command_event,
+    decode_request,
+    error_reply,
+    ok_reply,
+)
+from bridge.scheduler import Envelope, Job, Refused, Scheduler
+from models.interface import Composer
+
+log = logging.getLogger(__name__)
+
+
+class _Waker:
+    """A socket pair the loop polls: workers ring it when the outbox has something."""
+
+    def __init__(self) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._read.fileno()
+
+    def ring(self) -> None:
+        try:
+            self._write.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already ringing, or closed at shutdown
+
+    def drain(self) -> None:
+        try:
+            while self._read.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        self._read.close()
+        self._write.close()
+
+
+@dataclass
+class Session:
+    """An attached DAW session: where to push commands."""
+
+    envelope: Envelope
+    id: str
+    daw: str
+    name: str
+
+
+class Server:
+    """The engine: binds ``bind``, serves until :meth:`stop`, answers everything in flight."""
+
+    def __init__(self, bind: str = C.DEFAULT_ADDRESS, slot: ComposerSlot | None = None, *,
+                 queue_size: int = C.QUEUE_SIZE, workers: int = C.WORKERS,
+                 shutdown_grace: float = C.SHUTDOWN_GRACE, context: zmq.Context | None = None) -> None:
+        self.bind_address = bind
+        self.engine = Engine(slot or ComposerSlot.from_weights(None, "auto"))
+        self.scheduler = Scheduler(self.engine.compose, self._deliver, queue_size, workers)
+        self.shutdown_grace = shutdown_grace
+        self._context = context or zmq.Context.instance()
+        self._outbox: queue.SimpleQueue[tuple[Envelope, dict[str, Any]]] = queue.SimpleQueue()
+        self._waker = _Waker()
+        self._stopping = threading.Event()
+        self.bound = threading.Event()
+        self.address: str | None = None
+        self.sessions: dict[Envelope, Session] = {}
+        self.served = 0
+        self.failed = 0
+        self._socket: zmq.Socket | None = None
+        self._handlers: dict[str, Callable[[Envelope, Any], None]] = {
+            "ping": self._ping, "info": self._info, "cancel": self._cancel,
+            "attach": self._attach, "dispatch": self._dispatch,
+            "harmonize": self._submit, "drums": self._submit, "fill": self._submit,
+            "vary": self._submit, "continue": self._submit, "restyle": self._submit,
+        }
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to stop (thread- and signal-safe); it answers what is in flight first."""
+        self._stopping.set()
+        self._waker.ring()
+
+    def _open(self) -> zmq.Socket:
+        sock = self._context.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 1000)
+        sock.setsockopt(zmq.MAXMSGSIZE, C.MAX_MESSAGE_BYTES)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        sock.setsockopt(zmq.HEARTBEAT_IVL, C.HEARTBEAT_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, C.HEARTBEAT_TIMEOUT_MS)
+        try:
+            sock.bind(self.bind_address)
+        except zmq.ZMQError:
+            sock.close(linger=0)
+            raise
+        self.address = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        return sock
+
+    def run(self) -> None:
+        """Serve until :meth:`stop`; raises zmq.ZMQError when the address cannot be bound."""
+        self._socket = sock = self._open()
+        self.engine.slot.start()
+        self.scheduler.start()
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(self._waker, zmq.POLLIN)
+        log.info("engine listening on %s", self.address)
+        self.bound.set()
+        try:
+            while not self._stopping.is_set():
+                self._round(poller, sock)
+            self._drain(poller, sock)
+        finally:
+            sock.close(linger=1000)
+            self._waker.close()
+            log.info("engine stopped (%d served, %d failed)", self.served, self.failed)
+
+    def _round(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
+        events = dict(poller.poll(C.POLL_MS))
+        if events.get(sock):
+            for _ in range(C.MAX_MESSAGES_PER_ROUND):
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                except zmq.Again:
+                    break
+                self._on_frames(frames)
+        self._waker.drain()
+        self.scheduler.expire()
+        self._flush()
+
+    def _drain(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
+        """Shutdown: refuse new work, let running work finish for a grace period, then stop it;
+        every request in flight is answered before the socket closes."""
+        log.info("engine stopping; %d requests in flight", self.scheduler.depth)
+        self.scheduler.close()
+        end = time.monotonic() + self.shutdown_grace
+        while self.scheduler.depth and time.monotonic() < end:
+            self._round(poller, sock)
+        self.scheduler.stop_running()
+        self.scheduler.join(1.0)
+        self._flush()
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def _on_frames(self, frames: list[bytes]) -> None:
+        try:
+            envelope, body = _peel(frames)
+            if len(body) > C.MAX_REQUEST_BYTES:
+                raise ProtocolError(ErrorCode.too_large,
+                                    f"the request is {len(body)} bytes; the limit is {C.MAX_REQUEST_BYTES}")
+            request = decode_request(body)
+        except ProtocolError as exc:
+            self._send(_envelope_of(frames), exc.reply())
+            return
+        try:
+            self._handlers[request.op](envelope, request)
+        except Exception as exc:  # a bug in a handler: answer, log, keep serving
+            log.error("handling %s %r failed", request.op, request.id, exc_info=True)
+            self._send(envelope, error_reply(request.id, ErrorCode.internal, f"{type(exc).__name__}: {exc}"))
+
+    def _send(self, envelope: Envelope, message: dict[str, Any]) -> bool:
+        """Send to one peer; False when it is gone or not reading (then it is forgotten)."""
+        if "ok" in message:
+            if message["ok"]:
+                self.served += 1
+            else:
+                self.failed += 1
+        assert self._socket is not None
+        payload = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+        try:
+            self._socket.send_multipart([*envelope, payload], zmq.NOBLOCK)
+            return True
+        except zmq.ZMQError as exc:
+            log.debug("peer %r gone (%s); dropping %s", envelope[:1], exc, message.get("id"))
+            self.sessions.pop(envelope, None)
+            return False
+
+    def _deliver(self, job: Job, message: dict[str, Any]) -> None:
+        """Called by scheduler threads: queue for the loop and wake it."""
+        self._outbox.put((job.envelope, message))
+        self._waker.ring()
+
+    def _flush(self) -> None:
+        while True:
+            try:
+                envelope, message = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            self._send(envelope, message)
+
+    # --- ops -------------------------------------------------------------------------------
+
+    def _ping(self, envelope: Envelope, request: Any) -> None:
+        self._send(envelope, ok_reply(request.id, PingResult(time=time.time())))
+
+    def _info(self, envelope: Envelope, request: Any) -> None:
+        info = self.engine.info(self.scheduler.depth, self.scheduler.queue_size, self.scheduler.workers,
+                                self.served, self.failed, len(self.sessions))
+        self._send(envelope, ok_reply(request.id, info))
+
+    def _cancel(self, envelope: Envelope, request: Any) -> None:
+        if self.scheduler.cancel(envelope, request.target):
+            self._flush()  # the cancelled request's reply goes first
+            self._send(envelope, ok_reply(request.id, CancelResult(cancelled=request.target)))
+        else:
+            self._send(envelope, error_reply(request.id, ErrorCode.not_found,
+                                             f"no request {request.target!r} of yours is in flight", "target"))
+
+    def _attach(self, envelope: Envelope, request: Any) -> None:
+        self.sessions[envelope] = Session(envelope, request.id, request.daw, request.name)
+        log.info("%s session %r attached", request.daw, request.name)
+        self._send(envelope, ok_reply(request.id, AttachResult(session=request.id)))
+
+    def _dispatch(self, envelope: Envelope, request: Any) -> None:
+        targets = [s for s in self.sessions.values() if request.daw in (None, s.daw)]
+        delivered = 0
+        for session in targets:
+            if self._send(session.envelope, command_event(session.id, request.command)):
+                delivered += 1
+        self._send(envelope, ok_reply(request.id, DispatchResult(delivered=delivered)))
+
+    def _submit(self, envelope: Envelope, request: Any) -> None:
+        if self._stopping.is_set():
+            self._send(envelope, error_reply(request.id, ErrorCode.shutting_down,
+                                             "the engine is shutting down; retry when it is back"))
+            return
+        timeout = request.timeout if request.timeout is not None else C.DEFAULT_TIMEOUT
+        job = Job(envelope=envelope, request=request, deadline=time.monotonic() + timeout)
+        try:
+            self.scheduler.submit(job)
+        except Refused as refused:
+            self._send(envelope, error_reply(request.id, refused.code, refused.message))
+
+
+def _peel(frames: list[bytes]) -> tuple[Envelope, bytes]:
+    """Split ROUTER frames into the reply envelope (identities + empty delimiter) and the one
+    JSON frame. A DEALER that sends no delimiter gets replies without one."""
+    envelope = _envelope_of(frames)
+    body = frames[len(envelope):]
+    if len(body) != 1:
+        raise ProtocolError(ErrorCode.invalid_request,
+                            f"expected one JSON frame after the empty delimiter, got {len(body)}")
+    return envelope, body[0]
+
+
+def _envelope_of(frames: list[bytes]) -> Envelope:
+    for index in range(1, len(frames)):
+        if not frames[index]:
+            return tuple(frames[: index + 1])
+    return tuple(frames[:1])
+
+
+@contextmanager
+def running_engine(bind: str = "tcp://127.0.0.1:*", *, composer: Composer | None = None,
+                   slot: ComposerSlot | None = None, **options: Any) -> Iterator[Server]:
+    """Run an engine in a background thread; yields it once bound (``server.address``), and
+    stops it, answering everything in flight, on exit."""
+    if composer is not None:
+        slot = ComposerSlot.of(composer)
+    server = Server(bind, slot, **options)
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            server.run()
+        except BaseException as exc:
+            failure.append(exc)
+            server.bound.set()
+
+    thread = threading.Thread(target=target, name="dawbridge-engine", daemon=True)
+    thread.start()
+    server.bound.wait()
+    if failure:
+        raise failure[0]
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join(server.shutdown_grace + 5.0)
