@@ -1,0 +1,14 @@
+"""Small builders shared by the engine tests: clips as the wire carries them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def melody(bars: int = 8, beats_per_bar: int = 4, base: int = 60) -> dict[str, Any]:
+    """A clip dict: one quarter note per beat, a rising scale pattern."""
+    steps = (0, 2, 4, 5, 7, 9, 11, 12)
+    notes = [{"pitch": base + steps[i % len(steps)], "start": float(i), "duration": 1.0, "velocity": 90}
+             for i in range(bars * beats_per_bar)]
+    return {"notes": notes, "length": float(bars * beats_per_bar),
+            "time_signature": [beats_per_bar, 4], "tempo": 120.0, "kind": "melody"}
