@@ -1,0 +1,76 @@
+"""Key names and key estimation: "C major" / "F# minor" strings, their pitch classes, and a
+Krumhansl-Kessler profile estimate over a duration-weighted pitch-class histogram."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from models.representation import Note
+
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+# Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
+_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def key_name(tonic_pc: int, mode: str) -> str:
+    """The house spelling of a key: key_name(6, "minor") == "F# minor"."""
+    if mode not in ("major", "minor"):
+        raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
+    tonics = MAJOR_TONICS if mode == "major" else MINOR_TONICS
+    return f"{tonics[tonic_pc % 12]} {mode}"
+
+
+def parse_key(name: str) -> tuple[int, str]:
+    """"F# minor" -> (6, "minor"); accepts any sharps/flats spelling ("Gb major", "A- minor")."""
+    try:
+        tonic, mode = name.split()
+        pc = _PC[tonic[0].upper()]
+    except (ValueError, KeyError):
+        raise ValueError(f"key must look like 'C major' or 'F# minor', got {name!r}") from None
+    if mode not in ("major", "minor"):
+        raise ValueError(f"key mode must be 'major' or 'minor', got {name!r}")
+    for accidental in tonic[1:]:
+        pc += {"#": 1, "b": -1, "-": -1}.get(accidental, 0)
+    return pc % 12, mode
+
+
+def transpose_key(name: str, semitones: int) -> str:
+    pc, mode = parse_key(name)
+    return key_name(pc + semitones, mode)
+
+
+def key_scores(notes: Iterable[Note]) -> np.ndarray:
+    """Correlation of the duration-weighted pitch-class histogram with the 24 key profiles:
+    shape (2, 12), row 0 major, row 1 minor, column = tonic pitch class."""
+    hist = np.zeros(12)
+    for note in notes:
+        hist[note.pitch % 12] += note.duration
+    scores = np.zeros((2, 12))
+    if hist.sum() == 0:
+        return scores
+    for row, profile in enumerate((_KK_MAJOR, _KK_MINOR)):
+        for tonic in range(12):
+            scores[row, tonic] = np.corrcoef(hist, np.roll(profile, tonic))[0, 1]
+    return np.nan_to_num(scores)
+
+
+def estimate_key(notes: Iterable[Note], sharps: int | None = None, margin: float = 0.05) -> str:
+    """The best-correlated key. With a key signature (`sharps`, negative for flats), the
+    signature's major or relative minor wins when it scores within `margin` of the best key,
+    so a Dorian-signature tune still gets its real key while ties follow the notation."""
+    scores = key_scores(notes)
+    row, tonic = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    best = (int(tonic), ("major", "minor")[int(row)])
+    if sharps is not None:
+        major_pc = (7 * sharps) % 12
+        minor_pc = (major_pc + 9) % 12
+        sig = (major_pc, "major") if scores[0, major_pc] >= scores[1, minor_pc] else (minor_pc, "minor")
+        if scores[0 if sig[1] == "major" else 1, sig[0]] >= scores[row, tonic] - margin:
+            best = sig
+    return key_name(*best)
