@@ -1,0 +1,129 @@
+"""The `dawbridge` command on real MIDI files and real engines: remote and in-process file
+commands, previews, ping/info, dispatch to attached sessions, `serve` under SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge import cli, midifile
+from bridge.client import Client, EngineUnreachable
+from tests.bridge.midi_files import daw_export, type0_tune
+from tests.bridge.timing_composer import TimingComposer
+
+
+def _free_address() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_harmonize_a_tune_through_a_running_engine(start_engine, tmp_path: Path, capsys) -> None:
+    server = start_engine(composer=TimingComposer(bar_seconds=0.001))
+    source = type0_tune(tmp_path / "tune.mid")
+    out, png = tmp_path / "out.mid", tmp_path / "roll.png"
+    code = cli.main(["harmonize", str(source), "-o", str(out), "--address", server.address,
+                     "--candidates", "2", "--seed", "3", "--style", "chords", "--preview", str(png)])
+    assert code == 0, capsys.readouterr().err
+    song = midifile.read(out)
+    assert song.time_signature == (3, 4) and song.tempo == 90.0 and song.key == "G major"
+    assert [p.name for p in song.parts] == ["input", "candidate 1: transposed +7", "candidate 2: transposed +8"]
+    assert song.parts[1].notes[0][0] == song.parts[0].notes[0][0] + 7
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "seed 3" in capsys.readouterr().out
+
+
+def test_file_ops_on_a_daw_export(start_engine, tmp_path: Path) -> None:
+    server = start_engine(composer=TimingComposer(bar_seconds=0.001))
+    source = daw_export(tmp_path / "song.mid")
+    common = ["--address", server.address]
+    assert cli.main(["fill", str(source), "-o", str(tmp_path / "fill.mid"), "--intensity", "0.8", *common]) == 0
+    fill = midifile.read(tmp_path / "fill.mid")
+    assert fill.parts[0].name == "Drums" and fill.parts[1].is_drums
+    assert cli.main(["continue", str(source), "-o", str(tmp_path / "more.mid"), "--bars", "2", *common]) == 0
+    more = midifile.read(tmp_path / "more.mid")
+    assert more.parts[0].name == "Lead Synth" and more.parts[1].notes[0][1] == 16.0
+    assert cli.main(["drums", str(source), "-o", str(tmp_path / "drums.mid"), "--style", "funk", *common]) == 0
+    assert [p.name for p in midifile.read(tmp_path / "drums.mid").parts][:3] == ["Bass", "Chords", "Lead Synth"]
+    assert cli.main(["vary", str(source), "-o", str(tmp_path / "v.mid"), "--track", "bass",
+                     "--keep-rhythm", *common]) == 0
+    assert midifile.read(tmp_path / "v.mid").parts[0].name == "Bass"
+
+
+def test_without_an_engine_the_model_runs_in_process(tmp_path: Path, capsys) -> None:
+    source = type0_tune(tmp_path / "tune.mid")
+    code = cli.main(["harmonize", str(source), "-o", str(tmp_path / "out.mid"),
+                     "--address", _free_address(), "--weights", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 1 and "model_unavailable" in err and "dawbridge train" in err
+    assert not (tmp_path / "out.mid").exists()
+    code = cli.main(["vary", str(source), "-o", str(tmp_path / "o.mid"), "--address", _free_address(),
+                     "--device", "cpu"])
+    assert code in (0, 1) and "running the model in this process" in capsys.readouterr().err
+
+
+def test_bad_input_file_and_bad_flags(tmp_path: Path, capsys) -> None:
+    (tmp_path / "junk.mid").write_bytes(b"junk")
+    assert cli.main(["vary", str(tmp_path / "junk.mid"), "-o", str(tmp_path / "o.mid")]) == 2
+    assert "not a readable MIDI file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["harmonize", "x.mid", "-o", "y.mid", "--style", "polka"])
+
+
+def test_ping_info_and_unreachable(engine_address: str, capsys) -> None:
+    assert cli.main(["ping", "--address", engine_address]) == 0
+    assert "answered in" in capsys.readouterr().out
+    assert cli.main(["info", "--address", engine_address]) == 0
+    assert '"protocol": 1' in capsys.readouterr().out
+    assert cli.main(["ping", "--address", _free_address(), "--timeout", "0.2"]) == 2
+    assert "dawbridge serve" in capsys.readouterr().err
+
+
+def test_live_command_reaches_an_attached_session(engine_address: str, capsys) -> None:
+    assert cli.main(["live", "harmonize", "--style", "chords", "--address", engine_address]) == 1
+    assert "no Ableton Live session" in capsys.readouterr().err
+    with Client(engine_address) as session:
+        session_id = session.attach("live", "Set")
+        assert cli.main(["live", "harmonize", "--style", "chords", "--address", engine_address]) == 0
+        event = session.next_event(session_id, 2.0)
+        assert cli.main(["reaper", "fill", "--address", engine_address]) == 1
+    assert event is not None and event["command"] == {"op": "harmonize", "style": "chords"}
+
+
+def test_missing_plugin_module_is_a_clear_message(capsys) -> None:
+    assert cli._optional("installers.nowhere", "the nowhere installer") is None
+    assert "installers.nowhere is missing" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_network_bind_without_insecure(capsys) -> None:
+    assert cli.main(["serve", "--bind", "tcp://0.0.0.0:5999"]) == 2
+    assert "--insecure" in capsys.readouterr().err
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    address = _free_address()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--bind", address, "--weights",
+                                str(tmp_path / "none")], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        with Client(address, timeout=0.5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    client.ping()
+                    break
+                except EngineUnreachable:
+                    assert time.monotonic() < deadline and process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+        assert "engine stopped" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
