@@ -142,3 +142,26 @@ class WindowSampler:
             x[row, :n] = seq[:-1]
             y[row, :n] = seq[1:]
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+def is_evaluation(piece: Piece) -> bool:
+    """Pieces of the evaluation set (JSB valid) and anything derived from them: never trained
+    on, never used to pick a checkpoint."""
+    return "jsb:valid" in piece.source or piece.labels.get("score_split") == "evaluation"
+
+
+def training_pieces(cache_dir: Path | None = None) -> dict[str, dict[str, list[Piece]]]:
+    """{"train"|"valid": {source: pieces}} from the corpus cache, evaluation pieces removed."""
+    from models.corpus import DEFAULT_CACHE_DIR, load_all
+
+    corpus = load_all(cache_dir or DEFAULT_CACHE_DIR)
+    out: dict[str, dict[str, list[Piece]]] = {"train": {}, "valid": {}}
+    for name, pieces in corpus.items():
+        for piece in pieces:
+            if is_evaluation(piece):
+                continue
+            split = "valid" if piece.split == "valid" else "train"
+            out[split].setdefault(name, []).append(piece)
+    for split, sources in out.items():
+        log.info("%s: %s", split, {k: len(v) for k, v in sorted(sources.items())})
+    return out

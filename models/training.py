@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models import checkpoint
-from models.dataset import TokenSet, WindowSampler, build
+from models.dataset import TokenSet, WindowSampler, build, training_pieces
 from models.interface import DEFAULT_WEIGHTS
 from models.transformer import GPT, GPTConfig
 from models.vocab import VOCAB
@@ -82,8 +82,6 @@ def token_sets(args: argparse.Namespace) -> tuple[TokenSet, TokenSet]:
     train_path, valid_path = args.tokens / "train.npz", args.tokens / "valid.npz"
     if not train_path.exists():
         log.info("building the token cache in %s (parses the corpus once)", args.tokens)
-        from models.corpus import training_pieces
-
         splits = training_pieces()
         build(splits["train"]).save(train_path)
         build(splits["valid"]).save(valid_path)

@@ -1,0 +1,244 @@
+"""Constrained decoding: a plan of forced and generated segments, decoded for a batch of
+candidates in lockstep with one KV cache.
+
+A task turns its request into a :class:`Plan`: the tokens the model must read verbatim (the
+header, the context tracks, bar lines) and the spans it must write (one track in one bar, under
+:class:`Constraints`). Every candidate row advances one token per step, forced or sampled, so
+the rows share positions and the cache; the constraints mask the logits before sampling, so
+the output always follows the token grammar, the requested bars, the voice's range, key and
+monophony, and never leaves the clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from models import vocab as V
+from models.interface import Cancelled
+from models.transformer import GPT, KVCache
+
+MAX_CHORD = 6
+GRID = frozenset({0, 3, 4, 6, 8, 9})  # positions within a beat the tokenizer snaps onsets to
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What a generated span may contain: one track, one bar."""
+
+    role: str
+    bar_start: int  # absolute tick of the bar line
+    bar_ticks: int
+    end_tick: int  # absolute tick notes must end by (the clip's end)
+    pitches: frozenset[int]  # allowed pitches (range, key or drum classes applied)
+    min_notes: int = 0
+    max_notes: int = 64
+    min_pos: int = 0  # first allowed position in the bar (e.g. the end of a span kept before it)
+
+    @property
+    def monophonic(self) -> bool:
+        return self.role in V.MONOPHONIC_ROLES
+
+
+@dataclass
+class Segment:
+    forced: list[int] = field(default_factory=list)  # tokens read verbatim
+    generate: Constraints | None = None  # or: a span the model writes
+
+
+@dataclass
+class Plan:
+    segments: list[Segment]
+
+    def __post_init__(self) -> None:
+        for i, seg in enumerate(self.segments):
+            if seg.generate is not None and (i + 1 >= len(self.segments) or not self.segments[i + 1].forced):
+                raise ValueError("a generated segment must be followed by a forced one (its end token)")
+
+
+class _Row:
+    """One candidate's progress through the plan."""
+
+    def __init__(self, plan: Plan, busy: dict[str, int]) -> None:
+        self.plan = plan
+        self.seg = 0
+        self.offset = 0  # index into the current forced segment
+        self.tokens: list[int] = []
+        self.busy = dict(busy)  # role -> tick until which a monophonic voice sounds
+        self._reset_span()
+
+    def _reset_span(self) -> None:
+        self.state = "note"  # note | pitch | dur | vel
+        self.pos = -1
+        self.notes = 0
+        self.at_pos: set[int] = set()
+        self.pitch = -1
+
+    @property
+    def done(self) -> bool:
+        return self.seg >= len(self.plan.segments)
+
+    def current(self) -> Segment:
+        return self.plan.segments[self.seg]
+
+    def forced_next(self) -> int | None:
+        """The next token if it is forced, else None (the model chooses)."""
+        if self.done:
+            return V.PAD
+        seg = self.current()
+        return seg.forced[self.offset] if seg.generate is None else None
+
+    def accept(self, token: int) -> None:
+        self.tokens.append(token)
+        if self.done:
+            return
+        seg = self.current()
+        if seg.generate is None:
+            self.offset += 1
+            if self.offset >= len(seg.forced):
+                self.seg, self.offset = self.seg + 1, 0
+                self._reset_span()
+            return
+        c = seg.generate
+        if token == self.plan.segments[self.seg + 1].forced[0]:  # the span's end token
+            self.seg, self.offset = self.seg + 1, 1
+            if self.offset >= len(self.current().forced):
+                self.seg, self.offset = self.seg + 1, 0
+            self._reset_span()
+            return
+        if self.state == "note":
+            if V.POS0 <= token < V.POS0 + V.MAX_BAR_TICKS:
+                self.pos, self.at_pos = token - V.POS0, set()
+                self.state = "pitch"
+                return
+            self.state = "pitch"  # a PITCH at the same position: handled below
+        if self.state == "pitch":
+            self.pitch = token - V.PITCH0
+            self.at_pos.add(self.pitch)
+            self.state = "dur"
+        elif self.state == "dur":
+            ticks = V.DURATIONS[token - V.DUR0]
+            self.notes += 1
+            if c.monophonic:
+                self.busy[c.role] = c.bar_start + self.pos + ticks
+            self.state = "vel" if c.role in V.VELOCITY_ROLES else "note"
+        elif self.state == "vel":
+            self.state = "note"
+
+    def allowed(self, vocab_size: int) -> list[int]:
+        """Token ids the model may choose now (the current segment generates)."""
+        seg = self.current()
+        c = seg.generate
+        assert c is not None
+        end_token = self.plan.segments[self.seg + 1].forced[0]
+        if self.state == "note":
+            out: list[int] = []
+            if self.notes >= c.min_notes or not self._room(c):
+                out.append(end_token)
+            if self.notes >= c.max_notes:
+                return out or [end_token]
+            first = max(self.pos + 1, c.min_pos)
+            if c.monophonic:
+                first = max(first, self.busy.get(c.role, 0) - c.bar_start)
+            last = min(c.bar_ticks, c.end_tick - c.bar_start)  # exclusive
+            out += [V.POS0 + p for p in range(first, last) if p % 12 in GRID]
+            if self.pos >= 0 and not c.monophonic and len(self.at_pos) < MAX_CHORD:
+                out += [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
+            return out or [end_token]
+        if self.state == "pitch":
+            pitches = [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
+            return pitches or [V.PITCH0 + min(c.pitches)]
+        if self.state == "dur":
+            left = c.end_tick - (c.bar_start + self.pos)
+            fits = [V.DUR0 + i for i, d in enumerate(V.DURATIONS) if d <= left]
+            return fits or [V.DUR0]
+        return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
+
+    def _room(self, c: Constraints) -> bool:
+        start = max(c.min_pos, self.pos + 1)
+        if c.monophonic:
+            start = max(start, self.busy.get(c.role, 0) - c.bar_start)
+        stop = min(c.bar_ticks, c.end_tick - c.bar_start)
+        return any(p % 12 in GRID for p in range(start, stop))
+
+
+@dataclass
+class Sampler:
+    temperature: float = 1.0
+    top_p: float = 0.95
+    seed: int = 0
+    generator: torch.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    def pick(self, logits: torch.Tensor, allowed: list[int]) -> int:
+        """Sample one id from ``allowed`` given logits (V,), with temperature and nucleus."""
+        if len(allowed) == 1:
+            return allowed[0]
+        idx = torch.tensor(allowed)
+        sub = logits.index_select(0, idx).float() / max(self.temperature, 1e-3)
+        probs = torch.softmax(sub, dim=0)
+        if self.top_p < 1.0:
+            sorted_p, order = probs.sort(descending=True)
+            keep = sorted_p.cumsum(0) - sorted_p < self.top_p
+            probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
+        choice = torch.multinomial(probs, 1, generator=self.generator).item()
+        return allowed[int(choice)]
+
+
+@torch.inference_mode()
+def decode(
+    model: GPT,
+    plan: Plan,
+    rows: int,
+    sampler: Sampler,
+    busy: dict[str, int] | None = None,
+    progress: Callable[[float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[list[int]]:
+    """Run ``plan`` for ``rows`` candidates; returns each row's whole token list."""
+    device = next(model.parameters()).device
+    states = [_Row(plan, busy or {}) for _ in range(rows)]
+    total = sum(len(s.forced) + (24 if s.generate else 0) for s in plan.segments)
+    # The shared prefix: the leading forced segments, read in one chunk.
+    prefix: list[int] = []
+    for seg in plan.segments:
+        if seg.generate is not None:
+            break
+        prefix += seg.forced
+    for st in states:
+        for tok in prefix:
+            st.accept(tok)
+    limit = model.config.block_size
+    cache = KVCache(model.config.n_layer, capacity=min(limit, total + 64))
+    logits = model(torch.tensor([prefix] * rows, device=device), cache)[:, -1]
+    steps = 0
+    while not all(st.done for st in states):
+        if should_stop is not None and should_stop():
+            raise Cancelled("stopped while decoding")
+        nxt = []
+        for r, st in enumerate(states):
+            tok = st.forced_next()
+            if tok is None:
+                tok = sampler.pick(logits[r], st.allowed(model.config.vocab_size))
+            st.accept(tok)
+            nxt.append(tok)
+        steps += 1
+        if cache.length() >= limit - 1:
+            cache, logits = _rebuild(model, states, limit // 2, device)
+        else:
+            logits = model(torch.tensor(nxt, device=device).view(rows, 1), cache)[:, -1]
+        if progress is not None and steps % 32 == 0:
+            progress(min(0.99, (len(prefix) + steps) / max(total, 1)))
+    return [st.tokens for st in states]
+
+
+def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
+    """The context is full: restart the cache from the header plus the last ``keep`` tokens."""
+    seqs = [st.tokens[:5] + st.tokens[-keep:] for st in states]
+    cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
+    logits = model(torch.tensor(seqs, device=device), cache)[:, -1]
+    return cache, logits
