@@ -39,7 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = (REPO_ROOT / ".." / "shared" / "data").resolve()
 DEFAULT_CACHE_DIR = REPO_ROOT / "runs" / "cache" / "corpus"
 SOURCES = ("chorales", "jsb", "folk", "groove")
-LOADER_VERSION = "1"  # bump when a loader's output changes
+# Bump a source's version when its loader's output changes: its cache is then rebuilt.
+LOADER_VERSIONS = {"chorales": "2", "jsb": "2", "folk": "1", "groove": "1"}
 
 
 def holdout_paths(data_dir: Path = DATA_DIR) -> list[str]:
@@ -49,10 +50,10 @@ def holdout_paths(data_dir: Path = DATA_DIR) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def _fingerprint(*parts: object) -> str:
+def _fingerprint(version: str, *parts: object) -> str:
     import music21
 
-    h = hashlib.sha1(f"{LOADER_VERSION}|{music21.__version__}".encode())
+    h = hashlib.sha1(f"{version}|{music21.__version__}".encode())
     for part in parts:
         h.update(part.read_bytes() if isinstance(part, Path) else str(part).encode())
     return h.hexdigest()
@@ -120,12 +121,13 @@ def _build(source: str, data_dir: Path, workers: int) -> tuple[dict[str, list[Pi
 
 
 def _source_fingerprint(source: str, data_dir: Path) -> str:
+    version = LOADER_VERSIONS[source]
     if source in ("chorales", "jsb"):
-        return _fingerprint(data_dir / "holdout" / "music21-bach-holdout.txt",
+        return _fingerprint(version, data_dir / "holdout" / "music21-bach-holdout.txt",
                             data_dir / "jsb" / "jsb-chorales-16th-satb.json")
     if source == "groove":
-        return _fingerprint(data_dir / "groove" / "info.csv")
-    return _fingerprint(source)
+        return _fingerprint(version, data_dir / "groove" / "info.csv")
+    return _fingerprint(version, source)
 
 
 def load_all(cache_dir: Path | str = DEFAULT_CACHE_DIR, sources: Iterable[str] = SOURCES,

@@ -122,20 +122,22 @@ def load_bach_chorales(
     workers: int = 2,
     counts: Counter | None = None,
     parsed: dict[str, tuple[Piece | None, str]] | None = None,
+    paths: Sequence[Path] | None = None,
 ) -> list[Piece]:
     """Bach chorales of the music21 corpus, in corpus-path order.
 
     `holdout` lists corpus paths ('bach/bwv102.7.mxl') never loaded; `exclude_tunes` are merged
     soprano pitch sequences (e.g. the JSB validation melodies) whose tune, if matched at
     TUNE_MATCH_RATIO or more, removes the chorale. `counts` receives why pieces were left out.
-    `parsed` ({source: parse_chorale result}) skips parsing files already parsed.
+    `parsed` ({source: parse_chorale result}) skips parsing files already parsed; `paths`
+    limits loading to some files of the corpus.
     """
     from models.corpus_score import corpus_source, merged_pitches
 
     counts = counts if counts is not None else Counter()
     held = {h.strip() for h in holdout if h.strip()}
-    paths = []
-    for path in chorale_paths():
+    candidates, paths = (chorale_paths() if paths is None else paths), []
+    for path in candidates:
         rel = path.relative_to(path.parents[1]).as_posix()
         if rel in held:
             counts["holdout_list"] += 1

@@ -48,24 +48,27 @@ def grid_voice(steps: Sequence[Sequence[int]], voice: int, shift: float = 0.0) -
     return tuple(notes)
 
 
-def _aligned(jsb_soprano: tuple[Note, ...], ref: Piece) -> bool:
-    """Does the JSB soprano, shifted by the reference's pickup, start where the score does?"""
-    ref_notes = ref.tracks[0][1].notes
-    n = min(12, len(jsb_soprano), len(ref_notes))
-    shift = float(ref.labels.get("pickup", "0"))
-    same = sum(abs(a.start + shift - b.start) < 1e-6 for a, b in zip(jsb_soprano[:n], ref_notes[:n], strict=True))
-    return n > 0 and same >= 0.75 * n
+def _alignment(jsb_soprano: tuple[Note, ...], ref: Piece) -> float | None:
+    """The shift that puts the JSB soprano's onsets on the score's (its pickup, or 0 when the
+    grid already holds the opening rest), or None when neither fits. The grid merges repeated
+    notes, so its onsets are a subset of the score's."""
+    ref_starts = {round(n.start, 6) for n in ref.tracks[0][1].notes}
+    head = jsb_soprano[:12]
+    for shift in (float(ref.labels.get("pickup", "0")), 0.0):
+        same = sum(round(n.start + shift, 6) in ref_starts for n in head)
+        if head and same >= 0.9 * len(head):
+            return shift
+    return None
 
 
 def jsb_piece(steps: Sequence[Sequence[int]], index: int, split: str, ref: Piece | None) -> Piece:
     """A Piece from one JSB step list; `ref` (a matching music21 chorale) lends metre and pickup."""
     ts, shift, labels = (4, 4), 0.0, {"jsb_index": str(index)}
     if ref is not None:
-        soprano = grid_voice(steps, 0)
-        if _aligned(soprano, ref):
-            ts = ref.tracks[0][1].time_signature
-            shift = float(ref.labels.get("pickup", "0"))
-            labels["pickup"] = f"{shift:g}"
+        aligned = _alignment(grid_voice(steps, 0), ref)
+        if aligned is not None:
+            ts, shift = ref.tracks[0][1].time_signature, aligned
+            labels["pickup"] = ref.labels.get("pickup", "0")
         labels["score"] = ref.source
     voices = [grid_voice(steps, v, shift) for v in range(4)]
     bar = ts[0] * 4.0 / ts[1]
