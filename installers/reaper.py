@@ -99,15 +99,14 @@ def install(resource: Path, out) -> None:
     lines = [action_line(script, name) for script, name, _ in ACTIONS]
     added = _add_kb_lines(resource / KB_INI, lines)
     enabled = python_enabled(resource)
-    if not enabled:
-        _enable_python(resource)
+    enabled_now = False if enabled else _enable_python(resource, out)
     manifest["files"] = sorted(set(manifest.get("files", [])) | set(files))
     manifest["actions"] = sorted(set(manifest.get("actions", [])) | {command_id(s) for s, _, _ in ACTIONS})
-    manifest["python_enabled_by_installer"] = manifest.get("python_enabled_by_installer") or not enabled
+    manifest["python_enabled_by_installer"] = bool(manifest.get("python_enabled_by_installer") or enabled_now)
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"Copied {len(files)} files to {target}", file=out)
     print(f"Registered {added} new actions in {resource / KB_INI} ({len(lines) - added} already there)", file=out)
-    if not enabled:
+    if enabled_now:
         print(f"Enabled Python for ReaScript in {resource / REAPER_INI}", file=out)
     print("Restart REAPER, then find the actions under 'DAWBridge:' in Actions > Show action list. "
           "Start the engine with `dawbridge serve`.", file=out)
@@ -237,14 +236,23 @@ def python_enabled(resource: Path) -> bool:
     return not library or Path(folder, library).exists() or Path(library).exists()
 
 
-def _enable_python(resource: Path) -> None:
-    """reapy's helper: ``reascript=1`` and this Python's shared library in ``reaper.ini``."""
+def _enable_python(resource: Path, out) -> bool:
+    """reapy's helper: ``reascript=1`` and this Python's shared library in ``reaper.ini``.
+    False (with advice printed) when this Python has no shared library REAPER could load."""
+    try:
+        _reapy("shared_library").get_python_shared_library()
+    except FileNotFoundError:
+        print("This Python has no shared library for REAPER to load, so Python for ReaScript "
+              "was not enabled. Install Python from python.org, then tick 'Enable Python for use "
+              "with ReaScript' in REAPER's Preferences > Plug-ins > ReaScript.", file=out)
+        return False
     ini = resource / REAPER_INI
     text = ini.read_text(encoding="utf-8", errors="replace") if ini.is_file() else ""
     if "[reaper]" not in text.lower():  # the helper edits an existing [reaper] section
         with ini.open("a", encoding="utf-8") as f:
             f.write(("\n" if text and not text.endswith("\n") else "") + "[reaper]\n")
     _reapy("config").enable_python(str(resource))
+    return True
 
 
 # --- doctor --------------------------------------------------------------------------------
