@@ -12,7 +12,7 @@ call :func:`add_arguments` and :func:`run`. Installing:
    helper (``reapy.config.enable_python``), which also points REAPER at this Python's library.
 
 A manifest in ``Scripts/DAWBridge/`` records what was added; ``--uninstall`` removes exactly
-that. REAPER reads these files at start-up: quit REAPER before installing, start it after.
+that. ``dawbridge doctor reaper`` (:func:`doctor`) reports what is missing. REAPER reads these files at start-up: quit REAPER before installing, start it after.
 """
 
 from __future__ import annotations
@@ -41,27 +41,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "found automatically when omitted")
     parser.add_argument("--uninstall", action="store_true",
                         help="remove the scripts and actions a previous install added")
-    parser.add_argument("--doctor", action="store_true",
-                        help="only report what is missing (what `dawbridge doctor reaper` does)")
 
 
 def run(args: argparse.Namespace, out=None) -> int:
-    """Install, uninstall or diagnose; returns the process exit status."""
+    """Install, or uninstall with ``--uninstall``; ``args.action == "doctor"`` (set by
+    ``dawbridge doctor reaper``) only reports. Returns the process exit status."""
+    if getattr(args, "action", "install") == "doctor":
+        return doctor(args, out)
     out = out or sys.stdout
-    resource = find_resource_path(args.resource_path)
+    resource = _resource_or_say_why(args, out)
     if resource is None:
-        print("REAPER's resource folder was not found. Start REAPER once, or pass "
-              "--resource-path (REAPER: Options > Show REAPER resource path in explorer/finder).",
-              file=out)
         return 1
-    if getattr(args, "doctor", False):
-        problems = doctor(resource, out)
-        return 1 if problems else 0
     if args.uninstall:
         uninstall(resource, out)
-        return 0
-    install(resource, out)
+    else:
+        install(resource, out)
     return 0
+
+
+def doctor(args: argparse.Namespace, out=None) -> int:
+    """``dawbridge doctor reaper``: one line per check; 1 when something is missing."""
+    out = out or sys.stdout
+    resource = _resource_or_say_why(args, out)
+    return 1 if resource is None or report(resource, out) else 0
+
+
+def _resource_or_say_why(args: argparse.Namespace, out) -> Path | None:
+    resource = find_resource_path(getattr(args, "resource_path", None))
+    if resource is None:
+        print("MISSING  REAPER's resource folder was not found. Start REAPER once, or pass "
+              "--resource-path (REAPER: Options > Show REAPER resource path in explorer/finder).",
+              file=out)
+    return resource
 
 
 # --- finding REAPER ----------------------------------------------------------------------
@@ -258,7 +269,7 @@ def _enable_python(resource: Path, out) -> bool:
 # --- doctor --------------------------------------------------------------------------------
 
 
-def doctor(resource: Path, out) -> list[str]:
+def report(resource: Path, out) -> list[str]:
     """Print one line per check; return the problems found."""
     problems = []
     target = resource / "Scripts" / SCRIPT_FOLDER

@@ -30,11 +30,16 @@ def resource(tmp_path: Path) -> Path:
     return folder
 
 
-def run(*argv: str) -> tuple[int, str]:
+def run(*argv: str, action: str = "install") -> tuple[int, str]:
+    """What `dawbridge install reaper ARGV` (or `dawbridge doctor reaper ARGV`) does."""
     parser = argparse.ArgumentParser()
     installer.add_arguments(parser)
+    options = parser.parse_args(list(argv))
+    options.action = action
     out = io.StringIO()
-    return installer.run(parser.parse_args(list(argv)), out), out.getvalue()
+    if action == "doctor":
+        return installer.doctor(options, out), out.getvalue()
+    return installer.run(options, out), out.getvalue()
 
 
 def kb(resource: Path) -> str:
@@ -95,13 +100,13 @@ def test_python_already_enabled_is_left_alone(resource):
 
 
 def test_doctor_reports_what_is_missing_then_all_ok(resource):
-    status, before = run("--resource-path", str(resource), "--doctor")
+    status, before = run("--resource-path", str(resource), action="doctor")
     assert status == 1
     assert "MISSING  Python for ReaScript is off" in before
     assert "script files missing or out of date" in before and "actions not registered" in before
 
     run("--resource-path", str(resource))
-    status, after = run("--resource-path", str(resource), "--doctor")
+    status, after = run("--resource-path", str(resource), action="doctor")
 
     assert status == 0 and "MISSING" not in after
     assert after.count("ok ") == 4
@@ -140,3 +145,14 @@ def test_manifest_lists_every_copied_file(resource):
                for p in (resource / "Scripts/DAWBridge").rglob("*.py")}
     assert set(manifest["files"]) == on_disk
     assert manifest["python_enabled_by_installer"] is True
+
+
+def test_the_cli_runs_install_doctor_and_uninstall(resource, capsys):
+    from bridge.cli import main
+
+    assert main(["doctor", "reaper", "--resource-path", str(resource)]) == 1
+    assert main(["install", "reaper", "--resource-path", str(resource)]) == 0
+    assert main(["doctor", "reaper", "--resource-path", str(resource)]) == 0
+    assert main(["install", "reaper", "--resource-path", str(resource), "--uninstall"]) == 0
+    assert kb(resource) == USER_KB
+    assert "Registered 7 new actions" in capsys.readouterr().out
