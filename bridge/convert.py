@@ -3,11 +3,12 @@ requests -> :mod:`models.tasks`, model output -> a MusicResult."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from bridge.protocol import (
     Candidate,
     Clip,
+    ClipKind,
     ContinueRequest,
     DrumsRequest,
     FillRequest,
@@ -40,7 +41,8 @@ def part_to_clip(part: rep.Part) -> Clip:
     notes = [Note(pitch=n.pitch, start=n.start, duration=n.duration, velocity=n.velocity, channel=channel)
              for n in part.notes]
     return Clip(notes=notes, length=part.length, time_signature=part.time_signature, tempo=part.tempo,
-                key=part.key, name=part.name, kind=part.kind if part.kind in rep.PART_KINDS else None)
+                key=part.key, name=part.name,
+                kind=cast(ClipKind, part.kind) if part.kind in rep.PART_KINDS else None)
 
 
 def request_to_task(request: MusicalRequest, seed: int) -> tasks.Task:

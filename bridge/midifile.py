@@ -16,7 +16,7 @@ from pathlib import Path
 
 import mido
 
-from bridge.protocol import MAX_CLIP_BEATS, MAX_NOTES_PER_CLIP, Clip, Note
+from bridge.protocol import MAX_CLIP_BEATS, MAX_NOTES_PER_CLIP, Clip, ClipKind, Note
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Song:
     time_signature: tuple[int, int]
     key: str | None
 
-    def clip(self, part: FilePart, kind: str | None = None) -> Clip:
+    def clip(self, part: FilePart, kind: ClipKind | None = None) -> Clip:
         """``part`` as a validated protocol Clip over the whole song."""
         if len(part.notes) > MAX_NOTES_PER_CLIP:
             raise MidiFileError(f"{part.describe()} has more than {MAX_NOTES_PER_CLIP} notes")

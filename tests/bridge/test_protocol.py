@@ -38,7 +38,7 @@ def test_any_bytes_decode_or_fail_cleanly(frame: bytes) -> None:
     _code(frame)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(["v", "id", "op", "clip", "style", "candidates", "target", "x"]),
                        JSON, max_size=6))
 def test_any_json_object_decodes_or_fails_cleanly(data: dict) -> None:
