@@ -72,6 +72,12 @@ class EngineClient(object):
         """"pyzmq" or "zmtp"."""
         return self._transport.name
 
+    @property
+    def session(self):
+        """A token that changes whenever the connection to the engine was lost: an attached
+        DAW session compares it to the one it attached under and attaches again."""
+        return self._transport.session()
+
     def new_id(self):
         """A fresh request id, unique to this client: '<8 hex>-<n>'."""
         self._counter += 1

@@ -10,7 +10,7 @@ answered) and ``close()``. Python 3.7, stdlib only (pyzmq when it imports).
 import time
 
 from .errors import EngineUnreachable, unreachable_message
-from .zmtp import ZmtpClosed, ZmtpConnectError, ZmtpDealer, ZmtpError
+from .zmtp import ZmtpClosed, ZmtpDealer, ZmtpError
 
 TRANSPORTS = ("auto", "pyzmq", "zmtp")
 
@@ -50,11 +50,11 @@ class ZmtpTransport(object):
             try:
                 self.dealer.send_multipart(frames)
                 return
-            except ZmtpConnectError as exc:
-                raise EngineUnreachable(unreachable_message(self.address, _reason(exc))) from None
             except ZmtpClosed as exc:  # the write found the peer gone: reconnect once
                 if attempt == 2:
                     raise EngineUnreachable(unreachable_message(self.address, _reason(exc))) from None
+            except ZmtpError as exc:  # refused, no handshake, or not a ZeroMQ peer
+                raise EngineUnreachable(unreachable_message(self.address, _reason(exc))) from None
 
     def recv(self):
         try:

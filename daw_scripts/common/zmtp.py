@@ -276,7 +276,7 @@ class ZmtpDealer(object):
         """Read what is pending so a peer that hung up is noticed before we write to it."""
         try:
             self._pump()
-        except ZmtpClosed:
+        except ZmtpError:  # the connection is dropped; the caller reconnects
             pass
 
     def _drop(self):

@@ -253,6 +253,20 @@ def test_lost_connection_fails_pending_quickly(fake_engine, transport):
     assert "lost" in str(pending.error)
 
 
+def test_session_changes_after_a_restart(fake_engine, transport):
+    engine = fake_engine()
+    with EngineClient(engine.address, transport=transport) as client:
+        client.request("attach", timeout=5.0, daw="live")
+        attached_under = client.session
+        engine.restart(pause=0.05)
+        deadline = time.monotonic() + 3.0
+        while client.session == attached_under and time.monotonic() < deadline:
+            client.poll()
+            time.sleep(0.01)
+        assert client.session != attached_under
+        assert retry(lambda: client.request("attach", timeout=2.0, daw="live"))
+
+
 def test_unknown_transport_is_refused():
     with pytest.raises(ValueError, match="transport must be one of"):
         EngineClient(transport="carrier-pigeon")
