@@ -99,12 +99,15 @@ class EngineClient(object):
         out, self._backlog = self._backlog, []
         return out
 
-    def take(self, request_id):
-        """The messages that arrived for one id, in order. From the first call on, that id's
-        messages are kept for ``take`` and no longer come out of ``poll``."""
+    def claim(self, request_id):
+        """Keep this id's messages for ``take``: they no longer come out of ``poll``."""
         if request_id not in self._claimed:
             self._claimed[request_id] = [m for m in self._backlog if m.get("id") == request_id]
             self._backlog = [m for m in self._backlog if m.get("id") != request_id]
+
+    def take(self, request_id):
+        """The messages that arrived for one id, in order (claiming it on the first call)."""
+        self.claim(request_id)
         self._pump()
         out = self._claimed[request_id]
         self._claimed[request_id] = []
@@ -222,6 +225,7 @@ class PendingRequest(object):
             pending.fields.setdefault("timeout", pending.timeout)
         try:
             pending.id = client.submit(op, **pending.fields)
+            client.claim(pending.id)  # a host's own client.poll() must not take its replies
         except EngineError as exc:
             pending._finish(error=exc)
         return pending

@@ -226,6 +226,21 @@ def test_concurrent_requests_are_routed_by_id(fake_engine, transport):
     assert [m["id"] for m in rest] == [other]
 
 
+def test_host_poll_does_not_steal_pending_replies(fake_engine, transport):
+    """Live polls its attach session with client.poll() on the same tick as an action."""
+    engine = fake_engine()
+    with EngineClient(engine.address, transport=transport) as client:
+        pending = PendingRequest.start(client, "vary", {"clip": {}}, timeout=5.0)
+        deadline = time.monotonic() + 2.0
+        while not engine.received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        assert client.poll() == []
+        while pending.poll() is None:
+            time.sleep(0.01)
+    assert pending.result["echo"]["op"] == "vary"
+
+
 def test_garbage_frames_are_dropped(fake_engine, transport):
     def garbage_first(request):
         return [b"\xff\xfe not json", b'["not", "an", "object"]',
