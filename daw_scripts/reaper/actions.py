@@ -40,7 +40,10 @@ def main(op, namespace):
         if runner.offer_cancel(host):
             return
         settings = preferences.load(host)
-        jobs, problem = PLANNERS[op](host, settings)
+        try:
+            jobs, problem = PLANNERS[op](host, settings)
+        except ValueError as exc:  # a selection the protocol cannot carry (too long, too many notes)
+            jobs, problem = [], messages.CANNOT_SEND.format(error=exc)
         if problem:
             host.message(problem)
             return

@@ -9,13 +9,16 @@ true and :func:`is_null` is the test. Functions with out-parameters return a tup
 value, then every argument with the out-values filled in. Python 3.7, stdlib only.
 """
 
+import itertools
+
 PROJECT = 0  # the current project, for every ``ReaProject*`` argument
 MB_OK = 0
 MB_YESNO = 4
 IDYES = 6
 UNDO_STATE_ALL = -1
 
-_CALLBACK_NAMES = {"defer": "_dawbridge_deferred", "atexit": "_dawbridge_at_exit"}
+_callbacks = {}  # key -> callable, for the code strings handed to RPR_defer / RPR_atexit
+_keys = itertools.count(1)
 
 
 def is_null(pointer):
@@ -51,9 +54,11 @@ class Host(object):
         self._schedule("atexit", callback)
 
     def _schedule(self, kind, callback):
-        name = _CALLBACK_NAMES[kind]
-        self.namespace[name] = callback
-        self.namespace["RPR_" + kind](name + "()")
+        # REAPER runs the string later; it reaches the callable through sys.modules, so it
+        # does not matter in which namespace REAPER evaluates it.
+        key = next(_keys)
+        _callbacks[key] = callback
+        self.namespace["RPR_" + kind]("import sys; sys.modules[{!r}]._call({})".format(__name__, key))
 
     def message(self, text, title="DAWBridge"):
         """A modal message with an OK button."""
@@ -79,3 +84,10 @@ class Host(object):
 
     def now(self):
         return self.time_precise()
+
+
+def _call(key):
+    """Run (once) the callable scheduled under ``key``."""
+    callback = _callbacks.pop(key, None)
+    if callback is not None:
+        callback()

@@ -12,6 +12,7 @@ NO_TIME_SELECTION = ("There is no time selection. Drag in the ruler over the bar
                      "then run the action again.")
 FILL_OUTSIDE = ("The time selection does not overlap any selected MIDI item. Select the drum "
                 "item and make a time selection over the beats to fill.")
+CANNOT_SEND = "The selection cannot be sent to the engine: {error}."
 EMPTY_RESULT = "The engine answered, but with no notes to insert."
 PROGRESS = "DAWBridge: {title}... {percent}% ({seconds} s). Run a DAWBridge action again to cancel."
 BUSY = ("DAWBridge is still working on '{title}' (started {seconds} s ago).\n\n"

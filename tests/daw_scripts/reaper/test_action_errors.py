@@ -64,6 +64,17 @@ def test_fill_needs_the_time_selection_over_the_item(reaper, engine):
     assert_unchanged(reaper, before)
 
 
+def test_a_selection_too_long_for_the_protocol_is_explained(reaper, engine):
+    reaper.add_midi_item(reaper.add_track("Melody"), 0.0, 1100.0, PHRASE)
+    before = reaper.snapshot()
+
+    run_action(reaper, "vary")
+
+    (text, _, _), = reaper.messages
+    assert text.startswith("The selection cannot be sent to the engine: length must be")
+    assert_unchanged(reaper, before)
+
+
 @pytest.mark.parametrize("transport", ["pyzmq", "zmtp"])
 def test_engine_not_running_says_how_to_start_it(reaper, free_address, transport):
     configure(reaper, address=free_address, transport=transport)
