@@ -110,6 +110,8 @@ class _TrackMaker(object):
             return self.made[key]
         host = self.host
         above = self.last.get(source, source)
+        if not is_null(above) and not host.ValidatePtr2(PROJECT, above, "MediaTrack*"):
+            above = None  # the user deleted the track while the engine worked
         if is_null(above):
             index = host.CountTracks(PROJECT)
         else:

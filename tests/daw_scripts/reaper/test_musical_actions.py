@@ -11,7 +11,13 @@ import pytest
 
 from daw_scripts.reaper import messages
 from models.tasks import ContinueTask, DrumsTask, FillTask, HarmonizeTask, RestyleTask, VaryTask
-from tests.daw_scripts.reaper.conftest import configure, notes_in_beats, run_action, tracks_after
+from tests.daw_scripts.reaper.conftest import (
+    SCRIPT_FOR,
+    configure,
+    notes_in_beats,
+    run_action,
+    tracks_after,
+)
 from tests.daw_scripts.reaper.fake_reaper import PPQ
 
 MELODY = [(60, 0.0, 1.0, 100), (62, 1.0, 1.0, 90), (64, 2.0, 1.0, 80), (65, 3.0, 1.5, 100),
@@ -210,3 +216,19 @@ def test_progress_shows_while_the_engine_works(reaper, start_engine):
     assert "Run a DAWBridge action again to cancel" in shown[0]
     assert any(t != shown[0] for t in shown)  # it moves
     assert reaper.tooltips[-1] == "" and messages.EMPTY_RESULT not in str(reaper.messages)
+
+
+def test_a_source_track_deleted_while_waiting_puts_the_result_at_the_end(reaper, start_engine):
+    from tests.daw_scripts.reaper.scripted_composer import ScriptedComposer
+
+    configure(reaper, address=str(start_engine(composer=ScriptedComposer(seconds=0.3)).address))
+    reaper.add_track("Intro")
+    melody = reaper.add_track("Melody")
+    reaper.add_midi_item(melody, 0.0, 4.0, MELODY[:4])
+    reaper.start_script(str(SCRIPT_FOR["vary"]))
+    reaper.project.tracks.remove(melody)  # the user deletes it
+
+    reaper.run_deferred()
+
+    assert [t.name for t in reaper.project.tracks] == ["Intro", "Variation"]
+    assert reaper.messages == [] and reaper.undo_points == ["DAWBridge: Vary"]
