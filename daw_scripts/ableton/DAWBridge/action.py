@@ -17,6 +17,7 @@ class Action(object):
 
     def __init__(self, op, selection, region_length, pending):
         self.op = op
+        self.style = pending.fields.get("style")
         self.selection = selection
         self.region_length = region_length
         self.pending = pending
@@ -47,7 +48,8 @@ class Action(object):
             return None
         if self.pending.error is not None:
             return describe_error(self.pending.error)
-        report = placement.place(song, self.selection, self.op, self.pending.result, self.region_length)
+        report = placement.place(song, self.selection, self.op, self.pending.result,
+                                 self.region_length, self.style)
         return "{}: {}".format(self.title, report)
 
     def cancel(self):

@@ -66,8 +66,7 @@ class EngineLink(object):
                 return [command]
             log.warning("ignored a command that names no musical op: %r", command)
         elif message.get("ok") is True:
-            self.attached = True
-            self._attached_on = self._connection()
+            self.attached = True  # on the connection it was sent on, which may be gone already
             log.info("attached to the engine at %s as %r", self.address, self.session_name)
         elif message.get("ok") is False:
             log.info("attach refused: %s", (message.get("error") or {}).get("message"))

@@ -45,6 +45,11 @@ class Manager(ControlSurface):
             if self._config.problems else ""
         self._status("ready; engine at {}{}".format(self._link.address, note))
 
+    @property
+    def busy(self):
+        """True while a request is in flight."""
+        return self._action is not None
+
     # --- triggers --------------------------------------------------------------------------
 
     def trigger(self, op, overrides=None, source="button"):

@@ -14,8 +14,9 @@ from . import song as song_info
 from .shared import clips
 
 
-def place(song, selection, op, result, region_length):
-    """Write ``result``'s candidates; return a short report for the status bar."""
+def place(song, selection, op, result, region_length, style=None):
+    """Write ``result``'s candidates; return a short report for the status bar. Clips are
+    labelled "Harmony 2/3 (chorale)": op, candidate, and the style asked for (else the part)."""
     candidates = [c for c in clips.candidates_from_result(result) if c]
     if not candidates:
         return "the engine sent no clips"
@@ -31,9 +32,10 @@ def place(song, selection, op, result, region_length):
             clips_of_part = [(i, c[part]) for i, c in enumerate(candidates) if len(c) > part]
             if selection.is_arrangement:
                 position = selection.clip.start_time + (region_length if op == "continue" else 0.0)
-                _arrangement(song, new_track, op, clips_of_part, len(candidates), position)
+                _arrangement(song, new_track, op, clips_of_part, len(candidates), position, style)
             else:
-                _session(song, new_track, op, clips_of_part, len(candidates), selection.slot_index)
+                _session(song, new_track, op, clips_of_part, len(candidates), selection.slot_index,
+                         style)
     _reselect(song, selection)
     return "{} on {} '{}'".format(
         "{} candidates".format(len(candidates)) if len(candidates) > 1 else "1 result",
@@ -53,19 +55,23 @@ def track_name(op, protocol_clip):
     return name or clips.OP_NOUNS.get(op, op.capitalize())
 
 
-def _session(song, new_track, op, candidates, count, start):
+def _label(op, protocol_clip, index, count, style):
+    return clips.clip_label(op, {"name": style} if style else protocol_clip, index, count)
+
+
+def _session(song, new_track, op, candidates, count, start, style):
     for index, protocol_clip in candidates:
         slot_index = clip_slot.next_empty(new_track, start)
         song_info.ensure_scenes(song, slot_index + 1)
         new = clip_slot.create_clip(new_track.clip_slots[slot_index], protocol_clip["length"])
-        new.name = clips.clip_label(op, protocol_clip, index, count)
+        new.name = _label(op, protocol_clip, index, count, style)
         clip.write(new, protocol_clip.get("notes", ()))
         start = slot_index + 1
 
 
-def _arrangement(song, new_track, op, candidates, count, position):
+def _arrangement(song, new_track, op, candidates, count, position, style):
     (index, first), others = candidates[0], candidates[1:]
     track.add_arrangement_clip(song, new_track, position, first.get("notes", ()),
-                               first["length"], clips.clip_label(op, first, index, count))
+                               first["length"], _label(op, first, index, count, style))
     if others:
-        _session(song, new_track, op, others, count, 0)
+        _session(song, new_track, op, others, count, 0, style)

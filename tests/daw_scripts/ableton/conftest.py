@@ -31,6 +31,24 @@ def timing_composer(**options):
     return module.TimingComposer(**options)
 
 
+class RecordingComposer:
+    """The trivial composer, remembering every task it was given."""
+
+    def __init__(self, **options):
+        self.inner = timing_composer(**options)
+        self.name, self.device, self.tasks = "recording", "cpu", []
+
+    def ops(self):
+        return self.inner.ops()
+
+    def styles(self):
+        return self.inner.styles()
+
+    def run(self, task, progress=None, should_stop=None):
+        self.tasks.append(task)
+        return self.inner.run(task, progress, should_stop)
+
+
 def has_weights():
     return any(WEIGHTS.glob("**/*.safetensors"))
 
