@@ -46,3 +46,10 @@ def start_engine() -> Iterator[StartEngine]:
 def engine_address(start_engine: StartEngine) -> str:
     """The address of an engine serving the shipped weights (or answering model_unavailable)."""
     return str(start_engine().address)
+
+
+@pytest.fixture
+def modelless_address(start_engine: StartEngine, tmp_path: Path) -> str:
+    """The address of an engine with no model: musical ops answer model_unavailable. For tests
+    of the transport and service ops, which then never wait for weights to load."""
+    return str(start_engine(weights=tmp_path / "no-weights").address)

@@ -57,16 +57,18 @@ def test_file_ops_on_a_daw_export(start_engine, tmp_path: Path) -> None:
     assert midifile.read(tmp_path / "v.mid").parts[0].name == "Bass"
 
 
-def test_without_an_engine_the_model_runs_in_process(tmp_path: Path, capsys) -> None:
+def test_without_an_engine_the_model_runs_in_process(tmp_path: Path, capsys, monkeypatch) -> None:
     source = type0_tune(tmp_path / "tune.mid")
     code = cli.main(["harmonize", str(source), "-o", str(tmp_path / "out.mid"),
                      "--address", _free_address(), "--weights", str(tmp_path / "none")])
     err = capsys.readouterr().err
     assert code == 1 and "model_unavailable" in err and "dawbridge train" in err
     assert not (tmp_path / "out.mid").exists()
+    monkeypatch.setattr("models.interface.DEFAULT_WEIGHTS", tmp_path / "shipped")
     code = cli.main(["vary", str(source), "-o", str(tmp_path / "o.mid"), "--address", _free_address(),
                      "--device", "cpu"])
-    assert code in (0, 1) and "running the model in this process" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 1 and "running the model in this process" in err and str(tmp_path / "shipped") in err
 
 
 def test_bad_input_file_and_bad_flags(tmp_path: Path, capsys) -> None:
@@ -77,23 +79,23 @@ def test_bad_input_file_and_bad_flags(tmp_path: Path, capsys) -> None:
         cli.main(["harmonize", "x.mid", "-o", "y.mid", "--style", "polka"])
 
 
-def test_ping_info_and_unreachable(engine_address: str, capsys) -> None:
-    assert cli.main(["ping", "--address", engine_address]) == 0
+def test_ping_info_and_unreachable(modelless_address: str, capsys) -> None:
+    assert cli.main(["ping", "--address", modelless_address]) == 0
     assert "answered in" in capsys.readouterr().out
-    assert cli.main(["info", "--address", engine_address]) == 0
+    assert cli.main(["info", "--address", modelless_address]) == 0
     assert '"protocol": 1' in capsys.readouterr().out
     assert cli.main(["ping", "--address", _free_address(), "--timeout", "0.2"]) == 2
     assert "dawbridge serve" in capsys.readouterr().err
 
 
-def test_live_command_reaches_an_attached_session(engine_address: str, capsys) -> None:
-    assert cli.main(["live", "harmonize", "--style", "chords", "--address", engine_address]) == 1
+def test_live_command_reaches_an_attached_session(modelless_address: str, capsys) -> None:
+    assert cli.main(["live", "harmonize", "--style", "chords", "--address", modelless_address]) == 1
     assert "no Ableton Live session" in capsys.readouterr().err
-    with Client(engine_address) as session:
+    with Client(modelless_address) as session:
         session_id = session.attach("live", "Set")
-        assert cli.main(["live", "harmonize", "--style", "chords", "--address", engine_address]) == 0
+        assert cli.main(["live", "harmonize", "--style", "chords", "--address", modelless_address]) == 0
         event = session.next_event(session_id, 2.0)
-        assert cli.main(["reaper", "fill", "--address", engine_address]) == 1
+        assert cli.main(["reaper", "fill", "--address", modelless_address]) == 1
     assert event is not None and event["command"] == {"op": "harmonize", "style": "chords"}
 
 

@@ -38,8 +38,8 @@ def _error(frames: list[bytes] | None) -> dict:
     return reply
 
 
-def test_ping_and_info(engine_address: str) -> None:
-    with Client(engine_address) as client:
+def test_ping_and_info(modelless_address: str) -> None:
+    with Client(modelless_address) as client:
         assert client.ping() < 1.0
         info = client.info()
     assert info["protocol"] == 1
@@ -70,26 +70,26 @@ def test_musical_op_without_weights_says_what_to_do(start_engine, tmp_path) -> N
     ([b""], "invalid_request"),
     ([b"", b'{"v": 1, "id": "x", "op": "cancel", "target": "nothing"}'], "not_found"),
 ])
-def test_bad_frames_get_error_replies(engine_address: str, frames: list[bytes], code: str) -> None:
-    assert _error(_raw(engine_address, frames))["error"]["code"] == code
-    with Client(engine_address) as client:
+def test_bad_frames_get_error_replies(modelless_address: str, frames: list[bytes], code: str) -> None:
+    assert _error(_raw(modelless_address, frames))["error"]["code"] == code
+    with Client(modelless_address) as client:
         client.ping()
 
 
-def test_error_reply_echoes_a_readable_id(engine_address: str) -> None:
-    reply = _error(_raw(engine_address, [b"", b'{"v": 1, "id": "abc", "op": "harmonize"}']))
+def test_error_reply_echoes_a_readable_id(modelless_address: str) -> None:
+    reply = _error(_raw(modelless_address, [b"", b'{"v": 1, "id": "abc", "op": "harmonize"}']))
     assert reply["id"] == "abc" and reply["error"]["field"] == "clip"
 
 
-def test_dealer_without_delimiter_is_answered_in_kind(engine_address: str) -> None:
-    frames = _raw(engine_address, [b'{"v": 1, "id": "n", "op": "ping"}'])
+def test_dealer_without_delimiter_is_answered_in_kind(modelless_address: str) -> None:
+    frames = _raw(modelless_address, [b'{"v": 1, "id": "n", "op": "ping"}'])
     assert frames is not None and len(frames) == 1 and json.loads(frames[0])["ok"] is True
 
 
-def test_req_socket_is_served(engine_address: str) -> None:
+def test_req_socket_is_served(modelless_address: str) -> None:
     sock = zmq.Context.instance().socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(engine_address)
+    sock.connect(modelless_address)
     try:
         sock.send(b'{"v": 1, "id": "r", "op": "ping"}')
         assert sock.poll(2000)
@@ -98,39 +98,40 @@ def test_req_socket_is_served(engine_address: str) -> None:
         sock.close()
 
 
-def test_16_mb_frame_is_refused_and_the_engine_serves_on(engine_address: str) -> None:
+def test_16_mb_frame_is_refused_and_the_engine_serves_on(modelless_address: str) -> None:
     frame = b'{"v": 1, "id": "big", "op": "ping", "pad": "' + b"x" * (16 * 1000 * 1000) + b'"}'
-    assert _error(_raw(engine_address, [b"", frame], 10_000))["error"]["code"] == "too_large"
-    with Client(engine_address) as client:
+    assert _error(_raw(modelless_address, [b"", frame], 10_000))["error"]["code"] == "too_large"
+    with Client(modelless_address) as client:
         client.ping()
 
 
-def test_frame_over_socket_limit_drops_the_peer_only(engine_address: str) -> None:
-    assert _raw(engine_address, [b"", b"x" * (MAX_MESSAGE_BYTES + 1)], 1000) is None
-    with Client(engine_address) as client:
+def test_frame_over_socket_limit_drops_the_peer_only(modelless_address: str) -> None:
+    assert _raw(modelless_address, [b"", b"x" * (MAX_MESSAGE_BYTES + 1)], 1000) is None
+    with Client(modelless_address) as client:
         client.ping()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frames=st.lists(st.binary(max_size=64) | st.sampled_from([b"", b"{}", b'{"v":1}', b"null"]),
                        min_size=1, max_size=4))
-def test_hostile_frames_never_stop_the_engine(engine_address: str, frames: list[bytes]) -> None:
-    reply = _raw(engine_address, frames)
+def test_hostile_frames_never_stop_the_engine(modelless_address: str, frames: list[bytes]) -> None:
+    reply = _raw(modelless_address, frames)
     if reply is not None:
         message = json.loads(reply[-1])
         assert message["ok"] is False or message["result"]["pong"] is True
-    with Client(engine_address, timeout=2.0) as client:
+    with Client(modelless_address, timeout=2.0) as client:
         client.ping()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12))
-def test_json_of_any_shape_gets_exactly_one_reply(engine_address: str, payload: object) -> None:
+def test_json_of_any_shape_gets_exactly_one_reply(modelless_address: str, payload: object) -> None:
     frame = json.dumps({"v": 1, "id": "h", "op": "harmonize", "clip": payload}).encode()
-    reply = _error(_raw(engine_address, [b"", frame]))
+    reply = _error(_raw(modelless_address, [b"", frame]))
     assert reply["id"] == "h" and reply["error"]["code"] in ("invalid_request", "model_unavailable")
 
 

@@ -10,8 +10,8 @@ import pytest
 from bridge.client import Client, EngineError
 
 
-def test_dispatch_reaches_attached_sessions_of_one_daw(engine_address: str) -> None:
-    with Client(engine_address) as live, Client(engine_address) as reaper, Client(engine_address) as cli:
+def test_dispatch_reaches_attached_sessions_of_one_daw(modelless_address: str) -> None:
+    with Client(modelless_address) as live, Client(modelless_address) as reaper, Client(modelless_address) as cli:
         live_id = live.attach("live", "My Set")
         reaper_id = reaper.attach("reaper")
         command = {"op": "harmonize", "style": "chords"}
@@ -25,9 +25,9 @@ def test_dispatch_reaches_attached_sessions_of_one_daw(engine_address: str) -> N
         assert cli.info()["sessions"] == 2
 
 
-def test_a_closed_session_is_forgotten(engine_address: str) -> None:
-    with Client(engine_address) as cli:
-        session = Client(engine_address)
+def test_a_closed_session_is_forgotten(modelless_address: str) -> None:
+    with Client(modelless_address) as cli:
+        session = Client(modelless_address)
         session.attach("live")
         session.close()
         deadline = time.monotonic() + 5.0
@@ -37,14 +37,14 @@ def test_a_closed_session_is_forgotten(engine_address: str) -> None:
         assert cli.info()["sessions"] == 0
 
 
-def test_dispatch_of_a_service_op_is_refused(engine_address: str) -> None:
-    with Client(engine_address) as cli, pytest.raises(EngineError) as caught:
+def test_dispatch_of_a_service_op_is_refused(modelless_address: str) -> None:
+    with Client(modelless_address) as cli, pytest.raises(EngineError) as caught:
         cli.dispatch({"op": "ping"})
     assert caught.value.code == "invalid_request" and caught.value.field == "command"
 
 
-def test_reattaching_replaces_the_session(engine_address: str) -> None:
-    with Client(engine_address) as live, Client(engine_address) as cli:
+def test_reattaching_replaces_the_session(modelless_address: str) -> None:
+    with Client(modelless_address) as live, Client(modelless_address) as cli:
         live.attach("live")
         second = live.attach("live", "renamed")
         assert cli.dispatch({"op": "fill"}, daw="live") == 1
