@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing import Pool
 
 from models.corpus_score import (
@@ -77,13 +79,27 @@ def folk_tunes() -> list[tuple[str, str]]:
     return out
 
 
+@contextmanager
+def _without_beaming() -> Iterator[None]:
+    """music21's ABC reader beams every part it builds, which is most of its parse time and
+    means nothing to a note list: skip it while parsing."""
+    from music21 import stream
+
+    stream.Part.makeBeams = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del stream.Part.makeBeams
+
+
 def parse_tune(item: tuple[str, str]) -> tuple[Piece | None, str]:
     """One ABC tune -> (Piece or None, reason)."""
     from music21 import converter
 
     source, text = item
     try:
-        score = converter.parseData(text, format="abc")
+        with _without_beaming():
+            score = converter.parseData(text, format="abc")
     except Exception as exc:  # music21's ABC reader raises many types on odd tunes
         log.debug("cannot parse %s: %s", source, exc)
         return None, "parse_error"

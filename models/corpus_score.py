@@ -70,10 +70,10 @@ def pickup_shift(part: stream.Part, bar: float) -> float:
 
 
 def voice_notes(part: stream.Stream, shift: float, highest: bool = True) -> tuple[Note, ...]:
-    """A monophonic voice: ties merged, grace notes dropped, chords reduced to their highest
-    (or lowest) pitch, and a note cut where the next one starts."""
-    events: list[tuple[float, int, float]] = []
-    for item in part.flatten().stripTies().notes:
+    """A monophonic voice: tied notes merged, grace notes dropped, chords reduced to their
+    highest (or lowest) pitch, and a note cut where the next one starts."""
+    events: list[list] = []  # [start, pitch, duration]
+    for item in part.flatten().notes:
         dur = float(item.quarterLength)
         if dur <= _EPS or item.duration.isGrace:
             continue
@@ -84,7 +84,14 @@ def voice_notes(part: stream.Stream, shift: float, highest: bool = True) -> tupl
             pitch = item.pitch.midi
         else:
             continue
-        events.append((float(item.offset) + shift, pitch, dur))
+        start = float(item.offset) + shift
+        tie = item.tie.type if item.tie is not None else None
+        prev = events[-1] if events else None
+        if (tie in ("continue", "stop") and prev is not None and prev[1] == pitch
+                and abs(prev[0] + prev[2] - start) < _EPS):
+            prev[2] += dur
+        else:
+            events.append([start, pitch, dur])
     events.sort()
     notes: list[Note] = []
     for i, (start, pitch, dur) in enumerate(events):
