@@ -36,7 +36,7 @@ class Manager(ControlSurface):
         self._config = config.load()
         for problem in self._config.problems:
             log.warning("settings: %s", problem)
-        self._link = EngineLink(self._config.settings, song_info.set_name(self.song()))
+        self._link = EngineLink(self._config.settings, song_info.set_name(self._song()))
         self._action = None
         self._shown_percent = None
         self._cc_values = {}
@@ -50,6 +50,11 @@ class Manager(ControlSurface):
         """True while a request is in flight."""
         return self._action is not None
 
+    @property
+    def attached(self):
+        """True while the engine knows this set as a Live session (commands can reach it)."""
+        return self._link.attached
+
     # --- triggers --------------------------------------------------------------------------
 
     def trigger(self, op, overrides=None, source="button"):
@@ -60,7 +65,7 @@ class Manager(ControlSurface):
                 return
             self._status("still working on {}; wait for it first".format(self._action.title))
             return
-        action, problem = Action.start(self.song(), self._link.client, self._config, op, overrides)
+        action, problem = Action.start(self._song(), self._link.client, self._config, op, overrides)
         if action is None:
             self._status(problem)
             return
@@ -119,7 +124,7 @@ class Manager(ControlSurface):
             return
         action = self._action
         try:
-            message = action.poll(self.song())
+            message = action.poll(self._song())
         except Exception as exc:
             log.exception("%s failed while writing its result", action.op)
             message = "{}: could not write the result ({}); see the log".format(action.title, exc)
@@ -132,6 +137,11 @@ class Manager(ControlSurface):
         self._action = None
         self._status(message if message.startswith(action.title) else
                      "{}: {}".format(action.title, message))
+
+    def _song(self):
+        """The Song: a method in ``_Framework``, a property in ``ableton.v2``."""
+        song = self.song
+        return song() if callable(song) else song
 
     def _status(self, text):
         log.info("%s", text)
