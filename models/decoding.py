@@ -127,7 +127,7 @@ class _Row:
         elif self.state == "vel":
             self.state = "note"
 
-    def allowed(self, vocab_size: int) -> list[int]:
+    def allowed(self) -> list[int]:
         """Token ids the model may choose now (the current segment generates)."""
         seg = self.current()
         c = seg.generate
@@ -221,9 +221,8 @@ def decode(
             raise Cancelled("stopped while decoding")
         nxt = []
         for r, st in enumerate(states):
-            tok = st.forced_next()
-            if tok is None:
-                tok = sampler.pick(logits[r], st.allowed(model.config.vocab_size))
+            forced = st.forced_next()
+            tok = forced if forced is not None else sampler.pick(logits[r], st.allowed())
             st.accept(tok)
             nxt.append(tok)
         steps += 1
