@@ -1,7 +1,6 @@
 """Fixtures for the Live Remote Script tests: the fake Live, a settings folder, the script
 loaded into a LiveHost, and a real engine serving a trivial composer or the shipped model."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -18,39 +17,6 @@ import fake_live  # noqa: E402
 fake_live.install()
 
 import DAWBridge  # noqa: E402
-
-WEIGHTS = ROOT / "models" / "weights"
-
-
-def timing_composer(**options):
-    """The engine tests' trivial composer (each candidate: the input transposed)."""
-    path = ROOT / "tests" / "bridge" / "timing_composer.py"
-    spec = importlib.util.spec_from_file_location("ableton_timing_composer", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.TimingComposer(**options)
-
-
-class RecordingComposer:
-    """The trivial composer, remembering every task it was given."""
-
-    def __init__(self, **options):
-        self.inner = timing_composer(**options)
-        self.name, self.device, self.tasks = "recording", "cpu", []
-
-    def ops(self):
-        return self.inner.ops()
-
-    def styles(self):
-        return self.inner.styles()
-
-    def run(self, task, progress=None, should_stop=None):
-        self.tasks.append(task)
-        return self.inner.run(task, progress, should_stop)
-
-
-def has_weights():
-    return any(WEIGHTS.glob("**/*.safetensors"))
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ composer, which returns the input transposed): both triggers, every op, Session 
 Arrangement, and what the user sees when the engine is away, busy or without a model."""
 
 import fake_live
+import live_sets as sets
 import pytest
-import sets
-from conftest import RecordingComposer
+from live_engines import RecordingComposer
 
 from bridge.cli import main as dawbridge
 from bridge.server import running_engine

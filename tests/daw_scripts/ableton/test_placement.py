@@ -1,7 +1,7 @@
 """Writing results: new tracks right of the source named after their content, candidates in
 consecutive Session slots or at the source's song position, one undo step, source untouched."""
 
-import sets
+import live_sets as sets
 from DAWBridge import placement, view
 
 

@@ -2,8 +2,8 @@
 scale, what the clip holds, and the request each op sends."""
 
 import fake_live
+import live_sets as sets
 import pytest
-import sets
 from DAWBridge import action, clip, config, song, view
 
 

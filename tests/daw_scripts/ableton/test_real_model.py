@@ -2,14 +2,14 @@
 the selected clip into valid, correctly placed clips in one undo step. Skipped until the
 weights are in models/weights/."""
 
+import live_sets as sets
 import pytest
-import sets
-from conftest import ROOT
+from live_engines import WEIGHTS
 
 from daw_scripts.common import EngineClient
 
 pytestmark = pytest.mark.skipif(
-    not any((ROOT / "models" / "weights").glob("dawbridge-small*")),
+    not any(WEIGHTS.glob("dawbridge-small*")),
     reason="no shipped weights in models/weights/ yet")
 
 TITLES = {"harmonize": "Harmony", "drums": "Drums", "fill": "Fill", "vary": "Variation",

@@ -1,8 +1,8 @@
 """The script never blocks Live: every tick returns in milliseconds, whether the engine is
 absent, busy with a slow request, or pushing commands."""
 
-import sets
-from conftest import RecordingComposer
+import live_sets as sets
+from live_engines import RecordingComposer
 
 TICK_BUDGET = 0.05  # seconds; Live ticks every 100 ms
 

@@ -1,7 +1,7 @@
 """Controller buttons: only the configured notes and CCs are forwarded to the script; a note
 fires on note-on, a CC when it crosses 64 upwards; other MIDI is left to the framework."""
 
-import sets
+import live_sets as sets
 
 
 def _presses(host):
