@@ -154,7 +154,7 @@ def _library_or_say_why(args: argparse.Namespace, out) -> Path | None:
 
 def planned_files() -> dict[str, str]:
     """Every file an install writes, relative to the script folder, with its SHA-256."""
-    return {rel: _digest(source) for rel, source in _sources().items()}
+    return {rel: _digest(source) or "" for rel, source in _sources().items()}
 
 
 def _sources() -> dict[str, Path]:
@@ -172,7 +172,7 @@ def install(target: Path, out) -> None:
     files = {}
     for rel, source in _sources().items():
         destination = target / rel
-        digest = _digest(source)
+        digest = _digest(source) or ""
         if _digest(destination) != digest:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)
