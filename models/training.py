@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     forward = torch.compile(model) if args.compile else model
     log.info("model: %.2fM parameters, %s, %s; %d train / %d valid pieces",
              model.num_params() / 1e6, device, dtype, len(train), len(valid))
-    started, history = time.time(), []
+    started, history, first_step = time.time(), [], step
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", file=sys.stderr)
     model.train()
     while step < args.steps:
@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         step += 1
+        if args.max_minutes and step == first_step + 50:
+            args.steps = fit_steps(args, step - first_step, time.time() - started)
+            bar.total = args.steps
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.3f}")
         timed_out = args.max_minutes and time.time() - started > args.max_minutes * 60
@@ -177,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     bar.close()
     log.info("best validation loss %.4f; weights at %s.safetensors", best, out)
     return 0
+
+
+def fit_steps(args: argparse.Namespace, done: int, elapsed: float) -> int:
+    """With --max-minutes: shorten the run (and its learning-rate schedule) to what fits."""
+    per_step = elapsed / done * 1.1  # headroom for validation passes
+    budget = args.max_minutes * 60 - elapsed
+    fitted = min(args.steps, int(done + budget / per_step))
+    log.info("%.1f ms per step: planning %d steps to fit %.1f minutes", per_step * 1000, fitted, args.max_minutes)
+    return fitted
 
 
 def _meta(args: argparse.Namespace, model: GPT, step: int, val: float, history: list[dict[str, Any]],
