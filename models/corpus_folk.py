@@ -62,7 +62,7 @@ def split_tunes(text: str) -> tuple[str, list[str]]:
 
 
 def _field(tune: str, name: str) -> str:
-    m = re.search(rf"(?m)^{name}:\s*(.*?)\s*$", tune)
+    m = re.search(rf"(?m)^{name}:[ \t]*(.*?)[ \t]*$", tune)
     return m.group(1) if m else ""
 
 

@@ -119,8 +119,10 @@ def load_jsb(
                 continue
         i, ratio = best_match(sig, ref_sigs)
         ref = references[i] if ratio >= TUNE_MATCH_RATIO else None
-        counts["score_aligned" if ref is not None else "score_unmatched"] += 1
-        pieces.append(jsb_piece(steps, index, split, ref))
+        piece = jsb_piece(steps, index, split, ref)
+        counts["score_matched" if ref is not None else "score_unmatched"] += 1
+        counts["pickup_from_score"] += "pickup" in piece.labels
+        pieces.append(piece)
     counts["loaded"] += len(pieces)
     log.info("jsb %s: %s", split, dict(counts))
     return pieces
