@@ -7,6 +7,7 @@ SCRIPT_NAME = "DAWBridge"
 
 TICK_INTERVAL = 1  # schedule_message delay between two polls of the engine (ticks)
 ATTACH_RETRY_SECONDS = 5.0  # how often to try attaching while the engine is away
+MAX_CONNECT_SECONDS = 0.5  # a connection attempt runs on Live's thread (loopback: instant)
 
 START_HINT = "start it with `dawbridge serve`"
 

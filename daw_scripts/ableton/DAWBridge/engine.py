@@ -22,9 +22,10 @@ class EngineLink(object):
     def __init__(self, settings, session_name, clock=time.monotonic):
         self.address = settings["address"]
         self.session_name = session_name
+        connect = min(float(settings.get("connect_timeout", constants.MAX_CONNECT_SECONDS)),
+                      constants.MAX_CONNECT_SECONDS)  # a connection attempt holds Live's thread
         self.client = engine_client.EngineClient(
-            self.address, settings.get("transport", "auto"),
-            float(settings.get("connect_timeout", 2.0)))
+            self.address, settings.get("transport", "auto"), connect)
         self.attach_id = None
         self.attached = False
         self._clock = clock

@@ -34,10 +34,17 @@ def selected_clip(song):
 def _owner(song, clip):
     """(track, slot index) of a Session clip, (track, None) of an Arrangement clip."""
     parent = getattr(clip, "canonical_parent", None)
-    for track in song.tracks:
+    if parent is not None and hasattr(parent, "clip_slots"):  # an Arrangement clip's track
+        return parent, None
+    track = getattr(parent, "canonical_parent", None)  # a Session clip's slot's track
+    if track is not None and hasattr(track, "clip_slots"):
         for index, slot in enumerate(track.clip_slots):
-            if slot is parent or (slot.has_clip and slot.clip == clip):
+            if slot == parent:
                 return track, index
-        if parent is track or clip in list(getattr(track, "arrangement_clips", ())):
+    for track in song.tracks:  # no usable parents: search the set
+        for index, slot in enumerate(track.clip_slots):
+            if slot.has_clip and slot.clip == clip:
+                return track, index
+        if clip in list(getattr(track, "arrangement_clips", ())):
             return track, None
     return None, None
