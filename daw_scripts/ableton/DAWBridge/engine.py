@@ -28,6 +28,7 @@ class EngineLink(object):
             self.address, settings.get("transport", "auto"), connect)
         self.attach_id = None
         self.attached = False
+        self.unreachable = False  # the last attach found nothing at the address
         self._clock = clock
         self._next_attach = 0.0
         self._attached_on = None  # the connection the attach was sent on
@@ -57,6 +58,7 @@ class EngineLink(object):
             self.attach_id = self.client.submit("attach", daw="live", name=self.session_name)
         except errors.EngineError as exc:
             log.debug("attach failed: %s", exc)
+            self.unreachable = exc.code == errors.UNREACHABLE
             return
         self._attached_on = self._connection()
 
@@ -68,6 +70,7 @@ class EngineLink(object):
             log.warning("ignored a command that names no musical op: %r", command)
         elif message.get("ok") is True:
             self.attached = True  # on the connection it was sent on, which may be gone already
+            self.unreachable = False
             log.info("attached to the engine at %s as %r", self.address, self.session_name)
         elif message.get("ok") is False:
             log.info("attach refused: %s", (message.get("error") or {}).get("message"))

@@ -40,6 +40,7 @@ class Manager(ControlSurface):
         self._action = None
         self._shown_percent = None
         self._cc_values = {}
+        self._said_unreachable = False
         self.schedule_message(constants.TICK_INTERVAL, self._tick)
         note = " ({} settings problems, see the log)".format(len(self._config.problems)) \
             if self._config.problems else ""
@@ -113,11 +114,22 @@ class Manager(ControlSurface):
                 overrides = dict((k, v) for k, v in command.items() if k != "op")
                 log.info("command from the engine: %s %s", command["op"], overrides)
                 self.trigger(command["op"], overrides, "engine")
+            self._report_connection()
             self._poll_action()
         except Exception:
             log.exception("tick failed")
         finally:
             self.schedule_message(constants.TICK_INTERVAL, self._tick)
+
+    def _report_connection(self):
+        """Say once that the engine is away, and once that it came back."""
+        if self._link.unreachable and not self._said_unreachable:
+            self._said_unreachable = True
+            self._status("the engine is not running at {}: {}".format(
+                self._link.address, constants.START_HINT))
+        elif self._link.attached and self._said_unreachable:
+            self._said_unreachable = False
+            self._status("connected to the engine at {}".format(self._link.address))
 
     def _poll_action(self):
         if self._action is None:

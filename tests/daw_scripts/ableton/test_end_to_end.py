@@ -131,6 +131,8 @@ def test_no_engine_says_how_to_start_it(load_script):
     song, _, _ = sets.session_melody()
     host = load_script(song)  # nothing listens on the discard port
     host.run(0.2)
+    assert host.status_bar[-1] == ("DAWBridge: the engine is not running at tcp://127.0.0.1:9: "
+                                   "start it with `dawbridge serve`")
     host.press("note", 36)
     assert host.status_bar[-1] == (
         "DAWBridge: Harmony: the engine is not running: start it with `dawbridge serve`")
@@ -182,6 +184,10 @@ def test_the_script_attaches_again_after_the_engine_restarts(load_script, unused
     host.run(0.5)
     with running_engine(unused_address, composer=RecordingComposer()) as second:
         assert host.run(15, until=lambda: len(second.sessions) == 1)
+        host.run(0.1)
+        assert host.status_bar[-2:] == [
+            f"DAWBridge: the engine is not running at {unused_address}: start it with `dawbridge serve`",
+            f"DAWBridge: connected to the engine at {unused_address}"]
         assert _dispatch(second, op="vary") == 1
         assert "3 candidates" in _finish(host)
 

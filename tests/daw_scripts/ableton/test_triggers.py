@@ -5,7 +5,7 @@ import live_sets as sets
 
 
 def _presses(host):
-    return sum("the engine is not running" in m for m in host.status_bar)
+    return sum(m.startswith("DAWBridge: Harmony: the engine is not running") for m in host.status_bar)
 
 
 def test_only_configured_buttons_are_forwarded(load_script):
