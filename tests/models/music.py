@@ -1,0 +1,94 @@
+"""Real music for the model tests: chorales of the music21 corpus (through the corpus loaders),
+Groove MIDI performances from ../shared/data (resolved from the repository root) and small
+hand-written melodies with the features harmonization must handle."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+
+import pytest
+
+from models.representation import Note, Part, Piece
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+GROOVE_DIR = DATA_DIR / "groove"
+JSB_FILE = DATA_DIR / "jsb" / "jsb-chorales-16th-satb.json"
+
+needs_groove = pytest.mark.skipif(
+    not (GROOVE_DIR / "info.csv").exists(),
+    reason=f"the Groove MIDI files are not here ({GROOVE_DIR}; ../shared/data is absent)")
+needs_jsb = pytest.mark.skipif(
+    not JSB_FILE.exists(), reason=f"the JSB chorales are not here ({JSB_FILE}; ../shared/data is absent)")
+
+
+@functools.cache
+def chorale(name: str) -> Piece:
+    """A Bach chorale of the music21 corpus ('bwv66.6.mxl') as the corpus loader reads it."""
+    from models.corpus_chorales import parse_chorale
+    from models.corpus_score import corpus_root
+
+    piece, reason = parse_chorale(corpus_root() / "bach" / name)
+    assert piece is not None, f"{name}: {reason}"
+    return piece
+
+
+@functools.cache
+def folk_tune(collection_file: str, number: str) -> Piece:
+    """One ABC tune of the music21 folk collections ('oneills1850/0550-0625.abc', '553')."""
+    from models.corpus_folk import parse_tune, split_tunes
+    from models.corpus_score import corpus_root
+
+    header, tunes = split_tunes((corpus_root() / collection_file).read_text(encoding="utf-8"))
+    text = next(t for t in tunes if t.startswith(f"X:{number}\n") or t.startswith(f"X: {number}\n"))
+    piece, reason = parse_tune((f"music21:{collection_file}#{number}", header + text))
+    assert piece is not None, f"{collection_file}#{number}: {reason}"
+    return piece
+
+
+@functools.cache
+def groove_rows() -> dict[str, dict[str, str]]:
+    with open(GROOVE_DIR / "info.csv", newline="", encoding="utf-8") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+@functools.cache
+def groove(performance: str) -> Piece:
+    """One Groove performance ('drummer1/session1/1') as a one-track drum Piece, built the way
+    models.corpus_groove.load_groove builds it."""
+    from models.corpus_groove import groove_style, read_drums
+    from models.corpus_score import bar_ceil
+
+    row = groove_rows()[performance]
+    num, den = (int(x) for x in row["time_signature"].split("-"))
+    notes, bpm = read_drums(GROOVE_DIR / row["midi_filename"])
+    length = bar_ceil(max(n.end for n in notes), num * 4.0 / den)
+    part = Part(notes, length, (num, den), bpm or float(row["bpm"]), None, name="Drums", kind="drums")
+    return Piece((("drums", part),), groove_style(row["style"]), f"groove:{performance}", "train",
+                 {"beat_type": row["beat_type"]})
+
+
+def melody(notes: list[tuple[int, float, float]], length: float, time_signature: tuple[int, int] = (4, 4),
+           key: str | None = None, velocity: int = 96) -> Part:
+    """A melody clip from (pitch, start, duration) triples."""
+    return Part(tuple(Note(p, s, d, velocity) for p, s, d in notes), length, time_signature, 100.0, key,
+                name="Melody", kind="melody")
+
+
+def in_quarters(pitches: list[int], start: float = 0.0, beats: float = 1.0) -> list[tuple[int, float, float]]:
+    """Consecutive notes of ``beats`` each from ``start``."""
+    return [(p, start + i * beats, beats) for i, p in enumerate(pitches)]
+
+
+def chorale_soprano(name: str, bars: int) -> Part:
+    """The first ``bars`` bars of a chorale's soprano as a melody clip (its pickup kept as the
+    rest that opens the first bar)."""
+    soprano = chorale(name).part("melody")
+    assert soprano is not None
+    length = bars * soprano.beats_per_bar
+    notes = tuple(Note(n.pitch, n.start, min(n.duration, length - n.start), 96)
+                  for n in soprano.notes if n.start < length)
+    return Part(notes, length, soprano.time_signature, soprano.tempo, soprano.key, name="Soprano",
+                kind="melody")
