@@ -85,6 +85,8 @@ def load(stem: Path, device: str = "cpu", dtype: torch.dtype = torch.float32) ->
         raise CheckpointError(f"missing {stem}.safetensors") from exc
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"corrupt {stem}.safetensors: {exc}") from exc
+    if "wte.weight" not in state:
+        raise CheckpointError(f"{stem}.safetensors does not match its config: it has no wte.weight tensor")
     state["head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})

@@ -1,0 +1,95 @@
+"""The Transformer (models/transformer.py): shapes, weight tying, and KV-cache decoding that
+gives the same logits as a full forward pass, fed in chunks or one token at a time."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import vocab as V
+from models.transformer import GPT, GPTConfig, KVCache
+from tests.models.conftest import tiny_gpt
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+ATOL = 1e-5
+
+
+def tokens(batch: int, length: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, len(V.VOCAB), (batch, length), generator=g)
+
+
+def incremental(model: GPT, idx: torch.Tensor, chunks: list[int], capacity: int = 0) -> torch.Tensor:
+    cache = KVCache(model.config.n_layer, capacity)
+    out, at = [], 0
+    for size in chunks:
+        out.append(model(idx[:, at:at + size], cache))
+        at += size
+    assert at == idx.shape[1] and cache.pos == at and cache.length() == at
+    return torch.cat(out, dim=1)
+
+
+def test_shapes_and_weight_tying() -> None:
+    model = tiny_gpt()
+    assert model.config.vocab_size == len(V.VOCAB)
+    logits = model(tokens(3, 17))
+    assert logits.shape == (3, 17, len(V.VOCAB)) and logits.dtype == torch.float32
+    assert model.head.weight is model.wte.weight
+    assert 0 < model.num_params() < 200_000
+
+
+@torch.no_grad()
+def test_single_steps_equal_a_full_forward() -> None:
+    model, idx = tiny_gpt(), tokens(2, 40)
+    full = model(idx)
+    assert torch.allclose(incremental(model, idx, [1] * 40), full, atol=ATOL)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("chunks", [[40], [7, 1, 1, 12, 1, 18], [1, 5, 34], [16, 16, 8]])
+def test_chunks_after_a_prefix_equal_a_full_forward(chunks: list[int]) -> None:
+    model, idx = tiny_gpt(), tokens(2, 40, seed=1)
+    assert torch.allclose(incremental(model, idx, chunks), model(idx), atol=ATOL)
+
+
+@torch.no_grad()
+def test_cache_grows_past_its_capacity() -> None:
+    model, idx = tiny_gpt(), tokens(1, 150, seed=2)
+    assert torch.allclose(incremental(model, idx, [3] * 50, capacity=8), model(idx), atol=ATOL)
+
+
+@torch.no_grad()
+def test_select_keeps_and_reorders_cached_rows() -> None:
+    model, idx = tiny_gpt(), tokens(3, 12, seed=3)
+    cache = KVCache(model.config.n_layer)
+    model(idx[:, :8], cache)
+    order = torch.tensor([2, 0])
+    cache.select(order)
+    step = model(idx[order, 8:], cache)
+    assert torch.allclose(step, model(idx[order])[:, 8:], atol=ATOL)
+
+
+@torch.no_grad()
+def test_context_longer_than_the_trained_block() -> None:
+    config = GPTConfig(vocab_size=len(V.VOCAB), block_size=16, n_layer=1, n_head=2, n_embd=32)
+    torch.manual_seed(0)
+    model = GPT(config).eval()
+    idx = tokens(1, 70, seed=4)
+    full = model(idx)
+    assert full.shape == (1, 70, len(V.VOCAB)) and torch.isfinite(full).all()
+    assert torch.allclose(incremental(model, idx, [10] + [1] * 60), full, atol=ATOL)
+
+
+@torch.no_grad()
+def test_attention_is_causal() -> None:
+    model, idx = tiny_gpt(), tokens(1, 20, seed=5)
+    changed = idx.clone()
+    changed[0, 15:] = (changed[0, 15:] + 1) % len(V.VOCAB)
+    assert torch.allclose(model(idx)[:, :15], model(changed)[:, :15], atol=ATOL)
+    assert not torch.allclose(model(idx)[:, 15:], model(changed)[:, 15:], atol=ATOL)
+
+
+def test_same_seed_same_weights() -> None:
+    a, b = tiny_gpt(seed=7), tiny_gpt(seed=7)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert not torch.equal(a.wte.weight, tiny_gpt(seed=8).wte.weight)
