@@ -76,9 +76,9 @@ def load(stem: Path, device: str = "cpu", dtype: torch.dtype = torch.float32) ->
     side = read_side(stem)
     try:
         config = GPTConfig(**side["config"])
-    except TypeError as exc:
-        raise CheckpointError(f"bad config in {stem}.json: {exc}") from exc
-    model = GPT(config)
+        model = GPT(config)
+    except (TypeError, ValueError, AssertionError) as exc:  # GPT asserts n_embd % n_head == 0
+        raise CheckpointError(f"bad config in {stem}.json: {str(exc) or 'n_embd must be a multiple of n_head'}") from exc
     try:
         state = load_file(str(stem.with_suffix(".safetensors")))
     except FileNotFoundError as exc:

@@ -115,6 +115,9 @@ def break_files(stem: Path, how: str) -> str:
     elif how == "config_mismatch":
         data["config"]["n_embd"] = 128
         expected = "does not match"
+    elif how == "impossible_config":
+        data["config"]["n_head"] = 3  # 64 channels do not split into 3 heads
+        expected = "bad config"
     elif how == "unknown_config_field":
         data["config"]["n_experts"] = 8
         expected = "bad config"
@@ -129,7 +132,7 @@ def break_files(stem: Path, how: str) -> str:
 
 BREAKAGES = ["corrupt_safetensors", "truncated_safetensors", "missing_safetensors", "missing_json",
              "json_not_json", "other_vocabulary", "other_format", "config_mismatch",
-             "unknown_config_field", "other_tensors"]
+             "impossible_config", "unknown_config_field", "other_tensors"]
 
 
 @pytest.mark.parametrize("how", BREAKAGES)
