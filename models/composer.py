@@ -16,7 +16,15 @@ from typing import Any
 import torch
 
 from models import checkpoint, harmonize
-from models.decoding import Sampler, decode
+from models.decoding import (
+    DecodeJob,
+    Plan,
+    Sampler,
+    decode,
+    decode_many,
+    plan_length,
+    prefix_length,
+)
 from models.interface import ModelUnavailable
 from models.representation import Part
 from models.tasks import HarmonizeTask, Task
@@ -84,6 +92,11 @@ class TransformerComposer:
         log.debug("%s: %d candidates in %.3f s", task.op, len(result), time.perf_counter() - started)
         return result
 
+    def run_many(self, tasks: list[Task], progress: list[Progress] | None = None,
+                 should_stop: list[StopCheck] | None = None) -> list[Outcome]:
+        """Several tasks at once, in shared forward passes where their ops allow (:func:`run_many`)."""
+        return run_many(self, tasks, progress, should_stop)
+
 
 def distinct(draw: Draw, count: int, seed: int) -> list[list[Part]]:
     """``count`` candidates with pairwise different notes: draws again for duplicates. When the
@@ -121,3 +134,92 @@ def load(weights: Path, device: str) -> TransformerComposer:
     if device == "cpu":
         torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     return TransformerComposer(model, meta, device)
+
+
+# --- several requests in shared forward passes -------------------------------------------------
+
+# plan(model, task) -> (the decoding plan, tokens -> parts): the ops run_many can batch
+Finish = Callable[[list[int]], list[Part]]
+Planner = Callable[[GPT, Any], tuple[Plan, Finish]]
+Outcome = list[list[Part]] | Exception
+MAX_ROWS = 32  # candidate rows in one shared forward pass
+LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its shortest
+
+
+def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish]:
+    setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range)
+
+    def finish(tokens: list[int]) -> list[Part]:
+        return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style)
+
+    return setup.plan, finish
+
+
+PLANNERS: dict[str, Planner] = {"harmonize": harmonize_plan}
+
+
+def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Progress] | None = None,
+              should_stop: list[StopCheck] | None = None) -> list[Outcome]:
+    """Run several tasks, decoding those of batchable ops together in shared forward passes
+    (bucketed by plan length); one entry per task: its candidates, or the exception that
+    stopped it (:class:`Cancelled`, :class:`ModelUnavailable`, ...). A task gives the same
+    candidates here as through :meth:`run` with the same seed."""
+    progress = progress or [None] * len(tasks)
+    should_stop = should_stop or [None] * len(tasks)
+    outcomes: list[Outcome | None] = [None] * len(tasks)
+    planned: list[tuple[int, Plan, Finish]] = []
+    for i, task in enumerate(tasks):
+        planner = PLANNERS.get(task.op)
+        try:
+            if planner is None:
+                outcomes[i] = composer.run(task, progress[i], should_stop[i])
+            else:
+                planned.append((i, *planner(composer.model, task)))
+        except Exception as exc:  # reported per task; the others go on
+            outcomes[i] = exc
+    for bucket in _buckets(planned, tasks):
+        jobs = [DecodeJob(plan, tasks[i].sampling.candidates,
+                          Sampler(temperature=tasks[i].sampling.temperature, seed=tasks[i].sampling.seed),
+                          progress=progress[i], should_stop=should_stop[i]) for i, plan, _ in bucket]
+        started = time.perf_counter()
+        decoded = decode_many(composer.model, jobs)
+        log.debug("%d requests, %d rows decoded together in %.3f s", len(jobs),
+                  sum(job.rows for job in jobs), time.perf_counter() - started)
+        for (i, _, finish), tokens in zip(bucket, decoded, strict=True):
+            outcomes[i] = tokens if isinstance(tokens, Exception) else _finish_many(
+                composer, tasks[i], [finish(t) for t in tokens], progress[i], should_stop[i])
+    return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
+
+
+def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Part]], progress: Progress,
+                 should_stop: StopCheck) -> Outcome:
+    """Distinct candidates from a batched first draw; redraws (rare) run alone."""
+    runner = RUNNERS[task.op]
+    redraw = runner(composer.model, task, progress, should_stop)
+    draws = iter([first])
+
+    def draw(rows: int, seed: int) -> list[list[Part]]:
+        return next(draws, None) or redraw(rows, seed)
+
+    try:
+        return distinct(draw, task.sampling.candidates, task.sampling.seed)
+    except Exception as exc:
+        return exc
+
+
+def _buckets(planned: list[tuple[int, Plan, Finish]], tasks: list[Task]) -> list[list[tuple[int, Plan, Finish]]]:
+    """Group plans of similar length (at most MAX_ROWS candidate rows each), so short requests
+    do not step along with long ones."""
+    order = sorted(planned, key=lambda item: (plan_length(item[1]), prefix_length(item[1])))
+    buckets: list[list[tuple[int, Plan, Finish]]] = []
+    rows = shortest = 0
+    for item in order:
+        need = tasks[item[0]].sampling.candidates
+        length = plan_length(item[1])
+        if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest:
+            buckets.append([])
+            rows, shortest = 0, length
+        buckets[-1].append(item)
+        rows += need
+    return buckets
+

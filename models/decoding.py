@@ -241,3 +241,106 @@ def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) ->
     cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
     logits = model(torch.tensor(seqs, device=device), cache)[:, -1]
     return cache, logits
+
+
+@dataclass
+class DecodeJob:
+    """One request's share of a batched decode: its plan, its candidate rows and its sampler."""
+
+    plan: Plan
+    rows: int
+    sampler: Sampler
+    busy: dict[str, int] | None = None
+    progress: Callable[[float], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+
+
+def prefix_length(plan: Plan) -> int:
+    """Tokens of the leading forced segments (what :func:`decode` reads in one chunk)."""
+    n = 0
+    for seg in plan.segments:
+        if seg.generate is not None:
+            break
+        n += len(seg.forced)
+    return n
+
+
+def plan_length(plan: Plan) -> int:
+    """A rough token count of the whole plan (forced tokens plus ~24 per generated span)."""
+    return sum(len(s.forced) + (24 if s.generate else 0) for s in plan.segments)
+
+
+@torch.inference_mode()
+def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Cancelled]:
+    """Run several plans in shared forward passes; one entry per job: its rows' token lists,
+    or :class:`Cancelled` when its ``should_stop`` fired (the other jobs go on).
+
+    Rows advance one token per step, forced or sampled, so rows of different plans share
+    positions and one cache. The jobs' common prefix length is read in one chunk; the rest of
+    a longer prefix is stepped like any forced token. Each job samples with its own sampler, in
+    the order :func:`decode` would, so a job decodes to the same tokens alone or in company (up
+    to float rounding of batched matmuls). Finished and cancelled rows leave the batch."""
+    device = next(model.parameters()).device
+    start = min(prefix_length(job.plan) for job in jobs)
+    states: list[_Row] = []
+    owner: list[int] = []
+    for j, job in enumerate(jobs):
+        prefix = _leading(job.plan, start)
+        for _ in range(job.rows):
+            st = _Row(job.plan, job.busy or {})
+            for tok in prefix:
+                st.accept(tok)
+            states.append(st)
+            owner.append(j)
+    totals = [max(plan_length(job.plan), 1) for job in jobs]
+    limit = model.config.block_size
+    cache = KVCache(model.config.n_layer, capacity=min(limit, max(totals) + 64))
+    logits = model(torch.tensor([st.tokens for st in states], device=device), cache)[:, -1]
+    outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
+    active = list(range(len(states)))  # indices into states, in cache row order
+    steps = 0
+    while active:
+        for j, job in enumerate(jobs):
+            if outcome[j] is None and job.should_stop is not None and job.should_stop():
+                outcome[j] = Cancelled("stopped while decoding")
+        keep = [k for k, i in enumerate(active) if outcome[owner[i]] is None and not states[i].done]
+        if not keep:
+            break
+        if len(keep) < len(active):
+            cache.select(torch.tensor(keep, dtype=torch.long, device=device))
+            logits = logits[keep]
+            active = [active[k] for k in keep]
+        nxt = []
+        for k, i in enumerate(active):
+            st = states[i]
+            forced = st.forced_next()
+            tok = forced if forced is not None else jobs[owner[i]].sampler.pick(logits[k], st.allowed())
+            st.accept(tok)
+            nxt.append(tok)
+        steps += 1
+        if cache.length() >= limit - 1:
+            cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
+        else:
+            logits = model(torch.tensor(nxt, device=device).view(len(active), 1), cache)[:, -1]
+        if steps % 32 == 0:
+            for j, job in enumerate(jobs):
+                if job.progress is not None and outcome[j] is None:
+                    job.progress(min(0.99, (start + steps) / totals[j]))
+    results: list[list[list[int]] | Cancelled] = []
+    for j, out in enumerate(outcome):
+        if out is None:  # rows that finished early are padded, as decode() pads them
+            out = [states[i].tokens for i in range(len(states)) if owner[i] == j]
+            width = max(len(tokens) for tokens in out)
+            out = [tokens + [V.PAD] * (width - len(tokens)) for tokens in out]
+        results.append(out)
+    return results
+
+
+def _leading(plan: Plan, count: int) -> list[int]:
+    """The first ``count`` tokens of the plan's leading forced segments."""
+    tokens: list[int] = []
+    for seg in plan.segments:
+        if seg.generate is not None or len(tokens) >= count:
+            break
+        tokens += seg.forced
+    return tokens[:count]

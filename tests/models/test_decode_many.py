@@ -1,0 +1,61 @@
+"""Batched decoding: several requests in shared forward passes decode to the same tokens and
+candidates as each alone with the same seed; a stopped request leaves the others running."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.decoding import DecodeJob, Sampler, decode, decode_many
+from models.harmonize import plan_harmony
+from models.interface import Cancelled
+from models.representation import Note, Part
+from models.tasks import HarmonizeTask, Sampling
+from tests.models.conftest import tiny_gpt
+
+
+def _melody(bars: int, base: int = 64, beats: int = 1) -> Part:
+    steps = (0, 2, 4, 5, 7, 5, 4, 2)
+    notes = tuple(Note(base + steps[i % 8], float(i * beats), float(beats), 90) for i in range(bars * 4 // beats))
+    return Part(notes, float(bars * 4), (4, 4), 100.0, "C major", kind="melody")
+
+
+# different plan and prefix lengths (the first bar holds 4, 2 or 1 melody notes)
+REQUESTS = [(_melody(2), "chorale", 2, 11), (_melody(3, 60, 2), "chords", 1, 5), (_melody(2, 67, 4), "bass", 3, 7)]
+
+
+@pytest.fixture(scope="module")
+def model(one_thread: None):
+    return tiny_gpt()
+
+
+def test_decode_many_matches_decode_alone(model) -> None:
+    plans = [plan_harmony(m, style, None, None).plan for m, style, _, _ in REQUESTS]
+    alone = [decode(model, plan, rows, Sampler(temperature=1.0, seed=seed))
+             for plan, (_, _, rows, seed) in zip(plans, REQUESTS, strict=True)]
+    together = decode_many(model, [DecodeJob(plan, rows, Sampler(temperature=1.0, seed=seed))
+                                   for plan, (_, _, rows, seed) in zip(plans, REQUESTS, strict=True)])
+    assert together == alone
+
+
+def test_a_stopped_job_leaves_the_others_running(model) -> None:
+    plans = [plan_harmony(m, style, None, None).plan for m, style, _, _ in REQUESTS[:2]]
+    calls = {"n": 0}
+
+    def stop_soon() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    out = decode_many(model, [DecodeJob(plans[0], 2, Sampler(seed=1), should_stop=stop_soon),
+                              DecodeJob(plans[1], 1, Sampler(seed=2))])
+    assert isinstance(out[0], Cancelled)
+    assert out[1] == decode(model, plans[1], 1, Sampler(seed=2))
+
+
+def test_run_many_matches_run(composer) -> None:
+    tasks = [HarmonizeTask(melody=m, style=style, sampling=Sampling(candidates=rows, seed=seed))
+             for m, style, rows, seed in REQUESTS]
+    many = composer.run_many(tasks)
+    assert many == [composer.run(task) for task in tasks]
+    empty = HarmonizeTask(melody=Part((), 4.0), sampling=Sampling(seed=1))
+    outcomes = composer.run_many([empty, tasks[0]])
+    assert isinstance(outcomes[0], ValueError) and outcomes[1] == many[0]
