@@ -48,9 +48,14 @@ def scale_pitches(key: str) -> frozenset[int]:
 
 
 def octave_shift(melody: Part) -> int:
+    """Semitones (whole octaves) that bring the melody's median pitch into the soprano's range;
+    0 for a melody already inside it."""
     if not melody.notes:
         return 0
     median = statistics.median(n.pitch for n in melody.notes)
+    low, high = CHORALE_RANGES["melody"]
+    if low <= median <= high:
+        return 0
     return 12 * round((SOPRANO_CENTRE - median) / 12)
 
 
