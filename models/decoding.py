@@ -11,12 +11,13 @@ monophony, and never leaves the clip.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from models import vocab as V
+from models import voicing
 from models.interface import Cancelled
 from models.transformer import GPT, KVCache
 
@@ -36,10 +37,15 @@ class Constraints:
     min_notes: int = 0
     max_notes: int = 64
     min_pos: int = 0  # first allowed position in the bar (e.g. the end of a span kept before it)
+    mono: bool | None = None  # one note at a time; None = as the role is (MONOPHONIC_ROLES)
+    pitch_only: bool = False  # write exactly one PITCH (POS and DUR around it are forced)
+    start_pos: int = -1  # >= 0: the span continues a forced onset at this position (more notes there)
+    start_pitches: frozenset[int] = frozenset()  # the pitches already forced at start_pos
+    voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
 
     @property
     def monophonic(self) -> bool:
-        return self.role in V.MONOPHONIC_ROLES
+        return self.role in V.MONOPHONIC_ROLES if self.mono is None else self.mono
 
 
 @dataclass
@@ -51,6 +57,8 @@ class Segment:
 @dataclass
 class Plan:
     segments: list[Segment]
+    # notes of the forced voices as (start tick, end tick, pitch), for the voice-leading rules
+    context: dict[str, list[voicing.Span]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for i, seg in enumerate(self.segments):
@@ -67,6 +75,7 @@ class _Row:
         self.offset = 0  # index into the current forced segment
         self.tokens: list[int] = []
         self.busy = dict(busy)  # role -> tick until which a monophonic voice sounds
+        self.known = {role: list(notes) for role, notes in plan.context.items()}  # for voicing
         self._reset_span()
 
     def _reset_span(self) -> None:
@@ -75,6 +84,9 @@ class _Row:
         self.notes = 0
         self.at_pos: set[int] = set()
         self.pitch = -1
+        seg = None if self.done else self.current()
+        if seg is not None and seg.generate is not None and seg.generate.start_pos >= 0:
+            self.pos, self.at_pos = seg.generate.start_pos, set(seg.generate.start_pitches)
 
     @property
     def done(self) -> bool:
@@ -121,6 +133,9 @@ class _Row:
         elif self.state == "dur":
             ticks = V.DURATIONS[token - V.DUR0]
             self.notes += 1
+            if c.voices:
+                start = c.bar_start + self.pos
+                self.known.setdefault(c.role, []).append((start, start + ticks, self.pitch))
             if c.monophonic:
                 self.busy[c.role] = c.bar_start + self.pos + ticks
             self.state = "vel" if c.role in V.VELOCITY_ROLES else "note"
@@ -133,6 +148,10 @@ class _Row:
         c = seg.generate
         assert c is not None
         end_token = self.plan.segments[self.seg + 1].forced[0]
+        if c.pitch_only:
+            if self.pitch >= 0:
+                return [end_token]
+            return [V.PITCH0 + p for p in c.pitches] or [V.PITCH0 + 60]
         if self.state == "note":
             out: list[int] = []
             if self.notes >= c.min_notes or not self._room(c):
@@ -148,10 +167,14 @@ class _Row:
                 out += [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
             return out or [end_token]
         if self.state == "pitch":
-            pitches = [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
-            return pitches or [V.PITCH0 + min(c.pitches)]
+            choices = [p for p in c.pitches if p not in self.at_pos]
+            if c.voices:
+                choices = voicing.allowed_pitches(c.role, c.voices, self.known, c.bar_start + self.pos, choices) or choices
+            return [V.PITCH0 + p for p in choices] or [V.PITCH0 + min(c.pitches)]
         if self.state == "dur":
             left = c.end_tick - (c.bar_start + self.pos)
+            if c.voices:
+                left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, c.bar_start + self.pos, self.pitch)))
             fits = [V.DUR0 + i for i, d in enumerate(V.DURATIONS) if d <= left]
             return fits or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
@@ -192,23 +215,28 @@ class Sampler:
 @torch.inference_mode()
 def decode(
     model: GPT,
-    plan: Plan,
+    plan: Plan | Sequence[Plan],
     rows: int,
     sampler: Sampler,
     busy: dict[str, int] | None = None,
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[list[int]]:
-    """Run ``plan`` for ``rows`` candidates; returns each row's whole token list."""
+    """Run ``plan`` for ``rows`` candidates (or one plan per row, a sequence of ``rows`` plans);
+    returns each row's whole token list."""
     device = next(model.parameters()).device
-    states = [_Row(plan, busy or {}) for _ in range(rows)]
-    total = sum(len(s.forced) + (24 if s.generate else 0) for s in plan.segments)
-    # The shared prefix: the leading forced segments, read in one chunk.
+    plans = [plan] * rows if isinstance(plan, Plan) else list(plan)
+    if len(plans) != rows:
+        raise ValueError(f"plan must be one Plan or {rows} plans (one per row), got {len(plans)}")
+    states = [_Row(p, busy or {}) for p in plans]
+    total = max(sum(len(s.forced) + (24 if s.generate else 0) for s in p.segments) for p in plans)
+    # The shared prefix: the leading forced tokens all rows have in common, read in one chunk.
+    leads = [_forced_lead(p) for p in plans]
     prefix: list[int] = []
-    for seg in plan.segments:
-        if seg.generate is not None:
+    for tokens in zip(*leads, strict=False):
+        if any(t != tokens[0] for t in tokens):
             break
-        prefix += seg.forced
+        prefix.append(tokens[0])
     for st in states:
         for tok in prefix:
             st.accept(tok)
@@ -233,6 +261,16 @@ def decode(
         if progress is not None and steps % 32 == 0:
             progress(min(0.99, (len(prefix) + steps) / max(total, 1)))
     return [st.tokens for st in states]
+
+
+def _forced_lead(plan: Plan) -> list[int]:
+    """The forced tokens a plan starts with, up to its first generated segment."""
+    lead: list[int] = []
+    for seg in plan.segments:
+        if seg.generate is not None:
+            break
+        lead += seg.forced
+    return lead
 
 
 def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:

@@ -25,6 +25,8 @@ STYLE_ROLES = {
 }
 OUTPUT_NAMES = {"alto": "Alto", "tenor": "Tenor", "bass": "Bass", "chords": "Chords"}
 OUTPUT_KINDS = {"alto": "other", "tenor": "other", "bass": "bass", "chords": "chords"}
+# Part-writing order (top voice first) for the voice-leading rules; chords are a free pad.
+VOICE_ORDER = {"chorale": ("melody", "alto", "tenor", "bass"), "bass": ("melody", "bass"), "chords": ()}
 SOPRANO_CENTRE = 69  # where a chorale tune's median pitch usually sits
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leading tone
@@ -86,11 +88,14 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
             segments.append(Segment(generate=Constraints(
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
-                max_notes=24 if role == "chords" else 12,
+                max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
             )))
     segments.append(Segment(forced=[V.EOS]))
+    melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
+                    for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
     velocity = int(statistics.median(n.velocity for n in melody.notes))
-    return Setup(Plan(segments), roles, shift, music_key, max(1, velocity - 8))
+    plan = Plan(segments, context={"melody": melody_spans} if VOICE_ORDER[style] else {})
+    return Setup(plan, roles, shift, music_key, max(1, velocity - 8))
 
 
 def _held_into(per_bar: list[list[tuple[int, int, int, int]]], bar: int, tpb: int) -> bool:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PRESETS = {
     "tiny": GPTConfig(vocab_size=len(VOCAB), block_size=256, n_layer=2, n_head=4, n_embd=64),
+    "cpu": GPTConfig(vocab_size=len(VOCAB), block_size=384, n_layer=4, n_head=6, n_embd=192, dropout=0.05),
     "small": GPTConfig(vocab_size=len(VOCAB), block_size=1024, n_layer=5, n_head=8, n_embd=320, dropout=0.1),
     "base": GPTConfig(vocab_size=len(VOCAB), block_size=1024, n_layer=8, n_head=8, n_embd=384, dropout=0.1),
 }
