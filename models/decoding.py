@@ -180,6 +180,10 @@ class _Row:
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 
     def _room(self, c: Constraints) -> bool:
+        """Whether another note can start: at a later grid point, or in a chord at this one."""
+        if (self.pos >= 0 and not c.monophonic and len(self.at_pos) < MAX_CHORD
+                and any(p not in self.at_pos for p in c.pitches)):
+            return True
         start = max(c.min_pos, self.pos + 1)
         if c.monophonic:
             start = max(start, self.busy.get(c.role, 0) - c.bar_start)

@@ -1,6 +1,7 @@
 """Real music for the model tests: chorales of the music21 corpus (through the corpus loaders),
 Groove MIDI performances from ../shared/data (resolved from the repository root) and small
-hand-written melodies with the features harmonization must handle."""
+hand-written melodies with the features harmonization must handle; and a checker of the token
+grammar for what the decoder writes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from models import vocab as V
 from models.representation import Note, Part, Piece
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +94,43 @@ def chorale_soprano(name: str, bars: int) -> Part:
                   for n in soprano.notes if n.start < length)
     return Part(notes, length, soprano.time_signature, soprano.tempo, soprano.key, name="Soprano",
                 kind="melody")
+
+
+def bars_of(tokens: list[int]) -> list[dict[str, list[tuple[int, int, int]]]]:
+    """The token grammar, checked: BAR [FILL], then tracks in role order, notes as
+    [POS] PITCH DUR [VEL];
+    returns per bar {role: [(pos, pitch, duration ticks)]}."""
+    names = [V.VOCAB.tokens[t] for t in tokens]
+    end = names.index("EOS")
+    assert names[0] == "BOS" and set(names[end + 1:]) <= {"PAD"}, "rows done early are padded in lockstep"
+    names = names[:end + 1]
+    bars: list[dict[str, list[tuple[int, int, int]]]] = []
+    role, pos, i = None, -1, 5
+    while names[i] != "EOS":
+        tok = names[i]
+        if tok == "BAR":
+            bars.append({})
+            role = None
+            i += names[i + 1] == "FILL"
+        elif tok.startswith("TRK_"):
+            new = tok[4:]
+            assert role is None or V.ROLE_ORDER.index(new) > V.ROLE_ORDER.index(role), names[i - 3:i + 1]
+            role, pos = new, -1
+            bars[-1][role] = []
+        elif tok.startswith("POS_"):
+            assert role is not None and int(tok[4:]) > pos, "positions rise within a track"
+            pos = int(tok[4:])
+            assert names[i + 1].startswith("PITCH_")
+        elif tok.startswith("PITCH_"):
+            assert role is not None and pos >= 0 and names[i + 1].startswith("DUR_")
+            if role in V.MONOPHONIC_ROLES:
+                assert names[i - 1].startswith("POS_"), f"{role}: two notes at one position"
+            bars[-1][role].append((pos, int(tok[6:]), int(names[i + 1][4:])))
+            i += 1
+            if role in V.VELOCITY_ROLES:
+                assert names[i + 1].startswith("VEL_"), f"{role}: a note without its velocity"
+                i += 1
+        else:
+            raise AssertionError(f"unexpected {tok} at {i}")
+        i += 1
+    return bars

@@ -18,7 +18,7 @@ from models.interface import Cancelled, load_composer
 from models.representation import Part
 from models.tasks import HarmonizeTask, Sampling
 from models.tokenizer import decode as decode_tokens
-from tests.models.music import chorale_soprano, in_quarters, melody
+from tests.models.music import bars_of, chorale_soprano, in_quarters, melody
 
 EPS = 1e-6
 GRID = {0, 3, 4, 6, 8, 9}
@@ -92,41 +92,6 @@ def test_every_clip_keeps_the_constraints(composer, name: str, style: str) -> No
     for parts in results:
         check_clips(m, parts, style)
         assert all(p.key == (m.key or parts[0].key) for p in parts)
-
-
-def bars_of(tokens: list[int]) -> list[dict[str, list[tuple[int, int, int]]]]:
-    """The token grammar, checked: BAR, then tracks in role order, notes as [POS] PITCH DUR;
-    returns per bar {role: [(pos, pitch, duration ticks)]}."""
-    names = [V.VOCAB.tokens[t] for t in tokens]
-    end = names.index("EOS")
-    assert names[0] == "BOS" and set(names[end + 1:]) <= {"PAD"}, "rows done early are padded in lockstep"
-    names = names[:end + 1]
-    bars: list[dict[str, list[tuple[int, int, int]]]] = []
-    role, pos, i = None, -1, 5
-    while names[i] != "EOS":
-        tok = names[i]
-        if tok == "BAR":
-            bars.append({})
-            role = None
-        elif tok.startswith("TRK_"):
-            new = tok[4:]
-            assert role is None or V.ROLE_ORDER.index(new) > V.ROLE_ORDER.index(role), names[i - 3:i + 1]
-            role, pos = new, -1
-            bars[-1][role] = []
-        elif tok.startswith("POS_"):
-            assert role is not None and int(tok[4:]) > pos, "positions rise within a track"
-            pos = int(tok[4:])
-            assert names[i + 1].startswith("PITCH_")
-        elif tok.startswith("PITCH_"):
-            assert role is not None and pos >= 0 and names[i + 1].startswith("DUR_")
-            if role in V.MONOPHONIC_ROLES:
-                assert names[i - 1].startswith("POS_"), f"{role}: two notes at one position"
-            bars[-1][role].append((pos, int(tok[6:]), int(names[i + 1][4:])))
-            i += 1
-        else:
-            raise AssertionError(f"unexpected {tok} at {i}")
-        i += 1
-    return bars
 
 
 @pytest.mark.parametrize("style", STYLES)
