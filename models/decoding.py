@@ -251,20 +251,39 @@ def decode(
     while not all(st.done for st in states):
         if should_stop is not None and should_stop():
             raise Cancelled("stopped while decoding")
-        nxt = []
-        for r, st in enumerate(states):
-            forced = st.forced_next()
-            tok = forced if forced is not None else sampler.pick(logits[r], st.allowed())
-            st.accept(tok)
-            nxt.append(tok)
-        steps += 1
-        if cache.length() >= limit - 1:
+        run = _shared_forced_run(states)
+        if run:  # every row reads the same forced tokens next: one forward pass for all of them
+            for st in states:
+                for tok in run:
+                    st.accept(tok)
+            feed = torch.tensor([run] * rows, device=device)
+        else:
+            nxt = []
+            for r, st in enumerate(states):
+                forced = st.forced_next()
+                tok = forced if forced is not None else sampler.pick(logits[r], st.allowed())
+                st.accept(tok)
+                nxt.append(tok)
+            feed = torch.tensor(nxt, device=device).view(rows, 1)
+        steps += feed.shape[1]
+        if cache.length() + feed.shape[1] >= limit - 1:
             cache, logits = _rebuild(model, states, limit // 2, device)
         else:
-            logits = model(torch.tensor(nxt, device=device).view(rows, 1), cache)[:, -1]
-        if progress is not None and steps % 32 == 0:
+            logits = model(feed, cache)[:, -1]
+        if progress is not None and steps % 32 < feed.shape[1]:
             progress(min(0.99, (len(prefix) + steps) / max(total, 1)))
     return [st.tokens for st in states]
+
+
+def _shared_forced_run(states: list[_Row]) -> list[int]:
+    """The rest of the current forced segment when every row is in the same one, else []."""
+    runs = []
+    for st in states:
+        if st.done or st.current().generate is not None:
+            return []
+        runs.append(st.current().forced[st.offset:])
+    first = runs[0]
+    return first if len(first) > 1 and all(r == first for r in runs[1:]) else []
 
 
 def _forced_lead(plan: Plan) -> list[int]:
