@@ -1,5 +1,6 @@
-"""The `dawbridge` command: run the engine, talk to it, run ops on MIDI files, push commands
-to attached DAW sessions, and hand off to the installers, training and evaluation."""
+"""The `dawbridge` command: run the engine (or a relay to a studio server, or a worker for one),
+make keys, talk to the engine, run ops on MIDI files, push commands to attached DAW sessions,
+and hand off to the installers, training and evaluation."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from bridge import __version__
+from bridge import __version__, ports
 from bridge.client import Client, ClientError, EngineError
-from bridge.constants import DEFAULT_ADDRESS, LOOPBACK_HOSTS, QUEUE_SIZE, WORKERS
+from bridge.constants import DEFAULT_ADDRESS, MAX_BATCH, QUEUE_SIZE, WORKERS
 from bridge.controls import add_controls, controls
+from bridge.keys import KeyFileError
 from bridge.midifile import MidiFileError
 from bridge.protocol import MUSICAL_OPS
 
@@ -37,14 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("train", "eval"):  # the model's own CLIs parse their arguments
         return _forward(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve"
-                        else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bridge.logs import setup_logging
+
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO if args.command in ("serve", "worker")
+                  else logging.WARNING, getattr(args, "log_format", "text"))
     try:
         return int(args.handler(args))
     except EngineError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    except (ClientError, MidiFileError, OSError) as exc:
+    except (ClientError, MidiFileError, KeyFileError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -62,10 +66,43 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     serve.add_argument("--weights", help="a trained model (default: the shipped weights)")
     serve.add_argument("--queue", type=int, default=QUEUE_SIZE, help="musical requests in flight at most")
-    serve.add_argument("--workers", type=int, default=WORKERS, help="threads calling the model")
+    serve.add_argument("--workers", type=int, default=WORKERS,
+                       help="threads calling the model here (0: only remote workers, with --worker-bind)")
+    serve.add_argument("--batch", type=int, default=MAX_BATCH,
+                       help=f"requests run together in shared forward passes (1 = no batching; default {MAX_BATCH})")
+    serve.add_argument("--server-key", metavar="FILE",
+                       help="engine: this server's .key_secret file; relay: the studio server's .key file")
+    serve.add_argument("--allowed-keys", metavar="DIR", help="engine: folder of client .key files to accept")
+    serve.add_argument("--client-key", metavar="FILE", help="relay: this machine's .key_secret file")
+    serve.add_argument("--upstream", metavar="ADDRESS",
+                       help="run as a local relay to the studio server at ADDRESS (tcp://HOST:PORT)")
+    serve.add_argument("--worker-bind", metavar="ADDRESS",
+                       help="also accept model workers (`dawbridge worker`) at ADDRESS, e.g. tcp://0.0.0.0:5556")
+    serve.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics over HTTP here")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="json: one JSON object per line, for log collectors")
     serve.add_argument("--insecure", action="store_true",
-                       help="allow binding a non-loopback address without authentication")
+                       help="allow binding a non-loopback address without authentication (loudly warned)")
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run model work for an engine on another machine")
+    worker.add_argument("--connect", required=True, metavar="ADDRESS", help="the engine's worker socket")
+    worker.add_argument("--server-key", metavar="FILE", help="the engine's public .key file (CURVE)")
+    worker.add_argument("--client-key", metavar="FILE", help="this machine's .key_secret file (CURVE)")
+    worker.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    worker.add_argument("--weights", help="a trained model (default: the shipped weights)")
+    worker.add_argument("--threads", type=int, default=WORKERS, help="threads calling the model")
+    worker.add_argument("--batch", type=int, default=MAX_BATCH, help="requests run together (1 = no batching)")
+    worker.add_argument("--name", help="how the engine's logs call this worker (default: the host name)")
+    worker.add_argument("--log-format", choices=("text", "json"), default="text")
+    worker.set_defaults(handler=_worker)
+
+    keys_cmd = commands.add_parser("keys", help="make CURVE key pairs for a studio server and its clients")
+    keys_actions = keys_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = keys_actions.add_parser("generate", help="write NAME.key (public) and NAME.key_secret")
+    generate.add_argument("--dir", default=None, help="where to write them (default ~/.dawbridge/keys)")
+    generate.add_argument("--name", default="server", help="file name stem, e.g. server or the laptop's name")
+    generate.set_defaults(handler=_keys_generate)
 
     for name, handler, text in (("ping", _ping, "check that the engine answers"),
                                 ("info", _info, "show the engine's model, device, ops and limits")):
@@ -104,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("rest", nargs=argparse.REMAINDER, help="the installer's own options")
         sub.set_defaults(handler=_installer)
 
+    sub = commands.add_parser("ports", help="open virtual MIDI ports for any DAW: a live harmonizer, "
+                              "or capture-and-answer")
+    ports.add_arguments(sub)
+    sub.set_defaults(handler=ports.run)
+
     for name in ("train", "eval"):
         commands.add_parser(name, help=f"{'fine-tune' if name == 'train' else 'evaluate'} the model "
                             f"(`dawbridge {name} --help`)", add_help=False)
@@ -116,36 +158,127 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import zmq
 
+    from bridge import keys
     from bridge.engine import ComposerSlot
     from bridge.server import Server
 
-    if not _local(args.bind) and not args.insecure:
-        print(f"error: {args.bind} is reachable from the network and this engine has no authentication "
-              "yet; bind 127.0.0.1, or pass --insecure on a network you trust", file=sys.stderr)
+    if args.upstream:
+        return _relay(args)
+    if (args.server_key is None) != (args.allowed_keys is None):
+        print("error: give --server-key and --allowed-keys together", file=sys.stderr)
         return 2
+    if args.workers < 0 or args.batch < 1 or (args.workers == 0 and not args.worker_bind):
+        print("error: --workers must be at least 1 (0 only with --worker-bind), --batch at least 1",
+              file=sys.stderr)
+        return 2
+    server_keys = keys.ServerKeys.load(args.server_key, args.allowed_keys) if args.server_key else None
+    for address in filter(None, (args.bind, args.worker_bind)):
+        refusal = keys.check_bind(address, server_keys, args.insecure)
+        if refusal is not None:
+            print(f"error: {refusal}", file=sys.stderr)
+            return 2
+        if server_keys is None and not keys.is_loopback(address):
+            _warn_insecure(address)
     server = Server(args.bind, ComposerSlot.from_weights(args.weights, args.device),
-                    queue_size=args.queue, workers=args.workers)
+                    queue_size=args.queue, workers=args.workers, max_batch=args.batch, keys=server_keys,
+                    worker_bind=args.worker_bind)
+    _on_signals(server.stop)
+    exporter = None
+    if args.metrics:
+        from bridge.metrics import MetricsServer
 
-    def stop(signum: int, _frame: object) -> None:
-        logging.getLogger(__name__).info("signal %d: stopping", signum)
-        server.stop()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+        exporter = MetricsServer(args.metrics, server.metrics)
+        exporter.start()
     try:
         server.run()
     except zmq.ZMQError as exc:
         print(f"error: cannot bind {args.bind}: {exc} (is another engine running? try `dawbridge ping`)",
               file=sys.stderr)
         return 2
+    finally:
+        if exporter is not None:
+            exporter.stop()
     return 0
 
 
-def _local(address: str) -> bool:
-    if address.startswith(("ipc://", "inproc://")):
-        return True
-    host = address.split("://", 1)[-1].rsplit(":", 1)[0]
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+def _relay(args: argparse.Namespace) -> int:
+    import zmq
+
+    from bridge import keys
+    from bridge.relay import Relay
+
+    if not keys.is_loopback(args.bind):
+        print("error: a relay listens on loopback only (its DAW clients carry no keys); "
+              "keep --bind at 127.0.0.1", file=sys.stderr)
+        return 2
+    if (args.server_key is None) != (args.client_key is None):
+        print("error: give --server-key (the studio server's .key) and --client-key (this machine's "
+              ".key_secret) together", file=sys.stderr)
+        return 2
+    client_keys = keys.ClientKeys.load(args.server_key, args.client_key) if args.server_key else None
+    if client_keys is None and not keys.is_loopback(args.upstream):
+        _warn_insecure(args.upstream)
+    relay = Relay(args.bind, args.upstream, client_keys)
+    _on_signals(relay.stop)
+    try:
+        relay.run()
+    except zmq.ZMQError as exc:
+        print(f"error: cannot bind {args.bind}: {exc} (is an engine or relay running? try `dawbridge ping`)",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bridge import keys
+    from bridge.engine import ComposerSlot
+    from bridge.worker import Worker
+
+    if (args.server_key is None) != (args.client_key is None):
+        print("error: give --server-key and --client-key together", file=sys.stderr)
+        return 2
+    if args.threads < 1 or args.batch < 1:
+        print("error: --threads and --batch must be at least 1", file=sys.stderr)
+        return 2
+    client_keys = keys.ClientKeys.load(args.server_key, args.client_key) if args.server_key else None
+    if client_keys is None and not keys.is_loopback(args.connect):
+        _warn_insecure(args.connect)
+    worker = Worker(args.connect, ComposerSlot.from_weights(args.weights, args.device), threads=args.threads,
+                    max_batch=args.batch, keys=client_keys, name=args.name)
+    _on_signals(worker.stop)
+    worker.run()
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bridge import keys
+
+    folder = Path(args.dir) if args.dir else keys.default_folder()
+    try:
+        public, secret = keys.generate(folder, args.name)
+    except keys.KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"public key  {public}  (copy it: to the server's allowed-keys folder, or to the clients)")
+    print(f"secret key  {secret}  (keep it on this machine)")
+    return 0
+
+
+def _warn_insecure(address: str) -> None:
+    from bridge.keys import INSECURE_WARNING
+
+    logging.getLogger("bridge").warning(INSECURE_WARNING.format(address=address))
+
+
+def _on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("signal %d: stopping", signum)
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _ping(args: argparse.Namespace) -> int:

@@ -51,3 +51,28 @@ PROBE_TIMEOUT = 0.5
 """Seconds the CLI waits for a ping before running the engine in-process instead."""
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+# --- studio server ---------------------------------------------------------------------------
+
+KEYS_FOLDER = "~/.dawbridge/keys"
+"""Where `dawbridge keys generate` writes key pairs unless told otherwise."""
+
+DEFAULT_WORKER_ADDRESS = "tcp://127.0.0.1:5556"
+"""Where an engine started with `--worker-bind` listens for workers by default."""
+
+WORKER_HEARTBEAT = 1.0
+"""Seconds between heartbeats on the worker socket, both ways."""
+
+WORKER_LIVENESS = 3
+"""Heartbeats a peer may miss before it is taken for dead (its jobs are retried once)."""
+
+RELAY_HEARTBEAT_MS = 1000
+"""ZMTP heartbeats from a relay to its upstream, so a dead server is noticed in seconds."""
+
+RELAY_HEARTBEAT_TIMEOUT_MS = 3000
+
+MAX_BATCH = 8
+"""Musical requests one worker thread runs together in shared forward passes (1 = no batching)."""
+
+MAX_BATCH_ROWS = 32
+"""Candidate rows one batch may hold: an 8-candidate request takes 8 of them."""

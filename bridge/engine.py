@@ -119,6 +119,33 @@ class Engine:
             log.warning("model returned %d candidates, %d were asked for", len(parts), request.candidates)
         return music_result(parts, composer.name, seed, time.monotonic() - started)
 
+    def batchable(self) -> bool:
+        """Whether the loaded model can run several requests in shared forward passes."""
+        return hasattr(self.slot.loaded, "run_many")
+
+    def compose_many(self, jobs: list[Job], progress: list[Callable[[float], None]]) -> list[MusicResult | Exception]:
+        """Several jobs in shared forward passes (the model's ``run_many``); one result or
+        exception (Refused for what the client is told) per job."""
+        try:
+            composer = self.slot.get(lambda: all(job.should_stop() for job in jobs))
+        except (Refused, Cancelled) as exc:
+            return [_refusal(job, exc) for job in jobs]
+        run_many = getattr(composer, "run_many", None)
+        if run_many is None:
+            return [_outcome(lambda job=job, p=p: self.compose(job, p)) for job, p in zip(jobs, progress, strict=True)]
+        seeds = [job.request.seed if job.request.seed is not None else random.randrange(2**31) for job in jobs]
+        tasks = [request_to_task(job.request, seed) for job, seed in zip(jobs, seeds, strict=True)]
+        started = time.monotonic()
+        outcomes = run_many(tasks, progress, [job.should_stop for job in jobs])
+        elapsed = time.monotonic() - started
+        out: list[MusicResult | Exception] = []
+        for job, seed, parts in zip(jobs, seeds, outcomes, strict=True):
+            if isinstance(parts, Exception):
+                out.append(_refusal(job, parts) if isinstance(parts, Cancelled | ModelUnavailable) else parts)
+            else:
+                out.append(_outcome(lambda parts=parts, seed=seed: music_result(parts, composer.name, seed, elapsed)))
+        return out
+
     def info(self, queue_depth: int, queue_size: int, workers: int, served: int, failed: int,
              sessions: int) -> InfoResult:
         composer = self.slot.loaded
@@ -141,3 +168,19 @@ class Engine:
             uptime=round(time.monotonic() - self.started, 3), queue_depth=queue_depth,
             served=served, failed=failed, workers=workers, sessions=sessions,
         )
+
+
+def _refusal(job: Job, exc: Exception) -> Exception:
+    """What a job is answered when the model stopped or could not run it."""
+    if isinstance(exc, Cancelled):
+        return Refused(job.reason or ErrorCode.cancelled, f"request {job.request.id!r} was stopped")
+    if isinstance(exc, ModelUnavailable):
+        return Refused(ErrorCode.model_unavailable, str(exc))
+    return exc
+
+
+def _outcome(make: Callable[[], MusicResult]) -> MusicResult | Exception:
+    try:
+        return make()
+    except Exception as exc:  # per job: the batch's other jobs still get their results
+        return exc

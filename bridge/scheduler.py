@@ -4,7 +4,10 @@ per-request deadlines, cancel by id, and an orderly stop.
 Every job is answered exactly once (:meth:`Job.claim`), whoever gets there first: the worker
 with a result, a cancel, an expired deadline, or shutdown. The scheduler never touches a
 socket; it hands replies and progress events to ``deliver``, which must be thread-safe.
-Workers take jobs through :meth:`Scheduler._take`, the one place batching would go.
+Workers take jobs through :meth:`Scheduler._take`: a batch of waiting jobs, clients in turn
+(bridge/fairqueue.py), which ``work_many`` runs in shared forward passes when the model can.
+Remote workers (bridge/broker.py) take jobs with :meth:`Scheduler.take_nowait` and hand back
+replies with :meth:`Scheduler.complete`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from bridge.constants import PROGRESS_INTERVAL, QUEUE_SIZE, WORKERS
+from bridge.constants import MAX_BATCH_ROWS, PROGRESS_INTERVAL, QUEUE_SIZE, WORKERS
+from bridge.fairqueue import FairQueue
 from bridge.protocol import ErrorCode, MusicalRequest, error_reply, ok_reply, progress_event
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class Job:
     received: float = field(default_factory=time.monotonic)
     reason: ErrorCode | None = None
     last_progress: float = 0.0
+    attempts: int = 0  # times handed to a remote worker
     _stop: threading.Event = field(default_factory=threading.Event)
     _answered: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +58,15 @@ class Job:
     @property
     def key(self) -> tuple[Envelope, str]:
         return self.envelope, self.request.id
+
+    @property
+    def rows(self) -> int:
+        """Candidate rows the model decodes for this job."""
+        return self.request.candidates
+
+    @property
+    def answered(self) -> bool:
+        return self._answered
 
     def should_stop(self) -> bool:
         """Polled by the model between steps."""
@@ -76,23 +89,37 @@ class Job:
 
 
 Work = Callable[[Job, Callable[[float], None]], BaseModel]
+# work_many(jobs, progress callbacks) -> one result or exception per job
+WorkMany = Callable[[list[Job], list[Callable[[float], None]]], list[BaseModel | Exception]]
 Deliver = Callable[[Job, Message], None]
 
 
 class Scheduler:
-    """Runs jobs on ``workers`` threads through ``work``; at most ``queue_size`` in flight."""
+    """Runs jobs on ``workers`` threads through ``work``; at most ``queue_size`` in flight.
+    With ``work_many`` and ``max_batch`` > 1, a thread takes up to ``max_batch`` waiting jobs
+    (``max_rows`` candidate rows) at once while ``batchable()`` says the model can share passes.
+    ``workers`` may be 0 when remote workers take the jobs."""
 
     def __init__(self, work: Work, deliver: Deliver, queue_size: int = QUEUE_SIZE,
-                 workers: int = WORKERS) -> None:
+                 workers: int = WORKERS, *, max_batch: int = 1, max_rows: int = MAX_BATCH_ROWS,
+                 work_many: WorkMany | None = None, batchable: Callable[[], bool] | None = None) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
+        if workers < 0:
+            raise ValueError("workers must be at least 0")
+        if max_batch < 1 or max_rows < 1:
+            raise ValueError("max_batch and max_rows must be at least 1")
         self._work = work
         self._deliver = deliver
         self.queue_size = queue_size
         self.workers = workers
-        self._queue: deque[Job] = deque()
+        self.max_batch = max_batch
+        self.max_rows = max_rows
+        self._work_many = work_many
+        self._batchable = batchable or (lambda: True)
+        self.batches = 0  # batches of more than one job run
+        self.batched = 0  # jobs run in them
+        self._queue = FairQueue()
         self._jobs: dict[tuple[Envelope, str], Job] = {}
         self._cond = threading.Condition()
         self._closed = False
@@ -125,6 +152,29 @@ class Scheduler:
             self._jobs[job.key] = job
             self._queue.append(job)
             self._cond.notify()
+
+    def take_nowait(self, limit: int) -> list[Job]:
+        """Up to ``limit`` waiting jobs, clients in turn, for a remote worker; never waits."""
+        with self._cond:
+            return self._queue.take(limit)  # type: ignore[return-value]
+
+    def requeue(self, job: Job) -> bool:
+        """Put a job whose remote worker died first in line again; False when it was answered."""
+        with self._cond:
+            if job.answered or job.key not in self._jobs or self._closed:
+                return False
+            self._queue.push_front(job)
+            self._cond.notify()
+            return True
+
+    def complete(self, job: Job, message: Message) -> None:
+        """The final reply a remote worker sent (dropped when the job was answered already)."""
+        self._answer(job, message)
+
+    def progress(self, job: Job, done: float) -> None:
+        """A progress event a remote worker sent."""
+        if not job.should_stop():
+            self._deliver(job, progress_event(job.request.id, done))
 
     def cancel(self, envelope: Envelope, target: str) -> bool:
         """Stop the request ``target`` of this client and answer it ``cancelled``."""
@@ -179,39 +229,59 @@ class Scheduler:
             return
         with self._cond:
             self._jobs.pop(job.key, None)
-            try:
-                self._queue.remove(job)
-            except ValueError:
-                pass
+            self._queue.remove(job)
         self._deliver(job, message)
 
     def _take(self) -> list[Job]:
-        """The next jobs to run together (one for now); empty when the scheduler is closed."""
+        """The next jobs to run together, clients in turn; empty when the scheduler is closed."""
+        limit = self.max_batch if self._work_many is not None and self._batchable() else 1
         with self._cond:
             while not self._queue and not self._closed:
                 self._cond.wait()
-            if not self._queue:
-                return []
-            return [self._queue.popleft()]
+            return self._queue.take(limit, self.max_rows)  # type: ignore[return-value]
 
     def _worker(self) -> None:
         while True:
-            batch = self._take()
-            if not batch:
+            batch = [job for job in self._take() if not job.should_stop()]
+            if self._closed and not batch and not self._queue:
                 return
-            for job in batch:
-                if not job.should_stop():
+            if len(batch) > 1:
+                self._run_many(batch)
+            else:
+                for job in batch:
                     self._run(job)
 
-    def _run(self, job: Job) -> None:
+    def _progress(self, job: Job) -> Callable[[float], None]:
         def progress(done: float) -> None:
             now = time.monotonic()
             if now - job.last_progress >= PROGRESS_INTERVAL and not job.should_stop():
                 job.last_progress = now
                 self._deliver(job, progress_event(job.request.id, done))
 
+        return progress
+
+    def _run_many(self, batch: list[Job]) -> None:
+        assert self._work_many is not None
+        self.batches += 1
+        self.batched += len(batch)
         try:
-            result = self._work(job, progress)
+            outcomes = self._work_many(batch, [self._progress(job) for job in batch])
+        except Exception as exc:  # a bug in the engine or the model: every job of the batch hears of it
+            log.error("a batch of %d requests failed", len(batch), exc_info=True)
+            outcomes = [exc] * len(batch)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Refused):
+                self._answer(job, error_reply(job.request.id, job.reason or outcome.code, outcome.message))
+            elif isinstance(outcome, Exception):
+                log.error("request %s (%s) failed: %r", job.request.id, job.request.op, outcome)
+                self._answer(job, error_reply(job.request.id, ErrorCode.internal,
+                                              f"{type(outcome).__name__}: {outcome}"))
+            else:
+                self._answer(job, ok_reply(job.request.id, outcome))
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = self._work(job, self._progress(job))
         except Refused as refused:
             self._answer(job, error_reply(job.request.id, job.reason or refused.code, refused.message))
         except Exception as exc:  # a bug in the engine or the model; the engine keeps serving

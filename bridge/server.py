@@ -7,6 +7,10 @@ Service ops are answered in the loop; musical ops go to the scheduler, whose wor
 replies back through a thread-safe outbox and a wake-up socket pair. Every request gets
 exactly one final reply with its id; a frame that cannot be read gets an error reply or is
 dropped, and the loop keeps serving.
+
+Studio options: ``keys`` (bridge/keys.py) makes both sockets CURVE servers that accept only the
+allowed client keys; ``worker_bind`` opens the worker socket (bridge/broker.py) the same loop
+polls; ``max_batch`` lets a worker thread run waiting requests in shared forward passes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Any
 import zmq
 
 from bridge import constants as C
+from bridge.broker import Broker
 from bridge.engine import ComposerSlot, Engine
+from bridge.keys import Gatekeeper, ServerKeys
 from bridge.protocol import (
     AttachResult,
     CancelResult,
@@ -88,12 +94,23 @@ class Server:
 
     def __init__(self, bind: str = C.DEFAULT_ADDRESS, slot: ComposerSlot | None = None, *,
                  queue_size: int = C.QUEUE_SIZE, workers: int = C.WORKERS,
-                 shutdown_grace: float = C.SHUTDOWN_GRACE, context: zmq.Context | None = None) -> None:
+                 shutdown_grace: float = C.SHUTDOWN_GRACE, context: zmq.Context | None = None,
+                 max_batch: int = C.MAX_BATCH, keys: ServerKeys | None = None,
+                 worker_bind: str | None = None) -> None:
+        if workers == 0 and worker_bind is None:
+            raise ValueError("workers must be at least 1 unless remote workers connect (worker_bind)")
         self.bind_address = bind
         self.engine = Engine(slot or ComposerSlot.from_weights(None, "auto"))
-        self.scheduler = Scheduler(self.engine.compose, self._deliver, queue_size, workers)
+        self.scheduler = Scheduler(self.engine.compose, self._deliver, queue_size, workers,
+                                   max_batch=max_batch, work_many=self.engine.compose_many,
+                                   batchable=self.engine.batchable)
         self.shutdown_grace = shutdown_grace
-        self._context = context or zmq.Context.instance()
+        self.keys = keys
+        # ZAP (the key check) is one handler per context: an authenticating engine gets its own
+        self._own_context = context is None and keys is not None
+        self._context = context or (zmq.Context() if keys is not None else zmq.Context.instance())
+        self._gatekeeper = Gatekeeper(self._context, keys) if keys is not None else None
+        self.broker = Broker(self.scheduler, worker_bind, self._context, keys) if worker_bind else None
         self._outbox: queue.SimpleQueue[tuple[Envelope, dict[str, Any]]] = queue.SimpleQueue()
         self._waker = _Waker()
         self._stopping = threading.Event()
@@ -124,6 +141,8 @@ class Server:
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         sock.setsockopt(zmq.HEARTBEAT_IVL, C.HEARTBEAT_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, C.HEARTBEAT_TIMEOUT_MS)
+        if self.keys is not None:
+            self.keys.apply(sock)
         try:
             sock.bind(self.bind_address)
         except zmq.ZMQError:
@@ -134,22 +153,42 @@ class Server:
 
     def run(self) -> None:
         """Serve until :meth:`stop`; raises zmq.ZMQError when the address cannot be bound."""
-        self._socket = sock = self._open()
+        if self._gatekeeper is not None:
+            self._gatekeeper.start()
+        try:
+            self._socket = sock = self._open()
+            if self.broker is not None:
+                self.broker.open()
+        except BaseException:
+            self._close()
+            raise
         self.engine.slot.start()
         self.scheduler.start()
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(self._waker, zmq.POLLIN)
-        log.info("engine listening on %s", self.address)
+        if self.broker is not None and self.broker.socket is not None:
+            poller.register(self.broker.socket, zmq.POLLIN)
+        log.info("engine listening on %s%s", self.address, " (CURVE)" if self.keys is not None else "")
         self.bound.set()
         try:
             while not self._stopping.is_set():
                 self._round(poller, sock)
             self._drain(poller, sock)
         finally:
-            sock.close(linger=1000)
-            self._waker.close()
+            self._close()
             log.info("engine stopped (%d served, %d failed)", self.served, self.failed)
+
+    def _close(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=1000)
+        if self.broker is not None:
+            self.broker.close()
+        self._waker.close()
+        if self._gatekeeper is not None:
+            self._gatekeeper.stop()
+        if self._own_context:
+            self._context.term()
 
     def _round(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
         events = dict(poller.poll(C.POLL_MS))
@@ -160,9 +199,15 @@ class Server:
                 except zmq.Again:
                     break
                 self._on_frames(frames)
+        if self.broker is not None:
+            if events.get(self.broker.socket):
+                self.broker.receive()
+            self.broker.housekeeping()
         self._waker.drain()
         self.scheduler.expire()
         self._flush()
+        if self._gatekeeper is not None:
+            self._gatekeeper.refresh()
 
     def _drain(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
         """Shutdown: refuse new work, let running work finish for a grace period, then stop it;
@@ -230,9 +275,34 @@ class Server:
         self._send(envelope, ok_reply(request.id, PingResult(time=time.time())))
 
     def _info(self, envelope: Envelope, request: Any) -> None:
-        info = self.engine.info(self.scheduler.depth, self.scheduler.queue_size, self.scheduler.workers,
+        info = self.engine.info(self.scheduler.depth, self.scheduler.queue_size, self.worker_count,
                                 self.served, self.failed, len(self.sessions))
         self._send(envelope, ok_reply(request.id, info))
+
+    def metrics(self) -> dict[str, float]:
+        """The figures bridge/metrics.py exposes (read from another thread; plain counters)."""
+        broker = self.broker
+        return {
+            "dawbridge_uptime_seconds": round(time.monotonic() - self.engine.started, 3),
+            "dawbridge_queue_depth": self.scheduler.depth,
+            "dawbridge_queue_size": self.scheduler.queue_size,
+            "dawbridge_workers": self.worker_count,
+            "dawbridge_remote_workers": broker.count if broker is not None else 0,
+            "dawbridge_sessions": len(self.sessions),
+            "dawbridge_requests_served_total": self.served,
+            "dawbridge_requests_failed_total": self.failed,
+            "dawbridge_batches_total": self.scheduler.batches,
+            "dawbridge_batched_requests_total": self.scheduler.batched,
+            "dawbridge_worker_retries_total": broker.retried if broker is not None else 0,
+            "dawbridge_workers_lost_total": broker.lost if broker is not None else 0,
+            "dawbridge_malformed_worker_frames_total": broker.malformed if broker is not None else 0,
+            "dawbridge_model_loaded": 1 if self.engine.slot.loaded is not None else 0,
+        }
+
+    @property
+    def worker_count(self) -> int:
+        """Threads calling the model here plus remote workers connected."""
+        return self.scheduler.workers + (self.broker.count if self.broker is not None else 0)
 
     def _cancel(self, envelope: Envelope, request: Any) -> None:
         if self.scheduler.cancel(envelope, request.target):
@@ -259,6 +329,11 @@ class Server:
         if self._stopping.is_set():
             self._send(envelope, error_reply(request.id, ErrorCode.shutting_down,
                                              "the engine is shutting down; retry when it is back"))
+            return
+        if self.worker_count == 0:
+            self._send(envelope, error_reply(request.id, ErrorCode.unavailable,
+                                             "no worker is connected to this engine; start one with "
+                                             "`dawbridge worker --connect ...`"))
             return
         timeout = request.timeout if request.timeout is not None else C.DEFAULT_TIMEOUT
         job = Job(envelope=envelope, request=request, deadline=time.monotonic() + timeout)
