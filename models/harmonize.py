@@ -78,6 +78,11 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
     ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
     locked = scale_pitches(key) if key else None
     allowed = {r: _pitches(ranges[r], pitch_range, shift, locked) for r in roles}
+    for role, pitches in allowed.items():
+        if not pitches:  # the range, moved with the melody's register, leaves MIDI 0..127
+            wanted = f"pitch_range {pitch_range[0]}..{pitch_range[1]}" if pitch_range else "MIDI 0..127"
+            raise ValueError(f"{wanted} leaves no pitch for the {role} of a melody this "
+                             f"{'high' if shift < 0 else 'low'}; choose a range nearer the melody")
     segments = [Segment(forced=header_tokens(header))]
     order = [r for r in V.ROLE_ORDER if r in roles]
     for bar in range(bars):

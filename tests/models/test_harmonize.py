@@ -194,6 +194,13 @@ def test_bad_requests_are_value_errors(composer) -> None:
         run(composer, MELODIES["c_major"], "jazz")
 
 
+def test_a_pitch_range_out_of_reach_of_the_melody_says_so(composer) -> None:
+    with pytest.raises(ValueError, match="pitch_range 0..10 leaves no pitch for the bass of a melody this high"):
+        run(composer, MELODIES["far_above"], "chorale", pitch_range=(0, 10))
+    with pytest.raises(ValueError, match="MIDI 0..127 leaves no pitch"):
+        run(composer, melody(in_quarters([0, 2, 0, 2]), 4.0), "bass")  # moved up 6 octaves
+
+
 def test_progress_and_cancel(composer) -> None:
     seen: list[float] = []
     run_task = HarmonizeTask(MELODIES["tied"], "chords")

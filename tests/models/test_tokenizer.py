@@ -158,7 +158,7 @@ def test_groove_round_trip_quantizes_within_bounds(performance: str) -> None:
     figures = (f"{performance} ({piece.first.time_signature[0]}/{piece.first.time_signature[1]}): "
                f"{r['notes']} notes, onsets moved {r['onset_moved']} "
                f"({r['moved_over_32nd']} by more than a 32nd; mean {r['mean_move']:.3f}, max {r['max_move']:.3f} beats), "
-               f"durations changed {r['duration_changed']}, merged {r['merged']}")
+               f"durations changed {r['duration_changed']}, merged or past the end {r['merged']}")
     # The grid's widest gap is a 16th (3 ticks), so no onset moves more than half of it.
     assert r["max_move"] <= 1.5 / V.TICKS_PER_BEAT + GRID_EPS, figures
     # Hits of one drum class that land on one grid point become one (flams, fast rolls).
