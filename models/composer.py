@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from models import checkpoint, harmonize
+from models import checkpoint, continuation, drums, harmonize, regions, restyle, vary
 from models.decoding import (
     DecodeJob,
     Plan,
@@ -63,8 +63,19 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
     return draw
 
 
-RUNNERS: dict[str, Runner] = {"harmonize": harmonize_runner}
-STYLES: dict[str, list[str]] = {"harmonize": list(harmonize.STYLE_ROLES)}
+RUNNERS: dict[str, Runner] = {
+    "harmonize": harmonize_runner,
+    "drums": regions.runner(drums.build_drums),
+    "fill": regions.runner(drums.build_fill),
+    "vary": regions.runner(vary.build),
+    "continue": regions.runner(continuation.build),
+    "restyle": regions.runner(restyle.build),
+}
+STYLES: dict[str, list[str]] = {
+    "harmonize": list(harmonize.STYLE_ROLES),
+    "drums": list(restyle.DRUM_STYLES),
+    "restyle": list(restyle.DRUM_STYLES + restyle.MELODY_STYLES),
+}
 
 
 class TransformerComposer:

@@ -1,0 +1,143 @@
+"""Recognising a drum clip's Groove style: onset-histogram features and a softmax regression
+(numpy only), trained on the Groove MIDI train split and shipped as
+models/weights/drum_styles.json.
+
+Features: for each of the nine drum classes, the share of the clip's onsets at each position
+within the beat (the tokenizer's six grid points), notes per beat (log) and the tempo. The ops
+use it to put a style in the header of a clip that comes without one (fill, vary, continue);
+the evaluation trains its own copy the same way to judge restyle.
+
+    python -m models.drum_style --build     # retrain and write the shipped weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import vocab as V
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.representation import Part, Piece
+from models.tokenizer import snap
+
+WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "drum_styles.json"
+CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
+DEFAULT_STYLE = "rock"
+_POINTS = (0, 3, 4, 6, 8, 9)
+_CLASSES = tuple(DRUM_CLASSES.values())
+FEATURES = len(_CLASSES) * len(_POINTS) + 2
+
+
+def features(part: Part) -> np.ndarray:
+    """The feature vector of one drum clip (zeros for an empty clip)."""
+    x = np.zeros(FEATURES)
+    notes = [n for n in part.notes if n.pitch in DRUM_PITCH_MAP]
+    for n in notes:
+        point = snap(n.start * V.TICKS_PER_BEAT) % V.TICKS_PER_BEAT
+        x[_CLASSES.index(DRUM_PITCH_MAP[n.pitch]) * len(_POINTS) + _POINTS.index(point)] += 1
+    if notes:
+        x[:-2] /= len(notes)
+    x[-2] = math.log1p(len(notes) / max(part.length, 1.0))
+    x[-1] = (part.tempo or 110.0) / 100.0
+    return x
+
+
+class StyleClassifier:
+    """Softmax regression over standardized features."""
+
+    def __init__(self, styles: list[str], mean: np.ndarray, scale: np.ndarray, weights: np.ndarray) -> None:
+        self.styles, self.mean, self.scale, self.weights = styles, mean, scale, weights
+
+    @classmethod
+    def train(cls, parts: Sequence[Part], labels: Sequence[str], steps: int = 400, rate: float = 0.5,
+              l2: float = 1e-3) -> StyleClassifier:
+        styles = sorted(set(labels))
+        x = np.stack([features(p) for p in parts])
+        mean, scale = x.mean(0), np.maximum(x.std(0), 1e-3)
+        x = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+        y = np.zeros((len(x), len(styles)))
+        y[np.arange(len(x)), [styles.index(s) for s in labels]] = 1
+        # Balance the classes: rock and funk dominate the dataset.
+        weight = 1.0 / y.sum(0)[np.argmax(y, 1)]
+        weight = weight / weight.mean()
+        w = np.zeros((x.shape[1], len(styles)))
+        for _ in range(steps):
+            p = _softmax(x @ w)
+            grad = x.T @ ((p - y) * weight[:, None]) / len(x) + l2 * w
+            w -= rate * grad
+        return cls(styles, mean, scale, w)
+
+    def probabilities(self, part: Part) -> dict[str, float]:
+        x = np.append((features(part) - self.mean) / self.scale, 1.0)
+        return dict(zip(self.styles, _softmax(x @ self.weights).tolist(), strict=True))
+
+    def predict(self, part: Part) -> str:
+        probs = self.probabilities(part)
+        return max(probs, key=probs.__getitem__)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": "dawbridge-drum-styles", "version": 1, "credit": CREDIT,
+                "source": "Groove MIDI Dataset train split", "licence": "CC BY 4.0 (derived weights)",
+                "styles": self.styles, "mean": np.round(self.mean, 5).tolist(),
+                "scale": np.round(self.scale, 5).tolist(), "weights": np.round(self.weights, 5).tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StyleClassifier:
+        return cls(list(data["styles"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["weights"]))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+def train_on(pieces: Sequence[Piece]) -> StyleClassifier:
+    """A classifier from Groove train beats (raises ValueError on validation pieces)."""
+    chosen = [p for p in pieces if p.style and p.labels.get("beat_type") == "beat"]
+    if any(p.split != "train" for p in chosen):
+        raise ValueError("pieces must come from the Groove train split")
+    return StyleClassifier.train([p.first for p in chosen], [p.style for p in chosen if p.style])
+
+
+@lru_cache(maxsize=1)
+def shipped() -> StyleClassifier | None:
+    try:
+        return StyleClassifier.from_json(json.loads(WEIGHTS_PATH.read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def guess_style(part: Part) -> str:
+    """The clip's most likely Groove style (``DEFAULT_STYLE`` without notes or weights)."""
+    classifier = shipped()
+    if classifier is None or not part.notes:
+        return DEFAULT_STYLE
+    return classifier.predict(part)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.drum_style", description=__doc__.splitlines()[0])
+    parser.add_argument("--build", action="store_true", help="train on Groove train and write the weights")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    args = parser.parse_args(argv)
+    if not args.build:
+        parser.error("nothing to do: pass --build")
+    from models.corpus import load_all
+
+    pieces = [p for p in load_all(sources=("groove",), derived=False)["groove"] if p.split == "train"]
+    classifier = train_on(pieces)
+    args.out.write_text(json.dumps(classifier.to_json()) + "\n")
+    print(f"{args.out}: {len(classifier.styles)} styles from {len(pieces)} train performances")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""The drum ops: ``drums`` (a new groove of N bars in a style) and ``fill`` (a span of a drum
+clip replaced by a fill, everything outside the span kept bit for bit).
+
+Both write only the nine GM drum classes the model was trained on (models/constants.py), with
+velocities, then humanize on the seed (models/humanize.py). ``drums`` reads the header (style,
+metre, tempo) and, when asked, the request's context clips as forced tracks of every bar;
+``fill`` reads up to ``CONTEXT_BARS`` bars of the clip before the span and writes the span's
+bars flagged FILL, as the Groove fill recordings were tokenized.
+"""
+
+from __future__ import annotations
+
+import math
+
+from models import humanize
+from models import vocab as V
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.regions import Rewrite, Track, generated_notes, plan, quantize
+from models.representation import Note, Part
+from models.tasks import DrumsTask, FillTask
+from models.tokenizer import Header, bar_ticks, decode, quantize_part
+
+DRUM_PITCHES = frozenset(DRUM_CLASSES.values())
+CONTEXT_BARS = 8  # clip bars read before a fill
+CONTEXT_ROLES = {"melody": "melody", "bass": "bass", "chords": "chords"}  # clip kind -> track role
+# The model saw drums only alone (Groove MIDI); context tracks beside them are an unseen mix.
+# Off unless a caller asks: see the evaluation's drums-with-context figures.
+USE_CONTEXT = False
+# Notes per 4/4 bar, scaled by the bar's length: Groove train bars hold 12..28 (10th..90th pct).
+DENSITY_MIN = (4, 24)  # min notes at density 0 and 1
+DENSITY_MAX = (16, 40)
+FILL_MIN = (3, 18)  # min notes per fill bar at intensity 0 and 1
+FILL_MAX = (14, 36)
+
+
+def to_classes(notes: tuple[Note, ...] | list[Note]) -> list[Note]:
+    """Drum notes mapped onto the nine classes the model knows (unknown pitches dropped)."""
+    return [Note(DRUM_PITCH_MAP[n.pitch], n.start, n.duration, n.velocity)
+            for n in notes if n.pitch in DRUM_PITCH_MAP]
+
+
+def _lerp(pair: tuple[int, int], x: float) -> float:
+    return pair[0] + (pair[1] - pair[0]) * x
+
+
+def build_drums(task: DrumsTask, use_context: bool = USE_CONTEXT) -> Rewrite:
+    tpb = bar_ticks(task.time_signature)
+    scale = tpb / 48
+    density = 0.5 if task.density is None else task.density
+    track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(DENSITY_MIN, density) * scale),
+                  max_notes=max(4, round(_lerp(DENSITY_MAX, density) * scale)))
+    context = _context(task, tpb) if use_context else {}
+    key = next((c.key for c in task.context if c.key), None) if context else None
+    header = Header(task.style, task.time_signature, key, task.tempo)
+    total = task.bars * tpb
+    the_plan = plan(header, track, [], [(0, total)], task.bars, tpb, context)
+    length = task.bars * tpb / V.TICKS_PER_BEAT
+
+    def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
+        assert tokens is not None
+        part = decode(tokens, length)[1].get("drums")
+        notes = generated_notes(part, [], [(0, total)])
+        notes = humanize.apply(notes, task.humanize, task.tempo, seed, (0.0, length))
+        return [Part(tuple(sorted(notes, key=lambda n: (n.start, n.pitch))), length, task.time_signature,
+                     task.tempo, None, name=f"Drums ({task.style})", kind="drums")]
+
+    return Rewrite(lambda rows, seed: [the_plan] * rows, finish)
+
+
+def _context(task: DrumsTask, tpb: int) -> dict[str, list[list[tuple[int, int, int, int]]]]:
+    out: dict[str, list[list[tuple[int, int, int, int]]]] = {}
+    for clip in task.context:
+        role = CONTEXT_ROLES.get(clip.kind or "melody")
+        if role is None or role in out or clip.time_signature != task.time_signature:
+            continue
+        out[role] = quantize_part(clip, role, task.bars, tpb)
+    return out
+
+
+def fill_span(clip: Part, span: tuple[float, float] | None) -> tuple[float, float]:
+    """The span in beats, inside the clip; default: the clip's last bar."""
+    if span is None:
+        return max(0.0, (clip.bars - 1) * clip.beats_per_bar), clip.length
+    start, end = max(0.0, span[0]), min(clip.length, span[1])
+    if not end > start:
+        raise ValueError(f"span must overlap the clip (0..{clip.length:g} beats), got {span}")
+    return start, end
+
+
+def build_fill(task: FillTask) -> Rewrite:
+    from models.drum_style import guess_style
+
+    clip = task.clip
+    tpb = bar_ticks(clip.time_signature)
+    start, end = fill_span(clip, task.span)
+    lo = math.ceil(start * V.TICKS_PER_BEAT - 1e-6)
+    hi = min(math.ceil(end * V.TICKS_PER_BEAT - 1e-6), math.ceil(clip.length * V.TICKS_PER_BEAT - 1e-6))
+    outside = [n for n in clip.notes if not start <= n.start < end]
+    first_bar, last_bar = lo // tpb, (hi - 1) // tpb
+    from_bar = max(0, first_bar - CONTEXT_BARS)
+    kept = [q for q in quantize(to_classes(outside), "drums") if from_bar * tpb <= q[0] < (last_bar + 1) * tpb]
+    scale = tpb / 48
+    track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(FILL_MIN, task.intensity) * scale),
+                  max_notes=max(4, round(_lerp(FILL_MAX, task.intensity) * scale)),
+                  fill_bars=frozenset(range(first_bar, last_bar + 1)))
+    header = Header(guess_style(clip), clip.time_signature, None, clip.tempo)
+    the_plan = plan(header, track, kept, [(lo, hi)], last_bar - from_bar + 1, tpb, first_bar=from_bar, end_tick=hi)
+    amount = task.humanize
+
+    def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
+        assert tokens is not None
+        part = decode(tokens)[1].get("drums")
+        notes = generated_notes(part, kept, [(lo, hi)], offset=from_bar * tpb)
+        notes = humanize.apply(notes, amount, clip.tempo, seed, (start, end))
+        merged = sorted(outside + notes, key=lambda n: (n.start, n.pitch))
+        return [Part(tuple(merged), clip.length, clip.time_signature, clip.tempo, clip.key,
+                     name=f"{clip.name or 'Drums'} (fill)", kind="drums")]
+
+    return Rewrite(lambda rows, seed: [the_plan] * rows, finish,
+                   temperature=0.9 + 0.25 * task.intensity)
+

@@ -1,0 +1,102 @@
+"""Restyle: a clip in another style over the same bars. A drum clip takes a Groove style and
+keeps its kick/snare skeleton; a melody (bass, chords) takes a melodic style and keeps its
+contour, i.e. its metrically strongest notes.
+
+``strength`` says how much survives: 0 returns the clip, 1 keeps only the bars, metre and
+tempo. In between, the ``1 - strength`` share of the skeleton notes with the most metric
+weight (downbeats first, then beats, then the rest) is forced verbatim and everything else is
+written by the model under the new style token; kept notes are copied bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from models import humanize
+from models import vocab as V
+from models.constants import DRUM_CLASSES
+from models.regions import (
+    QNote,
+    Rewrite,
+    Track,
+    generated_notes,
+    is_monophonic,
+    pitch_set,
+    plan,
+    role_of,
+)
+from models.representation import Note, Part
+from models.tasks import RestyleTask
+from models.tokenizer import Header, bar_ticks, decode
+from models.vary import grid_pairs, music_key
+
+DRUM_STYLES = V.STYLES[V.STYLES.index("rock"):]
+MELODY_STYLES = ("chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march")
+SKELETON = frozenset({DRUM_CLASSES["kick"], DRUM_CLASSES["snare"]})
+
+
+def metric_weight(tick: int, bar_ticks: int) -> int:
+    """Higher for stronger positions: the downbeat, the half bar, beats, 8ths, the rest."""
+    pos = tick % bar_ticks
+    if pos == 0:
+        return 4
+    if bar_ticks % 2 == 0 and pos == bar_ticks // 2:
+        return 3
+    if pos % V.TICKS_PER_BEAT == 0:
+        return 2
+    return 1 if pos % (V.TICKS_PER_BEAT // 2) == 0 else 0
+
+
+def skeleton(qs: list[QNote], drum: bool, strength: float, bar_ticks: int) -> list[int]:
+    """Indexes of the notes to keep: the strongest ``1 - strength`` share of the skeleton
+    (kick and snare for drums, every note for melodies), ties broken by time."""
+    candidates = [i for i, q in enumerate(qs) if not drum or q[1] in SKELETON]
+    count = round((1.0 - strength) * len(candidates))
+    ranked = sorted(candidates, key=lambda i: (-metric_weight(qs[i][0], bar_ticks), qs[i][0], qs[i][1]))
+    return sorted(ranked[:count])
+
+
+def build(task: RestyleTask) -> Rewrite:
+    clip = task.clip
+    role = role_of(clip)
+    drum = role == "drums"
+    styles = DRUM_STYLES if drum else MELODY_STYLES
+    if task.style not in styles:
+        kind = "drum" if drum else "melody"
+        raise ValueError(f"style must be one of {', '.join(styles)} for a {kind} clip, got {task.style!r}")
+    tpb = bar_ticks(clip.time_signature)
+    key = music_key(clip, role, None)
+    pairs, _ = grid_pairs(clip.notes, role)  # notes the model cannot read go with the old style
+    if task.strength <= 0 or not pairs:
+        return Rewrite(lambda rows, seed: None, lambda tokens, row, seed: [_named(clip, list(clip.notes), task.style)])
+    qs = [q for _, q in pairs]
+    keep = skeleton(qs, drum, task.strength, tpb)
+    kept_q = [qs[i] for i in keep]
+    kept_notes = [pairs[i][0] for i in keep]
+    total = math.ceil(clip.length * V.TICKS_PER_BEAT - 1e-6)
+    per_bar = len(qs) / max(1, clip.bars)
+    mono = True if role == "melody" and is_monophonic(clip.notes) else None
+    track = Track(role, pitch_set(clip, role, key, locked=False), mono=mono,
+                  min_notes=round(per_bar * 0.5), max_notes=max(8, round(3 * per_bar)))
+    header = Header(task.style, clip.time_signature, key, clip.tempo)
+    the_plan = plan(header, track, kept_q, [(0, total)], clip.bars, tpb, end_tick=total)
+    amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0
+    velocity = int(statistics.median(n.velocity for n in clip.notes))
+
+    def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
+        assert tokens is not None
+        new = generated_notes(decode(tokens, clip.length)[1].get(role), kept_q, [(0, total)])
+        if drum:
+            new = humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length))
+        else:
+            new = [Note(n.pitch, n.start, n.duration, velocity) for n in new]
+        return [_named(clip, kept_notes + new, task.style)]
+
+    return Rewrite(lambda rows, seed: [the_plan] * rows, finish)
+
+
+def _named(clip: Part, notes: list[Note], style: str) -> Part:
+    ordered = tuple(sorted(notes, key=lambda n: (n.start, n.pitch)))
+    return Part(ordered, clip.length, clip.time_signature, clip.tempo, clip.key,
+                name=f"{clip.name or 'Clip'} ({style})", kind=clip.kind)
