@@ -143,7 +143,9 @@ def load(weights: Path, device: str) -> TransformerComposer:
             "model, train one with `dawbridge train`, or pass --weights PATH"
         ) from exc
     if device == "cpu":
-        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+        # Decoding is one small step per token: a single thread is fastest, and leaves the
+        # other cores to the DAW (several threads were 10x slower on a busy 2-core machine).
+        torch.set_num_threads(1)
     return TransformerComposer(model, meta, device)
 
 
