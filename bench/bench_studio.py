@@ -1,0 +1,185 @@
+"""Benchmark of the studio server (not a timed test).
+
+0. The model alone: N requests one by one vs in shared forward passes (``run_many``).
+1. Batching: throughput and p50/p99 latency of seeded `harmonize` requests at 1, 4, 16 and 64
+   concurrent clients, with batching on (shared forward passes) and off, in one run; prints the
+   throughput ratio on/off. The model is the shipped one when present, else `--weights`, else a
+   randomly initialised checkpoint of `--preset` (same compute as a trained one; the music is
+   noise, which does not matter for timing).
+2. The relay's added latency: `ping` and a small `harmonize` straight to the engine, and through
+   a local relay forwarding over CURVE, p50/p99.
+
+    .venv/bin/python bench/bench_studio.py [--quick] [--preset small] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge import keys  # noqa: E402
+from bridge.client import Client  # noqa: E402
+from bridge.relay import running_relay  # noqa: E402
+from bridge.server import running_engine  # noqa: E402
+from tests.bridge.helpers import melody  # noqa: E402
+
+STYLES = ("chords", "bass", "chorale")
+
+
+def load_model(args: argparse.Namespace) -> Any:
+    from models.interface import DEFAULT_WEIGHTS, ModelUnavailable, load_composer
+
+    for weights in filter(None, (args.weights, DEFAULT_WEIGHTS)):
+        try:
+            composer = load_composer(weights, args.device)
+            return composer, f"{composer.name} ({weights})"
+        except ModelUnavailable:
+            continue
+    import torch
+
+    from models import checkpoint
+    from models.training import PRESETS
+    from models.transformer import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    stem = Path(tempfile.mkdtemp()) / "model"
+    checkpoint.save(GPT(GPTConfig(**asdict(PRESETS[args.preset]))).eval(), stem, {"name": f"random-{args.preset}"})
+    return load_composer(stem, args.device), f"random {args.preset} preset (no shipped weights yet)"
+
+
+def request(i: int, bars: int) -> dict[str, Any]:
+    return {"clip": melody(bars, base=60 + i % 7), "style": STYLES[i % 2], "candidates": 1, "seed": i}
+
+
+def load(address: str, clients: int, per_client: int, bars: int) -> tuple[float, list[float]]:
+    """Closed loop: each client sends its next request when the last is answered."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        with Client(address, timeout=600.0) as client:
+            for k in range(per_client):
+                started = time.perf_counter()
+                client.request("harmonize", timeout=600.0, **request(index * 1000 + k, bars))
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def decoding(composer: Any, bars: int) -> None:
+    """The model alone, no transport: N requests one after another (``run``) vs together
+    (``run_many``, bucketed shared forward passes)."""
+    from bridge.convert import request_to_task
+    from bridge.protocol import decode_request
+
+    print(f"\n0. the model alone: N harmonize requests ({bars} bars), run one by one vs run_many")
+    print("| N | one by one | run_many | speed-up |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n in (1, 4, 8, 16):
+        tasks = []
+        for i in range(n):
+            fields = {"v": 1, "id": str(i), "op": "harmonize", **request(i, bars)}
+            tasks.append(request_to_task(decode_request(json.dumps(fields).encode()), i))
+        started = time.perf_counter()
+        alone = [composer.run(task) for task in tasks]
+        one_by_one = time.perf_counter() - started
+        started = time.perf_counter()
+        together = composer.run_many(tasks)
+        shared = time.perf_counter() - started
+        same = "" if together == alone else " (results differ!)"
+        print(f"| {n} | {one_by_one:.2f} s | {shared:.2f} s | {one_by_one / shared:.2f}x{same} |", flush=True)
+
+
+def batching(composer: Any, quick: bool, bars: int) -> None:
+    print(f"\n1. batching: harmonize, {bars} bars, 1 candidate, closed loop")
+    print("| clients | requests | batching | req/s | p50 | p99 | mean batch | throughput on/off |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for clients in (1, 4, 16, 64):
+        per_client = max(1, (8 if quick else 24) // clients)
+        rates = {}
+        for batch in (1, 8):
+            with running_engine(composer=composer, max_batch=batch, queue_size=128) as server:
+                load(server.address, 1, 1, bars)  # warm up
+                wall, lat = load(server.address, clients, per_client, bars)
+                batches, batched = server.scheduler.batches, server.scheduler.batched
+            n = len(lat)
+            rates[batch] = n / wall
+            mean_batch = batched / batches if batches else 1.0
+            ratio = f"{rates[8] / rates[1]:.2f}x" if batch == 8 else ""
+            print(f"| {clients} | {n} | {'on' if batch > 1 else 'off'} | {rates[batch]:.2f} | "
+                  f"{pct(lat, 0.5) * 1000:.0f} ms | {pct(lat, 0.99) * 1000:.0f} ms | {mean_batch:.1f} | {ratio} |",
+                  flush=True)
+
+
+def relay_latency(composer: Any, quick: bool) -> None:
+    rounds = 100 if quick else 400
+    folder = Path(tempfile.mkdtemp())
+    server_public, server_secret = keys.generate(folder, "server")
+    client_public, client_secret = keys.generate(folder, "laptop")
+    allowed = folder / "allowed"
+    allowed.mkdir()
+    (allowed / "laptop.key").write_bytes(client_public.read_bytes())
+    print(f"\n2. relay: added latency over CURVE on loopback ({rounds} rounds each)")
+    print("| op | direct p50 | direct p99 | via relay p50 | via relay p99 | added p50 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    server_keys = keys.ServerKeys.load(server_secret, allowed)
+    with running_engine(composer=composer, keys=server_keys) as secured, running_engine(composer=composer) as plain, \
+            running_relay(secured.address, keys.ClientKeys.load(server_public, client_secret)) as relay:
+        for op, fields in (("ping", {}), ("harmonize", request(1, 1))):
+            figures = []
+            for address in (plain.address, relay.address):
+                with Client(address, timeout=60.0) as client:
+                    client.request(op, **fields)  # connect, handshake
+                    times = []
+                    for _ in range(rounds if op == "ping" else rounds // 10):
+                        started = time.perf_counter()
+                        client.request(op, **fields)
+                        times.append(time.perf_counter() - started)
+                figures.append((statistics.median(times), pct(times, 0.99)))
+            (d50, d99), (r50, r99) = figures
+            print(f"| {op} | {d50 * 1000:.2f} ms | {d99 * 1000:.2f} ms | {r50 * 1000:.2f} ms | "
+                  f"{r99 * 1000:.2f} ms | {(r50 - d50) * 1000:.2f} ms |", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--weights", help="a trained model to use instead of the shipped one")
+    parser.add_argument("--preset", default="small", help="random model preset when no weights are found")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--bars", type=int, default=2, help="melody bars per request")
+    args = parser.parse_args()
+    composer, what = load_model(args)
+    print(f"model: {what} on {composer.device}")
+    if hasattr(composer, "run_many"):
+        decoding(composer, args.bars)
+    batching(composer, args.quick, args.bars)
+    relay_latency(composer, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
