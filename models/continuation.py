@@ -27,10 +27,10 @@ from models.tasks import ContinueTask
 from models.tokenizer import bar_ticks, decode
 from models.vary import header_for, music_key
 
-CONTEXT_TOKENS = 600  # forced tokens of the clip at most (the model's window is 1024)
+CONTEXT_TOKENS = 600  # forced tokens of the clip at most (and half the model's window)
 
 
-def build(task: ContinueTask) -> Rewrite:
+def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     clip = task.clip
     role = role_of(clip)
     drum = role == "drums"
@@ -42,7 +42,7 @@ def build(task: ContinueTask) -> Rewrite:
     stop = start + task.bars * tpb
     kept = quantize(to_classes(clip.notes) if drum else list(clip.notes), role)
     kept = [q for q in kept if q[0] < start]
-    first_bar = bars_budget(kept, tpb, start // tpb, CONTEXT_TOKENS)
+    first_bar = bars_budget(kept, tpb, start // tpb, min(CONTEXT_TOKENS, block // 2))
     kept = [q for q in kept if q[0] >= first_bar * tpb]
     bars = math.ceil(stop / tpb) - first_bar
     clip_bars = max(1, math.ceil(start / tpb) - first_bar)

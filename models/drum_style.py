@@ -35,8 +35,9 @@ _CLASSES = tuple(DRUM_CLASSES.values())
 FEATURES = len(_CLASSES) * len(_POINTS) + 2
 
 
-def features(part: Part) -> np.ndarray:
-    """The feature vector of one drum clip (zeros for an empty clip)."""
+def features(part: Part, tempo: bool = True) -> np.ndarray:
+    """The feature vector of one drum clip (zeros for an empty clip); ``tempo`` False leaves
+    the tempo out (0), for judging clips whose tempo was kept on purpose."""
     x = np.zeros(FEATURES)
     notes = [n for n in part.notes if n.pitch in DRUM_PITCH_MAP]
     for n in notes:
@@ -45,21 +46,22 @@ def features(part: Part) -> np.ndarray:
     if notes:
         x[:-2] /= len(notes)
     x[-2] = math.log1p(len(notes) / max(part.length, 1.0))
-    x[-1] = (part.tempo or 110.0) / 100.0
+    x[-1] = (part.tempo or 110.0) / 100.0 if tempo else 0.0
     return x
 
 
 class StyleClassifier:
     """Softmax regression over standardized features."""
 
-    def __init__(self, styles: list[str], mean: np.ndarray, scale: np.ndarray, weights: np.ndarray) -> None:
-        self.styles, self.mean, self.scale, self.weights = styles, mean, scale, weights
+    def __init__(self, styles: list[str], mean: np.ndarray, scale: np.ndarray, weights: np.ndarray,
+                 tempo: bool = True) -> None:
+        self.styles, self.mean, self.scale, self.weights, self.tempo = styles, mean, scale, weights, tempo
 
     @classmethod
     def train(cls, parts: Sequence[Part], labels: Sequence[str], steps: int = 400, rate: float = 0.5,
-              l2: float = 1e-3) -> StyleClassifier:
+              l2: float = 1e-3, tempo: bool = True) -> StyleClassifier:
         styles = sorted(set(labels))
-        x = np.stack([features(p) for p in parts])
+        x = np.stack([features(p, tempo) for p in parts])
         mean, scale = x.mean(0), np.maximum(x.std(0), 1e-3)
         x = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
         y = np.zeros((len(x), len(styles)))
@@ -72,10 +74,10 @@ class StyleClassifier:
             p = _softmax(x @ w)
             grad = x.T @ ((p - y) * weight[:, None]) / len(x) + l2 * w
             w -= rate * grad
-        return cls(styles, mean, scale, w)
+        return cls(styles, mean, scale, w, tempo)
 
     def probabilities(self, part: Part) -> dict[str, float]:
-        x = np.append((features(part) - self.mean) / self.scale, 1.0)
+        x = np.append((features(part, self.tempo) - self.mean) / self.scale, 1.0)
         return dict(zip(self.styles, _softmax(x @ self.weights).tolist(), strict=True))
 
     def predict(self, part: Part) -> str:
@@ -99,12 +101,12 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def train_on(pieces: Sequence[Piece]) -> StyleClassifier:
+def train_on(pieces: Sequence[Piece], tempo: bool = True) -> StyleClassifier:
     """A classifier from Groove train beats (raises ValueError on validation pieces)."""
     chosen = [p for p in pieces if p.style and p.labels.get("beat_type") == "beat"]
     if any(p.split != "train" for p in chosen):
         raise ValueError("pieces must come from the Groove train split")
-    return StyleClassifier.train([p.first for p in chosen], [p.style for p in chosen if p.style])
+    return StyleClassifier.train([p.first for p in chosen], [p.style for p in chosen if p.style], tempo=tempo)
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ import math
 from models import humanize
 from models import vocab as V
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
-from models.regions import Rewrite, Track, generated_notes, plan, quantize
+from models.regions import Rewrite, Track, bars_budget, generated_notes, plan, quantize
 from models.representation import Note, Part
 from models.tasks import DrumsTask, FillTask
 from models.tokenizer import Header, bar_ticks, decode, quantize_part
@@ -43,7 +43,7 @@ def _lerp(pair: tuple[int, int], x: float) -> float:
     return pair[0] + (pair[1] - pair[0]) * x
 
 
-def build_drums(task: DrumsTask, use_context: bool = USE_CONTEXT) -> Rewrite:
+def build_drums(task: DrumsTask, block: int = 1024, use_context: bool = USE_CONTEXT) -> Rewrite:
     tpb = bar_ticks(task.time_signature)
     scale = tpb / 48
     density = 0.5 if task.density is None else task.density
@@ -87,7 +87,7 @@ def fill_span(clip: Part, span: tuple[float, float] | None) -> tuple[float, floa
     return start, end
 
 
-def build_fill(task: FillTask) -> Rewrite:
+def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     from models.drum_style import guess_style
 
     clip = task.clip
@@ -97,8 +97,9 @@ def build_fill(task: FillTask) -> Rewrite:
     hi = min(math.ceil(end * V.TICKS_PER_BEAT - 1e-6), math.ceil(clip.length * V.TICKS_PER_BEAT - 1e-6))
     outside = [n for n in clip.notes if not start <= n.start < end]
     first_bar, last_bar = lo // tpb, (hi - 1) // tpb
-    from_bar = max(0, first_bar - CONTEXT_BARS)
-    kept = [q for q in quantize(to_classes(outside), "drums") if from_bar * tpb <= q[0] < (last_bar + 1) * tpb]
+    every = quantize(to_classes(outside), "drums")
+    from_bar = max(0, first_bar - CONTEXT_BARS, bars_budget([q for q in every if q[0] < lo], tpb, first_bar, block // 2))
+    kept = [q for q in every if from_bar * tpb <= q[0] < (last_bar + 1) * tpb]
     scale = tpb / 48
     track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(FILL_MIN, task.intensity) * scale),
                   max_notes=max(4, round(_lerp(FILL_MAX, task.intensity) * scale)),

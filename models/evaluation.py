@@ -187,7 +187,13 @@ def print_table(table: dict[str, dict[str, float]], out=sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--ops" in argv:  # drums, fill, vary, continue, restyle: models/evaluation_ops.py
+        from models.evaluation_ops import main as ops_main
+
+        return ops_main([a for a in argv if a != "--ops"])
     p = argparse.ArgumentParser(prog="dawbridge eval", description="Harmonization quality on JSB valid melodies.")
+    p.add_argument("--ops", action="store_true", help="evaluate drums, fill, vary, continue and restyle instead")
     p.add_argument("--weights", type=Path, help="model weights (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--limit", type=int, help="evaluate only the first N pieces")

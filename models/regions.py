@@ -48,12 +48,13 @@ class Rewrite:
     temperature: float = 1.0  # multiplies the request's temperature
 
 
-def runner(build: Callable[[Any], Rewrite]) -> Callable[..., Callable[[int, int], list[list[Part]]]]:
-    """A composer runner (models/composer.py) for an op whose task ``build`` turns into a Rewrite."""
+def runner(build: Callable[[Any, int], Rewrite]) -> Callable[..., Callable[[int, int], list[list[Part]]]]:
+    """A composer runner (models/composer.py) for an op whose task ``build(task, block)`` turns
+    into a Rewrite (``block``: the model's context length, which bounds the context read)."""
 
     def run(model: Any, task: Any, progress: Callable[[float], None] | None,
             should_stop: Callable[[], bool] | None) -> Callable[[int, int], list[list[Part]]]:
-        rewrite = build(task)
+        rewrite = build(task, model.config.block_size)
 
         def draw(rows: int, seed: int) -> list[list[Part]]:
             plans = rewrite.plans(rows, seed)

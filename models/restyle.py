@@ -57,7 +57,7 @@ def skeleton(qs: list[QNote], drum: bool, strength: float, bar_ticks: int) -> li
     return sorted(ranked[:count])
 
 
-def build(task: RestyleTask) -> Rewrite:
+def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     clip = task.clip
     role = role_of(clip)
     drum = role == "drums"

@@ -48,7 +48,7 @@ def music_key(part: Part, role: str, key: str | None) -> str | None:
     return key or part.key or (estimate_key(part.notes) if part.notes else None)
 
 
-def build(task: VaryTask) -> Rewrite:
+def build(task: VaryTask, block: int = 1024) -> Rewrite:
     clip = task.clip
     role = role_of(clip)
     tpb = bar_ticks(clip.time_signature)

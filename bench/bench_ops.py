@@ -1,0 +1,81 @@
+"""Speed of the drums, fill and vary ops through the engine (not a timed test).
+
+An in-process engine (bridge.server.running_engine) serves the model; a client sends each
+request over ZeroMQ and the round trip is timed, p50 and p90 over several seeds:
+  - fill: the last bar of a 4-bar groove, 1 candidate            (goal: p50 < 0.3 s)
+  - drums: 4 bars of rock at 100 bpm, 1 candidate                (goal: < 1 s)
+  - vary: 4 variations of an 8-bar melody, strength 0.5           (goal: < 2 s)
+
+    .venv/bin/python bench/bench_ops.py [--weights PATH] [--rounds N] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge.client import Client  # noqa: E402
+from bridge.engine import ComposerSlot  # noqa: E402
+from bridge.server import running_engine  # noqa: E402
+from tests.bridge.helpers import melody  # noqa: E402
+
+GOALS = {"fill": 0.3, "drums": 1.0, "vary": 2.0}
+
+
+def groove(bars: int = 4) -> dict[str, Any]:
+    notes = []
+    for bar in range(bars):
+        for i in range(8):
+            t = bar * 4 + i * 0.5
+            notes.append({"pitch": 42, "start": t, "duration": 0.25, "velocity": 80, "channel": 9})
+            if i % 4 == 0:
+                notes.append({"pitch": 36, "start": t, "duration": 0.25, "velocity": 100, "channel": 9})
+            if i % 4 == 2:
+                notes.append({"pitch": 38, "start": t, "duration": 0.25, "velocity": 100, "channel": 9})
+    return {"notes": notes, "length": bars * 4.0, "tempo": 100.0, "kind": "drums"}
+
+
+REQUESTS: dict[str, dict[str, Any]] = {
+    "fill": {"clip": groove(4)},
+    "drums": {"bars": 4, "style": "rock", "tempo": 100.0},
+    "vary": {"clip": melody(8), "strength": 0.5, "candidates": 4},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, help="model weights (default: the shipped model)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: the engine's choice)")
+    args = parser.parse_args()
+    slot = ComposerSlot.from_weights(args.weights, "cpu")
+    with running_engine("tcp://127.0.0.1:*", slot=slot) as server, Client(str(server.address)) as client:
+        if args.threads:
+            import torch
+
+            client.request("info")
+            torch.set_num_threads(args.threads)
+        print(f"model {client.request('info').get('model')}, {args.rounds} rounds per op, seconds per request")
+        print(f"{'op':<8}{'p50':>8}{'p90':>8}{'goal':>8}  ok")
+        for op, fields in REQUESTS.items():
+            client.request(op, seed=999, **fields)  # warm up: load the model, fill caches
+            times = []
+            for seed in range(args.rounds):
+                started = time.perf_counter()
+                client.request(op, seed=seed, **fields)
+                times.append(time.perf_counter() - started)
+            times.sort()
+            p50, p90 = statistics.median(times), times[min(len(times) - 1, int(0.9 * len(times)))]
+            print(f"{op:<8}{p50:>8.3f}{p90:>8.3f}{GOALS[op]:>8.1f}  {'yes' if p50 < GOALS[op] else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

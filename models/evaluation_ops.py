@@ -1,0 +1,232 @@
+"""`dawbridge eval --ops`: the drums, fill, continue, restyle and vary ops on data the model
+never trained on (Groove MIDI validation; folk melodies of the valid split), against baselines.
+
+- continue / drums: kick and snare onset F1 (16th/triplet grid, per class) of the bar the
+  model writes after 4 bars of a validation performance, against the bar the drummer played
+  next; baseline: repeating the last context bar. ``drums`` gets only the style and tempo.
+- fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
+  of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
+  fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
+- restyle: how often a style classifier trained on Groove train (tempo left out: restyle keeps
+  the tempo) recognises the target style, against the unchanged clip, and the kick/snare onset
+  F1 between source and result (skeleton survival), per strength.
+- vary: note F1 (onset and pitch) to the source per strength; it must fall as strength rises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.interface import Composer
+from models.representation import Note, Part, Piece
+from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
+from models.tokenizer import snap
+
+log = logging.getLogger(__name__)
+SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
+TOMS_CRASH = frozenset(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
+CONTEXT = 4  # bars read before the bar predicted
+TARGET_STYLES = ("rock", "funk", "jazz", "latin", "hiphop")
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def crop(part: Part, start: float, end: float) -> Part:
+    """The notes of [start, end) moved to 0 as a clip of that length."""
+    notes = tuple(Note(n.pitch, round(n.start - start, 6), n.duration, n.velocity)
+                  for n in part.notes if start <= n.start < end)
+    return Part(notes, end - start, part.time_signature, part.tempo, part.key, part.name, part.kind)
+
+
+def onsets(part: Part, pitches: Sequence[int] | None = None) -> set[tuple[int, int]]:
+    """(grid tick, class) of each drum hit (or pitch for pitched parts)."""
+    out = set()
+    for n in part.notes:
+        pitch = DRUM_PITCH_MAP.get(n.pitch, n.pitch) if part.kind == "drums" else n.pitch
+        if pitches is None or pitch in pitches:
+            out.add((snap(n.start * 12), pitch))
+    return out
+
+
+def f1(predicted: set, actual: set) -> float:
+    if not predicted and not actual:
+        return 1.0
+    hits = len(predicted & actual)
+    return 2 * hits / (len(predicted) + len(actual)) if hits else 0.0
+
+
+def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]:
+    """(4 context bars, the next bar, style) from 4/4 validation beats, spread over pieces."""
+    out = []
+    for piece in pieces:
+        part = piece.first
+        if piece.labels.get("beat_type") != "beat" or part.time_signature != (4, 4) or not piece.style:
+            continue
+        bars = int(part.length // 4)
+        for k in range(CONTEXT, bars - 1, max(CONTEXT + 1, bars // 3)):
+            context, target = crop(part, (k - CONTEXT) * 4, k * 4), crop(part, k * 4, k * 4 + 4)
+            if len(context.notes) >= 8 and target.notes:
+                out.append((context, target, piece.style))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, float]:
+    model, drums, repeat = [], [], []
+    for i, (context, target, style) in enumerate(cases):
+        actual = onsets(target, SKELETON)
+        (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
+        model.append(f1(onsets(cont, SKELETON), actual))
+        (new,) = composer.run(DrumsTask(1, (4, 4), context.tempo, style, humanize=0.0,
+                                        sampling=Sampling(seed=seed + i)))[0]
+        drums.append(f1(onsets(new, SKELETON), actual))
+        repeat.append(f1(onsets(crop(context, 12, 16), SKELETON), actual))
+    return {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
+            "repeat_last_bar_f1": _mean(repeat)}
+
+
+def density(part: Part, start: float, end: float) -> float:
+    return sum(start <= n.start < end for n in part.notes) / max(end - start, 1e-6)
+
+
+def real_fills(pieces: Sequence[Piece]) -> dict[str, float]:
+    """Real fills of the validation split against their session's beats."""
+    beats: dict[str, list[float]] = {}
+    for p in pieces:
+        if p.labels.get("beat_type") == "beat":
+            beats.setdefault(p.labels.get("session", ""), []).append(density(p.first, 0, p.first.length))
+    ratios, share = [], []
+    for p in pieces:
+        session = p.labels.get("session", "")
+        if p.labels.get("beat_type") == "fill" and session in beats and p.first.notes:
+            ratios.append(density(p.first, 0, p.first.length) / float(np.mean(beats[session])))
+            share.append(_toms_share(p.first.notes))
+    return {"fills": len(ratios), "density_ratio": _median(ratios), "toms_crash_share": _mean(share)}
+
+
+def _toms_share(notes: Sequence[Note]) -> float:
+    mapped = [DRUM_PITCH_MAP.get(n.pitch, n.pitch) for n in notes]
+    return sum(p in TOMS_CRASH for p in mapped) / max(1, len(mapped))
+
+
+def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, dict[str, float]]:
+    out = {}
+    for intensity in (0.2, 0.5, 0.8):
+        ratios, share = [], []
+        for i, (context, _, _) in enumerate(cases):
+            (part,) = composer.run(FillTask(context, intensity=intensity, humanize=0.0,
+                                            sampling=Sampling(seed=seed + i)))[0]
+            groove = density(part, 0, 12)
+            if groove:
+                ratios.append(density(part, 12, 16) / groove)
+                share.append(_toms_share([n for n in part.notes if n.start >= 12]))
+        out[f"model_intensity_{intensity}"] = {"fills": len(ratios), "density_ratio": _median(ratios),
+                                              "toms_crash_share": _mean(share)}
+    base = [_toms_share([n for n in c.notes if n.start >= 12]) for c, _, _ in cases]
+    out["repeat_groove"] = {"fills": len(cases), "density_ratio": 1.0, "toms_crash_share": _mean(base)}
+    return out
+
+
+def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train: Sequence[Piece],
+                 seed: int) -> dict[str, dict[str, float]]:
+    from models.drum_style import train_on
+
+    classifier = train_on(train, tempo=False)
+    styles = [s for s in TARGET_STYLES if s in classifier.styles]
+    out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, _, s in cases])}}
+    for strength in (0.0, 0.5, 1.0):
+        hit, survive = [], []
+        for i, (context, _, style) in enumerate(cases):
+            target = next(s for s in styles[i % len(styles):] + styles if s != style)
+            (part,) = composer.run(RestyleTask(context, target, strength, sampling=Sampling(seed=seed + i)))[0]
+            hit.append(classifier.predict(part) == target)
+            survive.append(f1(onsets(part, SKELETON), onsets(context, SKELETON)))
+        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "skeleton_f1": _mean(survive)}
+    return out
+
+
+def eval_vary(composer: Composer, clips: Sequence[Part], seed: int) -> dict[str, float]:
+    out = {}
+    for strength in STRENGTHS:
+        scores = []
+        for i, clip in enumerate(clips):
+            for (part,) in composer.run(VaryTask(clip, strength, sampling=Sampling(2, 1.0, seed + i))):
+                scores.append(f1(onsets(part), onsets(clip)))
+        out[str(strength)] = _mean(scores)
+    values = list(out.values())
+    out["monotonic"] = float(all(a >= b for a, b in zip(values, values[1:], strict=False)))
+    return out
+
+
+def folk_clips(limit: int) -> list[Part]:
+    from models.corpus import load_all
+
+    pieces = [p for p in load_all(sources=("folk",), derived=False)["folk"] if p.split == "valid"]
+    clips = []
+    for p in pieces:
+        part = p.first
+        if part.bars >= 8:
+            clips.append(crop(part, 0, 8 * part.beats_per_bar))
+        if len(clips) >= limit:
+            break
+    return clips
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return round(float(np.mean(xs)), 4) if len(xs) else 0.0
+
+
+def _median(xs: Sequence[float]) -> float:
+    return round(float(np.median(xs)), 4) if len(xs) else 0.0
+
+
+def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
+    from models.corpus import load_all
+
+    groove = load_all(sources=("groove",), derived=False)["groove"]
+    valid = [p for p in groove if p.split == "valid"]
+    train = [p for p in groove if p.split == "train"]
+    cases = windows(valid, limit)
+    table: dict[str, Any] = {}
+    started = time.perf_counter()
+    table["continue_drums"] = eval_continue(composer, cases, seed)
+    table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
+    table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
+    drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
+    table["vary_drums"] = eval_vary(composer, drum_clips, seed)
+    table["vary_melody"] = eval_vary(composer, folk_clips(max(2, limit // 3)), seed)
+    table["seconds"] = round(time.perf_counter() - started, 1)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="dawbridge eval --ops", description=__doc__.splitlines()[0])
+    p.add_argument("--weights", type=Path, help="model weights (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--limit", type=int, default=24, help="validation windows (4 bars + 1) to use")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write the table here")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from models.interface import load_composer
+
+    composer = load_composer(args.weights, args.device)
+    table = evaluate(composer, args.limit, args.seed)
+    print(json.dumps(table, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The pieces under the drum and rewrite ops: the decoder's span options they rely on (mono,
+pitch_only, start_pos, one plan per row), region plans, humanizing and the style classifier."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from models import humanize
+from models import vocab as V
+from models.decoding import Constraints, Plan, Sampler, Segment, decode
+from models.drum_style import StyleClassifier, features, guess_style
+from models.regions import Track, generated_notes, plan
+from models.representation import Note, Part
+from models.tokenizer import Header
+from models.tokenizer import decode as decode_tokens
+from models.training import PRESETS
+from models.transformer import GPT
+
+HEADER = Header("rock", (4, 4), None, 100.0)
+
+
+@pytest.fixture(scope="module")
+def model() -> GPT:
+    torch.manual_seed(1)
+    return GPT(PRESETS["tiny"]).eval()
+
+
+def _span(**kw: object) -> Constraints:
+    base = dict(role="drums", bar_start=0, bar_ticks=48, end_tick=48, pitches=frozenset({36, 38, 42}))
+    return Constraints(**(base | kw))  # type: ignore[arg-type]
+
+
+def _notes(tokens: list[int], role: str = "drums") -> tuple[Note, ...]:
+    part = decode_tokens(tokens)[1].get(role)
+    return part.notes if part else ()
+
+
+def test_pitch_only_writes_one_pitch_between_forced_tokens(model: GPT) -> None:
+    head = [V.BOS, V.style_token("rock"), V.meter_token((4, 4)), V.key_token(None), V.tempo_token(100)]
+    plan_ = Plan([Segment(forced=head + [V.BAR, V.TRK["drums"], V.POS0 + 6]),
+                  Segment(generate=_span(pitch_only=True)),
+                  Segment(forced=[V.DUR0 + V.duration_index(3), V.VEL0 + 4, V.EOS])])
+    for row in decode(model, plan_, 3, Sampler(seed=2)):
+        (note,) = _notes(row)
+        assert note.pitch in (36, 38, 42) and note.start == 0.5
+
+
+def test_start_pos_adds_notes_at_a_forced_onset_and_mono_holds(model: GPT) -> None:
+    head = [V.BOS, V.style_token("rock"), V.meter_token((4, 4)), V.key_token(None), V.tempo_token(100)]
+    kick = [V.POS0 + 12, V.PITCH0 + 36, V.DUR0 + V.duration_index(3), V.VEL0 + 5]
+    plan_ = Plan([Segment(forced=head + [V.BAR, V.TRK["drums"]] + kick),
+                  Segment(generate=_span(start_pos=12, start_pitches=frozenset({36}), min_pos=13, min_notes=6)),
+                  Segment(forced=[V.EOS])])
+    for row in decode(model, plan_, 4, Sampler(seed=3)):
+        notes = _notes(row)
+        assert all(n.start >= 1.0 for n in notes)
+        assert len({(n.start, n.pitch) for n in notes}) == len(notes)  # no second kick at beat 2
+    melody = Plan([Segment(forced=head + [V.BAR, V.TRK["melody"]]),
+                   Segment(generate=_span(role="melody", pitches=frozenset(range(60, 72)), mono=True, min_notes=4)),
+                   Segment(forced=[V.EOS])])
+    for row in decode(model, melody, 4, Sampler(seed=4)):
+        notes = sorted(_notes(row, "melody"), key=lambda n: n.start)
+        assert all(b.start >= a.end - 1e-9 for a, b in zip(notes, notes[1:], strict=False))
+
+
+def test_one_plan_per_row(model: GPT) -> None:
+    a = plan(HEADER, Track("drums", frozenset({36, 42})), [], [(0, 24)], 1, 48)
+    b = plan(HEADER, Track("drums", frozenset({38})), [], [(24, 48)], 1, 48)
+    rows = decode(model, [a, b], 2, Sampler(seed=5))
+    assert all(n.start < 2 and n.pitch in (36, 42) for n in _notes(rows[0]))
+    assert all(n.start >= 2 and n.pitch == 38 for n in _notes(rows[1]))
+    with pytest.raises(ValueError, match="one per row"):
+        decode(model, [a], 2, Sampler())
+
+
+def test_region_plan_keeps_notes_and_writes_only_inside(model: GPT) -> None:
+    kept = [(0, 36, 3, 100), (12, 38, 3, 100), (36, 38, 3, 100), (60, 36, 3, 90)]
+    regions = [(6, 30), (48, 96)]
+    track = Track("drums", frozenset({36, 38, 42, 46}), min_notes=8)
+    p = plan(HEADER, track, kept, regions, 2, 48)
+    for row in decode(model, p, 3, Sampler(seed=6)):
+        part = decode_tokens(row)[1]["drums"]
+        ticks = {(round(n.start * 12), n.pitch) for n in part.notes}
+        assert {(q[0], q[1]) for q in kept} <= ticks
+        new = generated_notes(part, kept, regions)
+        assert all(any(lo <= n.start * 12 < hi for lo, hi in regions) for n in new)
+        assert len(ticks) == len(kept) + len(new)
+
+
+def test_humanize_zero_is_identity_and_one_moves_within_bounds() -> None:
+    notes = [Note(p, i * 0.25, 0.25, 84) for i, p in enumerate([36, 42, 38, 42] * 4)]
+    assert humanize.apply(notes, 0.0, 100, 1) == notes
+    moved = humanize.apply(notes, 1.0, 100, 1, bounds=(0.0, 4.0))
+    assert moved == humanize.apply(notes, 1.0, 100, 1, bounds=(0.0, 4.0))
+    assert moved != notes and all(0.0 <= n.start < 4.0 for n in moved)
+    assert all(abs(a.start - b.start) < 0.25 for a, b in zip(moved, notes, strict=True))
+    assert all(V.velocity_bin(n.velocity) == V.velocity_bin(84) for n in moved)
+    assert humanize.amount_of(notes, 100) == 0.0
+    assert humanize.amount_of(moved, 100) > 0.3
+
+
+def test_humanize_table_credits_the_dataset() -> None:
+    table = json.loads(humanize.TABLE_PATH.read_text())
+    assert table["credit"] == humanize.CREDIT and "train" in table["source"]
+    assert set(table["classes"]) == {"kick", "snare", "closed_hat", "open_hat", "low_tom", "mid_tom",
+                                     "high_tom", "crash", "ride"}
+
+
+def test_style_classifier_separates_two_grooves() -> None:
+    def beat(hat: int, swing: bool, tempo: float) -> Part:
+        notes = []
+        for b in range(8):
+            notes += [Note(hat, b + 0.0, 0.1, 80), Note(hat, b + (2 / 3 if swing else 0.5), 0.1, 60)]
+            notes.append(Note(36 if b % 2 == 0 else 38, b, 0.1, 100))
+        return Part(tuple(notes), 8.0, (4, 4), tempo, kind="drums")
+
+    parts = [beat(51, True, 140), beat(42, False, 120)] * 5
+    labels = ["jazz", "rock"] * 5
+    classifier = StyleClassifier.train(parts, labels, steps=100)
+    assert classifier.predict(beat(51, True, 150)) == "jazz"
+    assert classifier.predict(beat(42, False, 110)) == "rock"
+    assert features(Part((), 4.0)).sum() == pytest.approx(1.1)
+    assert guess_style(Part((), 4.0)) == "rock"
