@@ -3,21 +3,20 @@ else a set tempo.
 
 MIDI clock is 24 ticks per quarter note; Start puts the song at beat 0 (the first tick after
 it is beat 0), Continue resumes at the last Song Position Pointer, Stop halts. Ticks arrive
-with jitter (USB, the DAW's own scheduling, a loaded CPU), so the tempo is the median of the
-recent tick intervals, and the position between ticks is interpolated with it and never runs
-past the next tick or backwards. Without clock — or when ticks stop coming — time runs
+with jitter (USB, the DAW's own scheduling, a loaded CPU), so the tempo is measured over the
+span of the last few beats of ticks (the jitter of two ticks, not of every one), and the
+position between ticks is interpolated with it and never runs past the next tick or backwards. Without clock — or when ticks stop coming — time runs
 freely at the last tempo from wherever it was.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 
 from bridge.midi_stream import CLOCK, CONTINUE, SONG_POSITION, START, STOP, Message
 
 PPQ = 24
-TEMPO_WINDOW = 24  # tick intervals the tempo estimate looks at
+TEMPO_WINDOW = 4 * PPQ  # ticks the tempo is measured over
 CLOCK_TIMEOUT = 0.5  # seconds without a tick after which clock is no longer followed
 MIN_TEMPO, MAX_TEMPO = 20.0, 400.0
 
@@ -32,7 +31,7 @@ class Clock:
         self.running = False  # the DAW's transport (clock-driven)
         self._ticks = 0  # clock ticks since beat 0 at the last tick
         self._tick_time: float | None = None
-        self._intervals: deque[float] = deque(maxlen=TEMPO_WINDOW)
+        self._times: deque[float] = deque(maxlen=TEMPO_WINDOW)  # arrival of recent ticks
         self._free_origin: tuple[float, float] | None = None  # (time, beats) free time runs from
         self._last = 0.0  # the latest position reported
 
@@ -70,11 +69,14 @@ class Clock:
         self._free_origin = None
 
     def _tick(self, now: float) -> None:
-        if self._tick_time is not None:
-            gap = now - self._tick_time
-            if gap > 0 and (not self._intervals or gap < 4 * statistics.median(self._intervals)):
-                self._intervals.append(gap)
-                self.tempo = min(MAX_TEMPO, max(MIN_TEMPO, 60.0 / (PPQ * statistics.median(self._intervals))))
+        if self._times:
+            gap, step = now - self._times[-1], 60.0 / (self.tempo * PPQ)
+            if gap <= 0 or gap > 60.0 / (MIN_TEMPO * PPQ) or (len(self._times) >= 3 and gap > 4 * step):
+                self._times.clear()  # a gap (transport stopped, a cable pulled): measure afresh
+        self._times.append(now)
+        if len(self._times) >= 3:
+            span = (self._times[-1] - self._times[0]) / (len(self._times) - 1)
+            self.tempo = min(MAX_TEMPO, max(MIN_TEMPO, 60.0 / (PPQ * span)))
         if not self.running:  # ticks with no Start: a DAW already playing when we came up
             self.running = True
             self._ticks = round(self._last * PPQ) - 1

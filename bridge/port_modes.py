@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 LATE_SECONDS = 0.15  # a note-on waiting longer than this for the model is left unharmonized
 HARMONY_SOFTER = 8  # velocity below the melody note's
+CHASE_BEATS = 0.25  # an answer note that is late starts anyway when this much of it is left
 
 
 @dataclass(eq=False)
@@ -240,12 +241,14 @@ class AnswerMode:
         for part in parts:
             for n in part.notes:
                 on = start + n.start
-                if on < beats - 1e-6:
-                    self.late_notes += 1
-                    continue
                 off = min(start + n.end, start + self.span) - 1e-6
+                if on < beats:  # the model took longer than the time before this note
+                    self.late_notes += 1
+                    if off - beats < CHASE_BEATS:
+                        continue
+                    on = beats  # enough of it is left: start it now, as sequencers chase notes
                 events.append((on, 1, Message(0x90 | channel, (n.pitch, n.velocity))))
                 events.append((max(on, off), 0, Message(0x80 | channel, (n.pitch, 0))))
         if self.late_notes:
-            log.warning("%d answer notes were too late to play", self.late_notes)
+            log.info("%d answer notes so far came late (started late or left out)", self.late_notes)
         self._events = sorted(self._events + events, key=lambda e: (e[0], e[1]))

@@ -76,7 +76,7 @@ class Ports:
             raise PortError(f"cannot use the {self.api} MIDI system: {exc}"
                             + (" (is jackd running?)" if self.api == "jack" else "")) from exc
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
-        self._in.set_callback(lambda event, _: self.received(event[0], time.perf_counter()))
+        self._in.set_callback(self._callback)
         virtual = not self.attach
         if virtual:
             try:
@@ -91,6 +91,9 @@ class Ports:
                     raise PortError(f"no MIDI {side}put port named like {self._name(side)!r}; this system "
                                     "has no virtual ports: create one with a loopback driver (loopMIDI on "
                                     "Windows) and name it so, or pass --in/--out with an existing port's name")
+
+    def _callback(self, event: tuple[list[int], float], _data: object) -> None:
+        self.received(event[0], time.perf_counter())  # rtmidi's thread: hand over, nothing more
 
     def describe(self) -> str:
         how = "attached to" if self.attach or any(self._attached.values()) else "virtual"
@@ -149,6 +152,8 @@ class Ports:
         if index is None:
             return False
         self._ports(side).open_port(index)
+        if side == "in":  # closing a port drops its callback: listen again
+            self._in.set_callback(self._callback)
         self._attached[side] = True
         return True
 
@@ -278,6 +283,7 @@ def build(args: argparse.Namespace) -> tuple[Ports, Mode, Clock]:
     if args.mode == "harmonize":
         harmonizer = LiveHarmonizer(live_model(composer), args.style or "chorale", args.key, meter,
                                     args.tempo, args.temperature, args.seed)
+        harmonizer.warm_up()
         mode = HarmonizeMode(harmonizer, clock, channel)
     else:
         mode = AnswerMode(composer, clock, args.bars, meter, args.style or "chords", args.key, channel,

@@ -13,6 +13,7 @@ current bar's tokens plus one step per voice.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import threading
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from models.harmonize import SOPRANO_CENTRE, STYLE_ROLES, scale_pitches
 from models.interface import Composer, ModelUnavailable
 from models.keys import estimate_key
 from models.representation import Note
-from models.tokenizer import Header, bar_ticks, header_tokens, note_tokens, snap
+from models.tokenizer import Header, bar_ticks, header_tokens, snap
 from models.transformer import GPT, KVCache
 
 CONTEXT_TOKENS = 320  # completed-bar tokens kept in the warm cache
@@ -141,7 +142,7 @@ class LiveHarmonizer:
         with self._lock:
             stable = self._bars_tokens(prefix.end_bar, bar, prefix.shift)
             stable += self._partial_melody(bar, prefix.shift, frozen=True)
-            expected = V.DUR0 + V.duration_index(self._expected_duration())
+            expected = V.DUR0 + _duration_index(self._expected_duration())
             sections = {r: self._role_tokens(r, bar, prefix.shift) for r in self.roles}
         cache = prefix.cache
         if stable[:len(prefix.fed)] == prefix.fed:  # the bar so far is in the cache: add the new note
@@ -156,7 +157,7 @@ class LiveHarmonizer:
         try:
             for r, role in enumerate(self.roles):
                 feed += [V.TRK[role]] + sections[role] + [V.POS0 + pos]
-                allowed = [p for p in prefix.pitches[role] if floor <= p < top] or sorted(prefix.pitches[role])
+                allowed = self._allowed(prefix, r, floor, top)
                 used: list[int] = []
                 for i in range(CHORD_NOTES[1] if role == "chords" else 1):
                     options = [V.PITCH0 + p for p in allowed if p not in used]
@@ -173,11 +174,27 @@ class LiveHarmonizer:
                     used.append(token - V.PITCH0)
                     feed = [token, expected]
                 if self.style == "chorale" and used:
-                    floor = used[0]  # the next voice up never crosses below this one
+                    floor = used[0] + 1  # the next voice up neither crosses nor doubles this one
                 chosen += [(role, p) for p in sorted(used)]
         finally:
             _truncate(cache, prefix.length + len(prefix.fed))  # keep the bar's melody warm
         return chosen
+
+    def _allowed(self, prefix: _Prefix, index: int, floor: int, top: int) -> list[int]:
+        """Pitches of voice ``index``: at or above ``floor``, below the tune (``top``), leaving
+        room for the voices above it; without room, only the first rule that can be kept."""
+        pitches = sorted(prefix.pitches[self.roles[index]])
+        above = [prefix.pitches[r] for r in self.roles[index + 1:]] if self.style == "chorale" else []
+
+        def room(p: int) -> bool:
+            for upper in above:
+                p = min((q for q in upper if p < q < top), default=-1)
+                if p < 0:
+                    return False
+            return True
+
+        return ([p for p in pitches if floor <= p < top and room(p)]
+                or [p for p in pitches if floor <= p < top] or [p for p in pitches if floor <= p] or pitches)
 
     # --- the rolling context --------------------------------------------------------------
 
@@ -196,6 +213,11 @@ class LiveHarmonizer:
         self._rebuilding = threading.Thread(target=lambda: self._install(self._build(bar)),
                                             name="live-context", daemon=True)
         self._rebuilding.start()
+
+    def warm_up(self) -> None:
+        """One throw-away note, so the first real one does not pay for first-call set-up."""
+        self.onset(0.0, SOPRANO_CENTRE)
+        self.reset()
 
     def reset(self) -> None:
         """Forget the context (the transport restarted or jumped)."""
@@ -286,7 +308,7 @@ class LiveHarmonizer:
             pitches = sorted({n.pitch: n for n in group}.items())[-MELODY_PER_ONSET:]
             notes += [(tick - bar * self.tpb, _clamp(p + shift), n.guess if frozen else self._duration(n), 0)
                       for p, n in pitches]
-        return [V.BAR, V.TRK["melody"]] + note_tokens(sorted(notes), velocity=False)
+        return [V.BAR, V.TRK["melody"]] + _note_tokens(sorted(notes))
 
     def _role_tokens(self, role: str, bar: int, shift: int) -> list[int]:
         notes = [n for n in self._voices[role] if n.tick // self.tpb == bar]
@@ -296,7 +318,7 @@ class LiveHarmonizer:
             if role in V.MONOPHONIC_ROLES and i + 1 < len(notes):
                 dur = min(dur, notes[i + 1].tick - n.tick)
             rows.append((n.tick - bar * self.tpb, _clamp(n.pitch + shift), max(1, dur), 0))
-        return note_tokens(sorted(set(rows)), velocity=False)
+        return _note_tokens(sorted(set(rows)))
 
     def _duration(self, note: LiveNote) -> int:
         return note.dur if note.dur is not None else self._expected_duration()
@@ -304,6 +326,23 @@ class LiveHarmonizer:
     def _expected_duration(self) -> int:
         ended = [n.dur for n in self._melody[-9:] if n.dur is not None]
         return int(statistics.median(ended)) if ended else DEFAULT_DURATION
+
+
+def _note_tokens(notes: list[tuple[int, int, int, int]]) -> list[int]:
+    """models.tokenizer.note_tokens for pitched tracks, with the duration lookup cached."""
+    out: list[int] = []
+    last_pos = -1
+    for pos, pitch, dur, _ in notes:
+        if pos != last_pos:
+            out.append(V.POS0 + pos)
+            last_pos = pos
+        out += [V.PITCH0 + pitch, V.DUR0 + _duration_index(dur)]
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _duration_index(ticks: int) -> int:
+    return V.duration_index(ticks)
 
 
 def _clamp(pitch: int) -> int:
