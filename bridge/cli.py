@@ -146,11 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     ports.add_arguments(sub)
     sub.set_defaults(handler=ports.run)
 
-    sub = commands.add_parser("ports", help="open virtual MIDI ports for any DAW: a live harmonizer, "
-                              "or capture-and-answer")
-    ports.add_arguments(sub)
-    sub.set_defaults(handler=ports.run)
-
     for name in ("train", "eval"):
         commands.add_parser(name, help=f"{'fine-tune' if name == 'train' else 'evaluate'} the model "
                             f"(`dawbridge {name} --help`)", add_help=False)
