@@ -27,9 +27,12 @@ CONTEXT_ROLES = {"melody": "melody", "bass": "bass", "chords": "chords"}  # clip
 # Off unless a caller asks: see the evaluation's drums-with-context figures.
 USE_CONTEXT = False
 # Notes per 4/4 bar, scaled by the bar's length: Groove train bars hold 12..28 (10th..90th pct).
-DENSITY_MIN = (4, 24)  # min notes at density 0 and 1
+# A minimum above what the model would write piles the missing notes up at the bar's end, so
+# the minimums stay low unless density asks for more.
+DENSITY_MIN = (2, 20)  # min notes at density 0 and 1 (no density given: DEFAULT_MIN)
+DEFAULT_MIN = 6
 DENSITY_MAX = (16, 40)
-FILL_MIN = (3, 18)  # min notes per fill bar at intensity 0 and 1
+FILL_MIN = (2, 14)  # min notes per fill bar at intensity 0 and 1
 FILL_MAX = (14, 36)
 
 
@@ -47,7 +50,8 @@ def build_drums(task: DrumsTask, block: int = 1024, use_context: bool = USE_CONT
     tpb = bar_ticks(task.time_signature)
     scale = tpb / 48
     density = 0.5 if task.density is None else task.density
-    track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(DENSITY_MIN, density) * scale),
+    least = DEFAULT_MIN if task.density is None else _lerp(DENSITY_MIN, density)
+    track = Track("drums", DRUM_PITCHES, min_notes=round(least * scale),
                   max_notes=max(4, round(_lerp(DENSITY_MAX, density) * scale)))
     context = _context(task, tpb) if use_context else {}
     key = next((c.key for c in task.context if c.key), None) if context else None
