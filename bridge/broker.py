@@ -183,6 +183,7 @@ class Broker:
                 raise ValueError("PROGRESS done must be a number in range 0..1")
             self.scheduler.progress(job, float(done))
             return
+        assert isinstance(ticket, str)
         del worker.tickets[ticket]
         del self._tickets[ticket]
         try:

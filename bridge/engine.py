@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bridge import __version__
@@ -132,7 +133,7 @@ class Engine:
             return [_refusal(job, exc) for job in jobs]
         run_many = getattr(composer, "run_many", None)
         if run_many is None:
-            return [_outcome(lambda job=job, p=p: self.compose(job, p)) for job, p in zip(jobs, progress, strict=True)]
+            return [_outcome(partial(self.compose, job, p)) for job, p in zip(jobs, progress, strict=True)]
         seeds = [job.request.seed if job.request.seed is not None else random.randrange(2**31) for job in jobs]
         tasks = [request_to_task(job.request, seed) for job, seed in zip(jobs, seeds, strict=True)]
         started = time.monotonic()
@@ -143,7 +144,7 @@ class Engine:
             if isinstance(parts, Exception):
                 out.append(_refusal(job, parts) if isinstance(parts, Cancelled | ModelUnavailable) else parts)
             else:
-                out.append(_outcome(lambda parts=parts, seed=seed: music_result(parts, composer.name, seed, elapsed)))
+                out.append(_outcome(partial(music_result, parts, composer.name, seed, elapsed)))
         return out
 
     def info(self, queue_depth: int, queue_size: int, workers: int, served: int, failed: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 
 class Queued(Protocol):
@@ -21,11 +21,14 @@ class Queued(Protocol):
     def rows(self) -> int: ...
 
 
-class FairQueue:
+Q = TypeVar("Q", bound=Queued)
+
+
+class FairQueue(Generic[Q]):
     """Jobs waiting to run, per client, in turns. Not thread-safe: the scheduler holds its lock."""
 
     def __init__(self) -> None:
-        self._clients: OrderedDict[tuple[bytes, ...], deque[Queued]] = OrderedDict()
+        self._clients: OrderedDict[tuple[bytes, ...], deque[Q]] = OrderedDict()
         self._count = 0
 
     def __len__(self) -> int:
@@ -34,22 +37,22 @@ class FairQueue:
     def __bool__(self) -> bool:
         return self._count > 0
 
-    def __iter__(self) -> Iterator[Queued]:
+    def __iter__(self) -> Iterator[Q]:
         for jobs in self._clients.values():
             yield from jobs
 
-    def append(self, job: Queued) -> None:
+    def append(self, job: Q) -> None:
         self._clients.setdefault(job.envelope, deque()).append(job)
         self._count += 1
 
-    def push_front(self, job: Queued) -> None:
+    def push_front(self, job: Q) -> None:
         """Put ``job`` first in line (a retry after its worker died): its client's turn is next."""
         jobs = self._clients.setdefault(job.envelope, deque())
         jobs.appendleft(job)
         self._clients.move_to_end(job.envelope, last=False)
         self._count += 1
 
-    def remove(self, job: Queued) -> bool:
+    def remove(self, job: Q) -> bool:
         """Take ``job`` out of the line; False when it was not waiting."""
         jobs = self._clients.get(job.envelope)
         if jobs is None:
@@ -63,10 +66,10 @@ class FairQueue:
             del self._clients[job.envelope]
         return True
 
-    def take(self, max_jobs: int = 1, max_rows: int = 1 << 30) -> list[Queued]:
+    def take(self, max_jobs: int = 1, max_rows: int = 1 << 30) -> list[Q]:
         """The next batch: clients in turn, one job each per round. The first job is always
         taken, whatever its rows; later ones only while the rows fit."""
-        out: list[Queued] = []
+        out: list[Q] = []
         rows = 0
         progress = True
         while progress and len(out) < max_jobs:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +90,7 @@ class Job:
 
 Work = Callable[[Job, Callable[[float], None]], BaseModel]
 # work_many(jobs, progress callbacks) -> one result or exception per job
-WorkMany = Callable[[list[Job], list[Callable[[float], None]]], list[BaseModel | Exception]]
+WorkMany = Callable[[list[Job], list[Callable[[float], None]]], Sequence[BaseModel | Exception]]
 Deliver = Callable[[Job, Message], None]
 
 
@@ -119,7 +119,7 @@ class Scheduler:
         self._batchable = batchable or (lambda: True)
         self.batches = 0  # batches of more than one job run
         self.batched = 0  # jobs run in them
-        self._queue = FairQueue()
+        self._queue: FairQueue[Job] = FairQueue()
         self._jobs: dict[tuple[Envelope, str], Job] = {}
         self._cond = threading.Condition()
         self._closed = False
@@ -156,7 +156,7 @@ class Scheduler:
     def take_nowait(self, limit: int) -> list[Job]:
         """Up to ``limit`` waiting jobs, clients in turn, for a remote worker; never waits."""
         with self._cond:
-            return self._queue.take(limit)  # type: ignore[return-value]
+            return self._queue.take(limit)
 
     def requeue(self, job: Job) -> bool:
         """Put a job whose remote worker died first in line again; False when it was answered."""
@@ -238,7 +238,7 @@ class Scheduler:
         with self._cond:
             while not self._queue and not self._closed:
                 self._cond.wait()
-            return self._queue.take(limit, self.max_rows)  # type: ignore[return-value]
+            return self._queue.take(limit, self.max_rows)
 
     def _worker(self) -> None:
         while True:
