@@ -152,11 +152,11 @@ def evaluate(pieces: Sequence[Piece], systems: dict[str, Harmonizer]) -> dict[st
 
 
 def evaluation_pieces(limit: int | None = None) -> list[Piece]:
-    """The JSB valid split as pieces (never used for training or picking checkpoints)."""
-    from models.corpus_jsb import jsb_piece, read_jsb
+    """The JSB valid split as pieces, bar lines aligned with the music21 score of the same
+    chorale where one exists (pickups, 3/4). Never used for training or picking checkpoints."""
+    from models.corpus import load_all
 
-    data = read_jsb(DATA_DIR / "jsb" / "jsb-chorales-16th-satb.json")
-    pieces = [jsb_piece(steps, i, "valid", None) for i, steps in enumerate(data["valid"])]
+    pieces = [p for p in load_all(sources=("jsb",), derived=False)["jsb"] if p.split == "valid"]
     return pieces[:limit] if limit else pieces
 
 
