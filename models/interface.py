@@ -4,7 +4,8 @@
     candidates = composer.run(task, progress=cb, should_stop=fn)  # list[list[Part]]
 
 ``run`` returns one list of parts per candidate (a chorale harmonization has three parts:
-alto, tenor, bass). ``progress(fraction)`` is called as work proceeds; ``should_stop()`` is
+alto, tenor, bass), and raises ValueError naming the field when the music cannot be done as
+asked (a metre over 8 beats, a span outside the clip, a style of the wrong family). ``progress(fraction)`` is called as work proceeds; ``should_stop()`` is
 polled between decoding steps and, when true, ``run`` raises :class:`Cancelled`.
 """
 
