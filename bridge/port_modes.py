@@ -81,6 +81,9 @@ class HarmonizeMode:
         out = self._release_all(self.inputs.release_all(), now)
         return out + self.outputs.panic()
 
+    def close(self) -> None:
+        self.harmonizer.wait()  # no model work may outlive the process's own threads
+
     def _harmonize(self, note: HeldNote, at: float) -> list[Message]:
         if time.perf_counter() - at > self.late:
             self.dropped += 1

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,6 +33,10 @@ DEFAULT_IN = "DAWBridge In"
 DEFAULT_OUT = "DAWBridge Out"
 APIS = ("auto", "alsa", "jack", "coremidi", "windows")
 PORT_CHECK_SECONDS = 0.5  # how often the loop looks whether its ports are still there
+BURST = 16  # messages sent back to back at most; then the next wait for BURST_SECONDS to pass
+BURST_SECONDS = 0.003  # JACK delivers a period's events at once from a small buffer (a 128-frame
+# period holds about 40): a panic or a backlog sent in one go would lose note-offs past that
+FLUSH_SECONDS = 0.1  # time given to the last messages before the ports close
 MAX_ANSWER_BARS = 16
 
 _API_CONSTANTS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
@@ -51,6 +56,8 @@ class Mode(Protocol):
 
     def all_off(self) -> list[Message]: ...
 
+    def close(self) -> None: ...
+
 
 class Ports:
     """One MIDI input and one output, virtual or attached by name."""
@@ -64,6 +71,7 @@ class Ports:
         self._in: Any = None
         self._out: Any = None
         self._attached = {"in": False, "out": False}
+        self._sent: deque[float] = deque(maxlen=BURST)  # when the latest messages went out
 
     def open(self) -> None:
         import rtmidi
@@ -101,6 +109,11 @@ class Ports:
 
     def send(self, messages: list[Message]) -> None:
         for msg in messages:
+            if len(self._sent) == BURST:
+                wait = self._sent[0] + BURST_SECONDS - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            self._sent.append(time.perf_counter())
             try:
                 self._out.send_message(msg.bytes())
             except Exception as exc:  # a vanished port must not stop the loop
@@ -123,6 +136,8 @@ class Ports:
         return state
 
     def close(self) -> None:
+        if self._sent and time.perf_counter() - self._sent[-1] < FLUSH_SECONDS:
+            time.sleep(FLUSH_SECONDS)  # rtmidi hands JACK its queue only at the next period
         for port in (self._in, self._out):
             if port is not None:
                 try:
@@ -320,8 +335,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         loop.run()
     finally:
+        mode.close()
         ports.close()
-        getattr(mode, "close", lambda: None)()
     if loop.lost.is_set():
         print("error: the virtual MIDI ports went away (did the MIDI system stop?)", file=sys.stderr)
         return 1

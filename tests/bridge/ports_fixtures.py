@@ -29,6 +29,7 @@ from models.transformer import GPT, GPTConfig
 from models.vocab import VOCAB
 
 JACK_PERIOD = 128  # frames at 48 kHz: 2.7 ms, the MIDI delivery granularity
+CONNECT_SECONDS = 0.2  # JACK makes a connection at its next graph change: events before it are lost
 JACK_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(JACK_PERIOD)]
 
 
@@ -105,6 +106,7 @@ class Keys:
     def __init__(self, client: str, target: str) -> None:
         self.port = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, client)
         self.port.open_port(_port_index(self.port.get_ports(), target))
+        time.sleep(CONNECT_SECONDS)
 
     def send(self, *data: int) -> None:
         self.port.send_message(list(data))
@@ -130,6 +132,7 @@ class Recorder:
         self.port.ignore_types(sysex=True, timing=False, active_sense=True)
         self.port.set_callback(lambda event, _: self.events.append((time.perf_counter(), event[0])))
         self.port.open_port(_port_index(self.port.get_ports(), source))
+        time.sleep(CONNECT_SECONDS)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[float, list[int]]]:
         deadline = time.monotonic() + timeout
