@@ -258,7 +258,8 @@ class LiveHarmonizer:
                                              for n in self._melody[-64:]]) if recent else None)
             first = max(self._first_bar(), end_bar - CONTEXT_BARS)
             bars = [self._bars_tokens(b, b + 1, shift) for b in range(first, end_bar)]
-        while bars and sum(len(b) for b in bars) > CONTEXT_TOKENS:
+        budget = min(CONTEXT_TOKENS, self.model.config.block_size // 2)  # room left for the open bar
+        while bars and sum(len(b) for b in bars) > budget:
             bars.pop(0)
         tokens = header_tokens(Header("chorale", self.time_signature, key, self.tempo))
         tokens += [t for b in bars for t in b]
