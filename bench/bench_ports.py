@@ -15,6 +15,21 @@ Uses the shipped weights, ``--weights PATH``, or -- when neither exists -- an un
 the default size (timing only: its harmony is noise).
 
     .venv/bin/python bench/bench_ports.py [--notes 300] [--storm 10000] [--style chorale]
+
+Figures (2-core CPU shared with other jobs, Python 3.11, torch on one thread, JACK dummy backend
+at 48 kHz with 128-frame periods; the model in training then: 4 layers, 192 wide, chorale):
+
+    latency, 300 notes, load average 2.3:  p50 26.4 ms, p99 53.5 ms, max 56.1 ms
+    latency, 300 notes, load average 3.0:  p50 33.4 ms, p99 64.8 ms, max 72.3 ms
+    storm, 10,000 random notes in 69 s:    2,370 harmony notes, stuck notes 0
+    SIGINT:                                exit 0, all-notes-off on channels 1-4, stuck notes 0
+
+Targets: p50 under 30 ms and p99 under 60 ms (met on the less loaded run), no stuck notes (met).
+In-process, the decode alone is about 16 ms per note (three forward passes of 4-20 tokens,
+each mostly fixed per-pass cost); the rest is JACK's period in each direction and the process
+hand-over. Under overload jackd reports xruns and drops MIDI events of clients that missed
+their cycle; a lost note-off is then a stuck note no program can see, so the storm figure needs
+a machine that keeps up.
 """
 
 from __future__ import annotations
@@ -83,7 +98,7 @@ def latency(keys: Keys, rec: Recorder, notes: int, rng: random.Random) -> list[f
             if ons:
                 out.append(ons[0] - sent)
                 break
-            time.sleep(0.0002)
+            time.sleep(0.002)  # the arrival time comes from the recorder's callback, not from here
         time.sleep(rng.uniform(0.04, 0.15))
         keys.send(0x80, pitch, 0)
         time.sleep(rng.uniform(0.04, 0.1))
