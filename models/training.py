@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         optim.step()
         step += 1
         if args.max_minutes and step == first_step + 50:
-            args.steps = fit_steps(args, step - first_step, time.time() - started)
+            args.steps = fit_steps(args, step, step - first_step, time.time() - started)
             bar.total = args.steps
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.3f}")
@@ -183,11 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def fit_steps(args: argparse.Namespace, done: int, elapsed: float) -> int:
-    """With --max-minutes: shorten the run (and its learning-rate schedule) to what fits."""
+def fit_steps(args: argparse.Namespace, step: int, done: int, elapsed: float) -> int:
+    """With --max-minutes: shorten the run (and its learning-rate schedule) to what fits,
+    measured over the ``done`` steps this process has run so far."""
     per_step = elapsed / done * 1.1  # headroom for validation passes
     budget = args.max_minutes * 60 - elapsed
-    fitted = min(args.steps, int(done + budget / per_step))
+    fitted = min(args.steps, int(step + budget / per_step))
     log.info("%.1f ms per step: planning %d steps to fit %.1f minutes", per_step * 1000, fitted, args.max_minutes)
     return fitted
 
