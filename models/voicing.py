@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 Span = tuple[int, int, int]  # start tick, end tick, pitch
 PERFECT = (0, 7)  # interval classes of octaves/unisons and fifths
+GRID = 6  # ticks: parallels are also judged between 8th-note grid points, as a listener hears them
 
 
 def sounding(notes: Sequence[Span], tick: int) -> int | None:
@@ -35,18 +36,18 @@ def previous(notes: Sequence[Span], tick: int) -> int | None:
 def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int,
                     pitches: Iterable[int]) -> list[int]:
     """``pitches`` a note of ``role`` starting at ``tick`` may take without crossing a known
-    voice or moving in parallel fifths/octaves with one."""
+    voice or moving in parallel fifths/octaves with one (from the moment just before, and from
+    the 8th-note grid point before to the one at or after the onset)."""
     index = order.index(role)
-    own_before = previous(known.get(role, []), tick)
-    out = []
-    for pitch in pitches:
-        if _fits(pitch, index, order, known, tick, own_before):
-            out.append(pitch)
-    return out
+    own = known.get(role, [])
+    grid_before = (tick - 1) // GRID * GRID
+    grid_after = -(-tick // GRID) * GRID
+    moves = [(previous(own, tick), tick - 1, tick), (sounding(own, grid_before), grid_before, grid_after)]
+    return [p for p in pitches if _fits(p, index, order, known, tick, moves)]
 
 
 def _fits(pitch: int, index: int, order: Sequence[str], known: dict[str, list[Span]], tick: int,
-          own_before: int | None) -> bool:
+          moves: list[tuple[int | None, int, int]]) -> bool:
     for other_index, other in enumerate(order):
         if other_index == index or not known.get(other):
             continue
@@ -56,14 +57,19 @@ def _fits(pitch: int, index: int, order: Sequence[str], known: dict[str, list[Sp
                 return False
             if other_index > index and pitch < now:  # below a lower voice
                 return False
-        before = sounding(known[other], tick - 1)
-        if None in (now, before, own_before) or now == before or pitch == own_before:
-            continue
-        same_way = (pitch - own_before) * (now - before) > 0  # type: ignore[operator]
-        was, becomes = (own_before - before) % 12, (pitch - now) % 12  # type: ignore[operator]
-        if same_way and was == becomes and was in PERFECT:
-            return False
+        for own_before, at_before, at_after in moves:
+            if _parallel(own_before, pitch, sounding(known[other], at_before), sounding(known[other], at_after)):
+                return False
     return True
+
+
+def _parallel(a0: int | None, a1: int, b0: int | None, b1: int | None) -> bool:
+    """Whether voice a moving a0 -> a1 and voice b moving b0 -> b1 make parallel fifths/octaves."""
+    if a0 is None or b0 is None or b1 is None or a0 == a1 or b0 == b1:
+        return False
+    same_way = (a1 - a0) * (b1 - b0) > 0
+    was, becomes = abs(a0 - b0) % 12, abs(a1 - b1) % 12  # the interval, whichever voice is above
+    return same_way and was == becomes and was in PERFECT
 
 
 def longest(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int, pitch: int) -> int:

@@ -1,0 +1,36 @@
+"""Voice-leading rules used while decoding part-writing: no crossings, no parallel fifths or
+octaves against known voices (whichever voice is above), checked on hand-made voices."""
+
+from __future__ import annotations
+
+from models import voicing
+
+ORDER = ("melody", "alto", "tenor", "bass")
+
+
+def test_parallel_fifths_below_the_melody_are_refused() -> None:
+    # melody C5 -> D5 on beat 2 over alto F4 (a fifth below): alto G4 would be parallel fifths.
+    known = {"melody": [(0, 12, 72), (12, 24, 74)], "alto": [(0, 12, 65)]}
+    allowed = voicing.allowed_pitches("alto", ORDER, known, 12, range(60, 74))
+    assert 67 not in allowed
+    assert 66 in allowed
+
+
+def test_parallel_octaves_with_the_bass_are_refused_from_the_grid_point_before() -> None:
+    # bass G2 -> A2 at beat 2; tenor G3 on beat 1 moving to A3 would be parallel octaves.
+    known = {"melody": [(0, 24, 79)], "bass": [(0, 12, 43), (12, 24, 45)], "tenor": [(0, 12, 55)]}
+    allowed = voicing.allowed_pitches("tenor", ORDER, known, 12, range(50, 70))
+    assert 57 not in allowed
+    assert 60 in allowed
+
+
+def test_no_voice_crosses_a_known_voice() -> None:
+    known = {"melody": [(0, 24, 67)], "bass": [(0, 24, 48)]}
+    allowed = voicing.allowed_pitches("tenor", ORDER, known, 0, range(40, 80))
+    assert min(allowed) >= 48 and max(allowed) <= 67
+
+
+def test_a_note_stops_before_a_later_note_of_a_known_voice_would_cross_it() -> None:
+    known = {"melody": [(0, 12, 72), (12, 24, 62)]}
+    assert voicing.longest("alto", ORDER, known, 0, 65) == 12
+    assert voicing.longest("alto", ORDER, known, 0, 60) == 1 << 30
