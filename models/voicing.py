@@ -43,24 +43,22 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     grid_before = (tick - 1) // GRID * GRID
     grid_after = -(-tick // GRID) * GRID
     moves = [(previous(own, tick), tick - 1, tick), (sounding(own, grid_before), grid_before, grid_after)]
-    return [p for p in pitches if _fits(p, index, order, known, tick, moves)]
-
-
-def _fits(pitch: int, index: int, order: Sequence[str], known: dict[str, list[Span]], tick: int,
-          moves: list[tuple[int | None, int, int]]) -> bool:
+    low, high = -1, 128
+    motions = []  # (own pitch before, other before, other after) for every move of every voice
     for other_index, other in enumerate(order):
-        if other_index == index or not known.get(other):
+        notes = known.get(other)
+        if other_index == index or not notes:
             continue
-        now = sounding(known[other], tick)
+        now = sounding(notes, tick)
         if now is not None:
-            if other_index < index and pitch > now:  # above a higher voice
-                return False
-            if other_index > index and pitch < now:  # below a lower voice
-                return False
+            if other_index < index:
+                high = min(high, now)  # not above a higher voice
+            else:
+                low = max(low, now)  # not below a lower voice
         for own_before, at_before, at_after in moves:
-            if _parallel(own_before, pitch, sounding(known[other], at_before), sounding(known[other], at_after)):
-                return False
-    return True
+            motions.append((own_before, sounding(notes, at_before), sounding(notes, at_after)))
+    return [p for p in pitches
+            if low <= p <= high and not any(_parallel(a0, p, b0, b1) for a0, b0, b1 in motions)]
 
 
 def _parallel(a0: int | None, a1: int, b0: int | None, b1: int | None) -> bool:
