@@ -158,6 +158,8 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Token ids (B, T) -> logits (B, T, V). With a cache, positions continue from it."""
+        if cache is not None and not self.training:
+            return self._decode(idx, cache)
         B, T = idx.shape
         start = cache.pos if cache is not None else 0
         cos, sin = self._rope(start + T, idx.device)
@@ -168,6 +170,35 @@ class GPT(nn.Module):
         if cache is not None:
             cache.pos += T
         return self.head(self.ln_f(x))  # (B, T, V)
+
+    def _decode(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """The same computation as ``forward`` for inference with a cache, written with plain
+        functions: decoding runs one small step per token, where module calls are the cost."""
+        B, T = idx.shape
+        C, H = self.config.n_embd, self.config.n_head
+        start = cache.pos
+        cos, sin = self._rope(start + T, idx.device)
+        cos, sin = cos[start:start + T], sin[start:start + T]
+        x = F.embedding(idx, self.wte.weight)  # (B, T, C)
+        mask = None
+        for layer, block in enumerate(self.blocks):
+            attn, mlp = block.attn, block.mlp
+            h = F.layer_norm(x, (C,), block.ln1.weight, block.ln1.bias)
+            q, k, v = F.linear(h, attn.qkv.weight).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            past = cache.length(layer)
+            k, v = cache.append(layer, k, v)
+            if past and T > 1:  # a chunk after a prefix: causal within the chunk, all of the past
+                if mask is None:
+                    mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
+            x = x + F.linear(y.transpose(1, 2).reshape(B, T, C), attn.proj.weight)
+            h = F.layer_norm(x, (C,), block.ln2.weight, block.ln2.bias)
+            x = x + F.linear(F.gelu(F.linear(h, mlp.up.weight)), mlp.down.weight)
+        cache.pos += T
+        return F.linear(F.layer_norm(x, (C,), self.ln_f.weight, self.ln_f.bias), self.wte.weight)
 
     def _rope(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         cached = getattr(self, "_rope_cache", None)
