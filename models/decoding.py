@@ -42,6 +42,7 @@ class Constraints:
     start_pos: int = -1  # >= 0: the span continues a forced onset at this position (more notes there)
     start_pitches: frozenset[int] = frozenset()  # the pitches already forced at start_pos
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
+    legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
 
     @property
     def monophonic(self) -> bool:
@@ -162,6 +163,8 @@ class _Row:
             if c.monophonic:
                 first = max(first, self.busy.get(c.role, 0) - c.bar_start)
             last = min(c.bar_ticks, c.end_tick - c.bar_start)  # exclusive
+            if c.legato and first < last and first % 12 in GRID and self._melody_sounds(c.bar_start + first):
+                return [V.POS0 + first]  # the voice goes on where its last note ended
             out += [V.POS0 + p for p in range(first, last) if p % 12 in GRID]
             if self.pos >= 0 and not c.monophonic and len(self.at_pos) < MAX_CHORD:
                 out += [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
@@ -178,6 +181,9 @@ class _Row:
             fits = [V.DUR0 + i for i, d in enumerate(V.DURATIONS) if d <= left]
             return fits or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
+
+    def _melody_sounds(self, tick: int) -> bool:
+        return voicing.sounding(self.known.get("melody", []), tick) is not None
 
     def _room(self, c: Constraints) -> bool:
         """Whether another note can start: at a later grid point, or in a chord at this one."""

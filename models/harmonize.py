@@ -94,6 +94,7 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
+                legato=style == "chorale",
             )))
     segments.append(Segment(forced=[V.EOS]))
     melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
