@@ -13,6 +13,9 @@ from collections.abc import Iterable, Sequence
 Span = tuple[int, int, int]  # start tick, end tick, pitch
 PERFECT = (0, 7)  # interval classes of octaves/unisons and fifths
 GRID = 6  # ticks: parallels are also judged between 8th-note grid points, as a listener hears them
+BEAT = 12  # ticks per beat: notes struck on a beat are consonant with every known voice
+CONSONANT = frozenset({0, 3, 4, 5, 7, 8, 9})  # interval classes between upper voices
+CONSONANT_WITH_BASS = frozenset({0, 3, 4, 7, 8, 9})  # the fourth above the bass is a dissonance
 
 
 def sounding(notes: Sequence[Span], tick: int) -> int | None:
@@ -44,6 +47,8 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     grid_after = -(-tick // GRID) * GRID
     moves = [(previous(own, tick), tick - 1, tick), (sounding(own, grid_before), grid_before, grid_after)]
     low, high = -1, 128
+    on_beat = tick % BEAT == 0
+    sounding_now: list[tuple[int, frozenset[int]]] = []  # (pitch, consonant intervals) on a beat
     motions = []  # (own pitch before, other before, other after) for every move of every voice
     for other_index, other in enumerate(order):
         notes = known.get(other)
@@ -55,10 +60,15 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
                 high = min(high, now)  # not above a higher voice
             else:
                 low = max(low, now)  # not below a lower voice
+            if on_beat:
+                with_bass = "bass" in (role, other)
+                sounding_now.append((now, CONSONANT_WITH_BASS if with_bass else CONSONANT))
         for own_before, at_before, at_after in moves:
             motions.append((own_before, sounding(notes, at_before), sounding(notes, at_after)))
-    return [p for p in pitches
-            if low <= p <= high and not any(_parallel(a0, p, b0, b1) for a0, b0, b1 in motions)]
+    fitting = [p for p in pitches
+               if low <= p <= high and not any(_parallel(a0, p, b0, b1) for a0, b0, b1 in motions)]
+    consonant = [p for p in fitting if all(abs(p - q) % 12 in ok for q, ok in sounding_now)]
+    return consonant or fitting
 
 
 def _parallel(a0: int | None, a1: int, b0: int | None, b1: int | None) -> bool:

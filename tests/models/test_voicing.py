@@ -34,3 +34,11 @@ def test_a_note_stops_before_a_later_note_of_a_known_voice_would_cross_it() -> N
     known = {"melody": [(0, 12, 72), (12, 24, 62)]}
     assert voicing.longest("alto", ORDER, known, 0, 65) == 12
     assert voicing.longest("alto", ORDER, known, 0, 60) == 1 << 30
+
+
+def test_a_note_struck_on_the_beat_is_consonant_with_the_known_voices() -> None:
+    known = {"melody": [(0, 12, 72)], "bass": [(0, 12, 48)]}
+    allowed = voicing.allowed_pitches("tenor", ORDER, known, 0, range(48, 73))
+    assert all(abs(p - 72) % 12 in voicing.CONSONANT for p in allowed)
+    assert all(abs(p - 48) % 12 in voicing.CONSONANT_WITH_BASS for p in allowed)
+    assert 60 in allowed and 62 not in allowed and 53 not in allowed
