@@ -70,7 +70,7 @@ def start_engine(address: str, device: str, weights: str | None) -> tuple[subpro
                 continue
             if info.get("model"):
                 return proc, time.perf_counter() - started
-            if info.get("model_error"):
+            if info.get("model_error") and "loading" not in info["model_error"]:
                 raise SystemExit(f"the engine has no model: {info['model_error']}")
             time.sleep(0.05)
     finally:

@@ -146,6 +146,7 @@ def load(weights: Path, device: str) -> TransformerComposer:
         # Decoding is one small step per token: a single thread is fastest, and leaves the
         # other cores to the DAW (several threads were 10x slower on a busy 2-core machine).
         torch.set_num_threads(1)
+        torch.set_flush_denormal(True)  # tiny activations otherwise take the CPU's slow path
     return TransformerComposer(model, meta, device)
 
 
