@@ -270,7 +270,9 @@ def decode(
                 tok = forced if forced is not None else sampler.pick(logits[r], st.allowed())
                 st.accept(tok)
                 nxt.append(tok)
-            feed = torch.tensor(nxt, device=device).view(rows, 1)
+            if rows == 1:  # tokens the constraints leave no choice about ride along in one pass
+                nxt += _determined_run(states[0])
+            feed = torch.tensor(nxt, device=device).view(rows, -1)
         steps += feed.shape[1]
         if cache.length() + feed.shape[1] >= limit - 1:
             cache, logits = _rebuild(model, states, limit // 2, device)
@@ -279,6 +281,19 @@ def decode(
         if progress is not None and steps % 32 < feed.shape[1]:
             progress(min(0.99, (len(prefix) + steps) / max(total, 1)))
     return [st.tokens for st in states]
+
+
+def _determined_run(st: _Row) -> list[int]:
+    """Accept the tokens that follow in a generated span while exactly one is allowed (a legato
+    voice's next position, the end of a full bar); the sampler would not draw for them."""
+    run: list[int] = []
+    while not st.done and st.forced_next() is None:
+        allowed = st.allowed()
+        if len(allowed) != 1:
+            break
+        st.accept(allowed[0])
+        run.append(allowed[0])
+    return run
 
 
 def _shared_forced_run(states: list[_Row]) -> list[int]:
