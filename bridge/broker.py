@@ -36,6 +36,7 @@ from bridge import constants as C
 from bridge.keys import ServerKeys
 from bridge.protocol import ErrorCode, error_reply
 from bridge.scheduler import Job, Scheduler
+from bridge.sockets import bind_router
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +102,7 @@ class Broker:
     # --- life cycle ------------------------------------------------------------------------
 
     def open(self) -> zmq.Socket:
-        sock = self._context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, C.MAX_MESSAGE_BYTES)
-        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        if self._keys is not None:
-            self._keys.apply(sock)
-        try:
-            sock.bind(self.bind_address)
-        except zmq.ZMQError:
-            sock.close(linger=0)
-            raise
-        self.address = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        sock, self.address = bind_router(self._context, self.bind_address, self._keys, linger_ms=0)
         self.socket = sock
         log.info("workers connect to %s", self.address)
         return sock

@@ -112,12 +112,8 @@ class Engine:
             task = request_to_task(request, seed)
             started = time.monotonic()
             parts = composer.run(task, progress=progress, should_stop=job.should_stop)
-        except Cancelled as exc:
-            raise Refused(job.reason or ErrorCode.cancelled, f"request {request.id!r} was stopped") from exc
-        except ModelUnavailable as exc:
-            raise Refused(ErrorCode.model_unavailable, str(exc)) from exc
-        except ValueError as exc:  # the model refuses the music: the message names the field
-            raise Refused(ErrorCode.invalid_request, str(exc)) from exc
+        except (Cancelled, ModelUnavailable, ValueError) as exc:
+            raise _refusal(job, exc) from exc
         if len(parts) != request.candidates:
             log.warning("model returned %d candidates, %d were asked for", len(parts), request.candidates)
         return music_result(parts, composer.name, seed, time.monotonic() - started)
@@ -144,7 +140,7 @@ class Engine:
         out: list[MusicResult | Exception] = []
         for job, seed, parts in zip(jobs, seeds, outcomes, strict=True):
             if isinstance(parts, Exception):
-                out.append(_refusal(job, parts) if isinstance(parts, Cancelled | ModelUnavailable | ValueError) else parts)
+                out.append(_refusal(job, parts))
             else:
                 out.append(_outcome(partial(music_result, parts, composer.name, seed, elapsed)))
         return out
@@ -179,7 +175,7 @@ def _refusal(job: Job, exc: Exception) -> Exception:
         return Refused(job.reason or ErrorCode.cancelled, f"request {job.request.id!r} was stopped")
     if isinstance(exc, ModelUnavailable):
         return Refused(ErrorCode.model_unavailable, str(exc))
-    if isinstance(exc, ValueError):
+    if isinstance(exc, ValueError):  # the model refuses the music: the message names the field
         return Refused(ErrorCode.invalid_request, str(exc))
     return exc
 

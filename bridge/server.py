@@ -45,6 +45,7 @@ from bridge.protocol import (
     ok_reply,
 )
 from bridge.scheduler import Envelope, Job, Refused, Scheduler
+from bridge.sockets import bind_router
 from models.interface import Composer
 
 log = logging.getLogger(__name__)
@@ -135,20 +136,8 @@ class Server:
         self._waker.ring()
 
     def _open(self) -> zmq.Socket:
-        sock = self._context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 1000)
-        sock.setsockopt(zmq.MAXMSGSIZE, C.MAX_MESSAGE_BYTES)
-        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        sock.setsockopt(zmq.HEARTBEAT_IVL, C.HEARTBEAT_MS)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, C.HEARTBEAT_TIMEOUT_MS)
-        if self.keys is not None:
-            self.keys.apply(sock)
-        try:
-            sock.bind(self.bind_address)
-        except zmq.ZMQError:
-            sock.close(linger=0)
-            raise
-        self.address = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        sock, self.address = bind_router(self._context, self.bind_address, self.keys, linger_ms=1000,
+                                         heartbeat=True)
         return sock
 
     def run(self) -> None:

@@ -157,6 +157,12 @@ def load_all(cache_dir: Path | str = DEFAULT_CACHE_DIR, sources: Iterable[str] =
     return out
 
 
+def training_split(source: str) -> list[Piece]:
+    """The train split of one source, from the cache (e.g. the Groove performances that the
+    humanize table and the drum style classifier are fitted on)."""
+    return [p for p in load_all(sources=(source,), derived=False)[source] if p.split == "train"]
+
+
 def stats_rows(corpus: dict[str, list[Piece]]) -> list[tuple[str, str, str, int, int, float]]:
     """(source, split, style, pieces, notes, bars) rows, sorted."""
     acc: dict[tuple[str, str, str], list[float]] = {}

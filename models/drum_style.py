@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.build:
         parser.error("nothing to do: pass --build")
-    from models.corpus import load_all
+    from models.corpus import training_split
 
-    pieces = [p for p in load_all(sources=("groove",), derived=False)["groove"] if p.split == "train"]
+    pieces = training_split("groove")
     classifier = train_on(pieces)
     args.out.write_text(json.dumps(classifier.to_json()) + "\n")
     print(f"{args.out}: {len(classifier.styles)} styles from {len(pieces)} train performances")

@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.build:
         parser.error("nothing to do: pass --build")
-    from models.corpus import load_all
+    from models.corpus import training_split
 
-    pieces = [p for p in load_all(sources=("groove",), derived=False)["groove"] if p.split == "train"]
+    pieces = training_split("groove")
     table = build_table(pieces)
     args.out.write_text(json.dumps(table, indent=1) + "\n")
     print(f"{args.out}: {len(pieces)} train performances, mean |offset| {table['mean_abs_ms']} ms")

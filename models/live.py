@@ -13,7 +13,6 @@ current bar's tokens plus one step per voice.
 
 from __future__ import annotations
 
-import functools
 import statistics
 import threading
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from models.harmonize import SOPRANO_CENTRE, STYLE_ROLES, scale_pitches
 from models.interface import Composer, ModelUnavailable
 from models.keys import estimate_key
 from models.representation import Note
-from models.tokenizer import Header, bar_ticks, header_tokens, snap
+from models.tokenizer import Header, bar_ticks, header_tokens, note_tokens, snap
 from models.transformer import GPT, KVCache
 
 CONTEXT_TOKENS = 320  # completed-bar tokens kept in the warm cache
@@ -142,7 +141,7 @@ class LiveHarmonizer:
         with self._lock:
             stable = self._bars_tokens(prefix.end_bar, bar, prefix.shift)
             stable += self._partial_melody(bar, prefix.shift, frozen=True)
-            expected = V.DUR0 + _duration_index(self._expected_duration())
+            expected = V.DUR0 + V.duration_index(self._expected_duration())
             sections = {r: self._role_tokens(r, bar, prefix.shift) for r in self.roles}
         cache = prefix.cache
         if stable[:len(prefix.fed)] == prefix.fed:  # the bar so far is in the cache: add the new note
@@ -309,7 +308,7 @@ class LiveHarmonizer:
             pitches = sorted({n.pitch: n for n in group}.items())[-MELODY_PER_ONSET:]
             notes += [(tick - bar * self.tpb, _clamp(p + shift), n.guess if frozen else self._duration(n), 0)
                       for p, n in pitches]
-        return [V.BAR, V.TRK["melody"]] + _note_tokens(sorted(notes))
+        return [V.BAR, V.TRK["melody"]] + note_tokens(sorted(notes), velocity=False)
 
     def _role_tokens(self, role: str, bar: int, shift: int) -> list[int]:
         notes = [n for n in self._voices[role] if n.tick // self.tpb == bar]
@@ -319,7 +318,7 @@ class LiveHarmonizer:
             if role in V.MONOPHONIC_ROLES and i + 1 < len(notes):
                 dur = min(dur, notes[i + 1].tick - n.tick)
             rows.append((n.tick - bar * self.tpb, _clamp(n.pitch + shift), max(1, dur), 0))
-        return _note_tokens(sorted(set(rows)))
+        return note_tokens(sorted(set(rows)), velocity=False)
 
     def _duration(self, note: LiveNote) -> int:
         return note.dur if note.dur is not None else self._expected_duration()
@@ -327,23 +326,6 @@ class LiveHarmonizer:
     def _expected_duration(self) -> int:
         ended = [n.dur for n in self._melody[-9:] if n.dur is not None]
         return int(statistics.median(ended)) if ended else DEFAULT_DURATION
-
-
-def _note_tokens(notes: list[tuple[int, int, int, int]]) -> list[int]:
-    """models.tokenizer.note_tokens for pitched tracks, with the duration lookup cached."""
-    out: list[int] = []
-    last_pos = -1
-    for pos, pitch, dur, _ in notes:
-        if pos != last_pos:
-            out.append(V.POS0 + pos)
-            last_pos = pos
-        out += [V.PITCH0 + pitch, V.DUR0 + _duration_index(dur)]
-    return out
-
-
-@functools.lru_cache(maxsize=512)
-def _duration_index(ticks: int) -> int:
-    return V.duration_index(ticks)
 
 
 def _clamp(pitch: int) -> int:

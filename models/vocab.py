@@ -18,6 +18,7 @@ docs/tokens.md records this format and its version; change both together.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -122,16 +123,13 @@ def style_token(style: str | None) -> int:
     return VOCAB.id(f"STYLE_{style if style in STYLES else 'none'}")
 
 
+@functools.lru_cache(maxsize=4096)
 def duration_index(ticks: float) -> int:
-    """Index of the nearest representable duration (by ratio)."""
+    """Index of the nearest representable duration (by ratio); cached, since tokenizing and
+    live decoding ask for the same few tick counts over and over."""
     ticks = max(ticks, 1.0)
-    best = min(range(len(DURATIONS)), key=lambda i: abs(_log(DURATIONS[i]) - _log(ticks)))
-    return best
+    return min(range(len(DURATIONS)), key=lambda i: abs(math.log(DURATIONS[i]) - math.log(ticks)))
 
 
 def velocity_bin(velocity: int) -> int:
     return sum(1 for edge in VELOCITY_EDGES if velocity >= edge)
-
-
-def _log(x: float) -> float:
-    return math.log(x)
