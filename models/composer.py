@@ -24,7 +24,6 @@ from models.decoding import (
     decode,
     decode_many,
     plan_length,
-    prefix_length,
 )
 from models.interface import ModelUnavailable
 from models.representation import Part
@@ -241,7 +240,7 @@ def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Par
 def _buckets(planned: list[tuple[int, Plan, Finish]], tasks: list[Task]) -> list[list[tuple[int, Plan, Finish]]]:
     """Group plans of similar length (at most MAX_ROWS candidate rows each), so short requests
     do not step along with long ones."""
-    order = sorted(planned, key=lambda item: (plan_length(item[1]), prefix_length(item[1])))
+    order = sorted(planned, key=lambda item: plan_length(item[1]))
     buckets: list[list[tuple[int, Plan, Finish]]] = []
     rows = shortest = 0
     for item in order:

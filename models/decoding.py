@@ -222,7 +222,6 @@ class Sampler:
         return allowed[int(choice)]
 
 
-@torch.inference_mode()
 def decode(
     model: GPT,
     plan: Plan | Sequence[Plan],
@@ -233,154 +232,64 @@ def decode(
     should_stop: Callable[[], bool] | None = None,
 ) -> list[list[int]]:
     """Run ``plan`` for ``rows`` candidates (or one plan per row, a sequence of ``rows`` plans);
-    returns each row's whole token list."""
-    device = next(model.parameters()).device
-    plans = [plan] * rows if isinstance(plan, Plan) else list(plan)
-    if len(plans) != rows:
-        raise ValueError(f"plan must be one Plan or {rows} plans (one per row), got {len(plans)}")
-    states = [_Row(p, busy or {}) for p in plans]
-    total = max(sum(len(s.forced) + (24 if s.generate else 0) for s in p.segments) for p in plans)
-    # The shared prefix: the leading forced tokens all rows have in common, read in one chunk.
-    leads = [_forced_lead(p) for p in plans]
-    prefix: list[int] = []
-    for tokens in zip(*leads, strict=False):
-        if any(t != tokens[0] for t in tokens):
-            break
-        prefix.append(tokens[0])
-    for st in states:
-        for tok in prefix:
-            st.accept(tok)
-    limit = model.config.block_size
-    cache = KVCache(model.config.n_layer, capacity=min(limit, total + 64))
-    logits = model(torch.tensor([prefix] * rows, device=device), cache)[:, -1]
-    steps = 0
-    while not all(st.done for st in states):
-        if should_stop is not None and should_stop():
-            raise Cancelled("stopped while decoding")
-        run = _shared_forced_run(states)
-        if run:  # every row reads the same forced tokens next: one forward pass for all of them
-            for st in states:
-                for tok in run:
-                    st.accept(tok)
-            feed = torch.tensor([run] * rows, device=device)
-        else:
-            nxt = []
-            for r, st in enumerate(states):
-                forced = st.forced_next()
-                tok = forced if forced is not None else sampler.pick(logits[r], st.allowed())
-                st.accept(tok)
-                nxt.append(tok)
-            if rows == 1:  # tokens the constraints leave no choice about ride along in one pass
-                nxt += _determined_run(states[0])
-            feed = torch.tensor(nxt, device=device).view(rows, -1)
-        steps += feed.shape[1]
-        if cache.length() + feed.shape[1] >= limit - 1:
-            cache, logits = _rebuild(model, states, limit // 2, device)
-        else:
-            logits = model(feed, cache)[:, -1]
-        if progress is not None and steps % 32 < feed.shape[1]:
-            progress(min(0.99, (len(prefix) + steps) / max(total, 1)))
-    return [st.tokens for st in states]
-
-
-def _determined_run(st: _Row) -> list[int]:
-    """Accept the tokens that follow in a generated span while exactly one is allowed (a legato
-    voice's next position, the end of a full bar); the sampler would not draw for them."""
-    run: list[int] = []
-    while not st.done and st.forced_next() is None:
-        allowed = st.allowed()
-        if len(allowed) != 1:
-            break
-        st.accept(allowed[0])
-        run.append(allowed[0])
-    return run
-
-
-def _shared_forced_run(states: list[_Row]) -> list[int]:
-    """The rest of the current forced segment when every row is in the same one, else []."""
-    runs = []
-    for st in states:
-        if st.done or st.current().generate is not None:
-            return []
-        runs.append(st.current().forced[st.offset:])
-    first = runs[0]
-    return first if len(first) > 1 and all(r == first for r in runs[1:]) else []
-
-
-def _forced_lead(plan: Plan) -> list[int]:
-    """The forced tokens a plan starts with, up to its first generated segment."""
-    lead: list[int] = []
-    for seg in plan.segments:
-        if seg.generate is not None:
-            break
-        lead += seg.forced
-    return lead
-
-
-def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
-    """The context is full: restart the cache from the header plus the last ``keep`` tokens."""
-    seqs = [st.tokens[:5] + st.tokens[-keep:] for st in states]
-    cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
-    logits = model(torch.tensor(seqs, device=device), cache)[:, -1]
-    return cache, logits
+    returns each row's whole token list (rows that end early are padded with PAD)."""
+    if not isinstance(plan, Plan) and len(plan) != rows:
+        raise ValueError(f"plan must be one Plan or {rows} plans (one per row), got {len(plan)}")
+    out = decode_many(model, [DecodeJob(plan, rows, sampler, busy, progress, should_stop)])[0]
+    if isinstance(out, Cancelled):
+        raise out
+    return out
 
 
 @dataclass
 class DecodeJob:
-    """One request's share of a batched decode: its plan, its candidate rows and its sampler."""
+    """One request's share of a batched decode: its plan (or one plan per row), its candidate
+    rows and its sampler."""
 
-    plan: Plan
+    plan: Plan | Sequence[Plan]
     rows: int
     sampler: Sampler
     busy: dict[str, int] | None = None
     progress: Callable[[float], None] | None = None
     should_stop: Callable[[], bool] | None = None
 
-
-def prefix_length(plan: Plan) -> int:
-    """Tokens of the leading forced segments (what :func:`decode` reads in one chunk)."""
-    n = 0
-    for seg in plan.segments:
-        if seg.generate is not None:
-            break
-        n += len(seg.forced)
-    return n
+    def plans(self) -> list[Plan]:
+        return [self.plan] * self.rows if isinstance(self.plan, Plan) else list(self.plan)
 
 
-def plan_length(plan: Plan) -> int:
+def plan_length(plan: Plan | Sequence[Plan]) -> int:
     """A rough token count of the whole plan (forced tokens plus ~24 per generated span)."""
+    if not isinstance(plan, Plan):
+        return max((plan_length(p) for p in plan), default=0)
     return sum(len(s.forced) + (24 if s.generate else 0) for s in plan.segments)
 
 
 @torch.inference_mode()
 def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Cancelled]:
-    """Run several plans in shared forward passes; one entry per job: its rows' token lists,
-    or :class:`Cancelled` when its ``should_stop`` fired (the other jobs go on).
+    """Run several jobs' rows in shared forward passes; one entry per job: its rows' token
+    lists, or :class:`Cancelled` when its ``should_stop`` fired (the other jobs go on).
 
-    Rows advance one token per step, forced or sampled, so rows of different plans share
-    positions and one cache. The jobs' common prefix length is read in one chunk; the rest of
-    a longer prefix is stepped like any forced token. Each job samples with its own sampler, in
-    the order :func:`decode` would, so a job decodes to the same tokens alone or in company (up
-    to float rounding of batched matmuls). Finished and cancelled rows leave the batch."""
+    Each forward pass feeds every row what it can read without a choice: the token it samples,
+    then all the tokens that follow forced (a bar line, a context track) or determined by its
+    constraints (a legato voice's next position). Rows read different numbers of tokens, so
+    the batch is ragged (:meth:`GPT.forward_rows`): padding fills the shorter rows and each row
+    keeps its own positions. A job samples with its own sampler, in row order, so it decodes to
+    the same tokens alone or in company (up to float rounding of batched matmuls). Finished
+    and cancelled rows leave the batch."""
     device = next(model.parameters()).device
-    start = min(prefix_length(job.plan) for job in jobs)
     states: list[_Row] = []
     owner: list[int] = []
     for j, job in enumerate(jobs):
-        prefix = _leading(job.plan, start)
-        for _ in range(job.rows):
-            st = _Row(job.plan, job.busy or {})
-            for tok in prefix:
-                st.accept(tok)
-            states.append(st)
+        for plan in job.plans():
+            states.append(_Row(plan, job.busy or {}))
             owner.append(j)
     totals = [max(plan_length(job.plan), 1) for job in jobs]
+    reported = [0] * len(jobs)
     limit = model.config.block_size
     cache = KVCache(model.config.n_layer, capacity=min(limit, max(totals) + 64))
-    logits = model(torch.tensor([st.tokens for st in states], device=device), cache)[:, -1]
+    logits = torch.zeros(len(states), model.config.vocab_size, device=device)  # unused: rows start forced
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
     active = list(range(len(states)))  # indices into states, in cache row order
-    steps = 0
     while active:
         for j, job in enumerate(jobs):
             if outcome[j] is None and job.should_stop is not None and job.should_stop():
@@ -392,25 +301,28 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             cache.select(torch.tensor(keep, dtype=torch.long, device=device))
             logits = logits[keep]
             active = [active[k] for k in keep]
-        nxt = []
+        chunks = []
         for k, i in enumerate(active):
             st = states[i]
-            forced = st.forced_next()
-            tok = forced if forced is not None else jobs[owner[i]].sampler.pick(logits[k], st.allowed())
-            st.accept(tok)
-            nxt.append(tok)
-        steps += 1
-        if cache.length() >= limit - 1:
+            chunk = []
+            if st.forced_next() is None:
+                chunk.append(jobs[owner[i]].sampler.pick(logits[k], st.allowed()))
+                st.accept(chunk[0])
+            chunks.append(chunk + _without_choice(st))
+        width = max(len(chunk) for chunk in chunks)
+        if cache.span() + width >= limit - 1:
             cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
         else:
-            logits = model(torch.tensor(nxt, device=device).view(len(active), 1), cache)[:, -1]
-        if steps % 32 == 0:
-            for j, job in enumerate(jobs):
-                if job.progress is not None and outcome[j] is None:
-                    job.progress(min(0.99, (start + steps) / totals[j]))
+            logits = model.forward_rows(_padded(chunks, width, device),
+                                        torch.tensor([len(c) for c in chunks], device=device), cache)
+        for j, job in enumerate(jobs):
+            done = max((len(states[i].tokens) for i in active if owner[i] == j), default=0)
+            if job.progress is not None and outcome[j] is None and done - reported[j] >= 32:
+                reported[j] = done
+                job.progress(min(0.99, done / totals[j]))
     results: list[list[list[int]] | Cancelled] = []
     for j, out in enumerate(outcome):
-        if out is None:  # rows that finished early are padded, as decode() pads them
+        if out is None:  # rows that finished early are padded to the longest
             out = [states[i].tokens for i in range(len(states)) if owner[i] == j]
             width = max(len(tokens) for tokens in out)
             out = [tokens + [V.PAD] * (width - len(tokens)) for tokens in out]
@@ -418,11 +330,32 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     return results
 
 
-def _leading(plan: Plan, count: int) -> list[int]:
-    """The first ``count`` tokens of the plan's leading forced segments."""
-    tokens: list[int] = []
-    for seg in plan.segments:
-        if seg.generate is not None or len(tokens) >= count:
-            break
-        tokens += seg.forced
-    return tokens[:count]
+def _without_choice(st: _Row) -> list[int]:
+    """Accept the tokens that follow with no choice to make: the rest of a forced segment, and
+    in a generated span every token that is the only one allowed (a legato voice's next
+    position, the end of a full bar); the sampler would not draw for them."""
+    run: list[int] = []
+    while not st.done:
+        token = st.forced_next()
+        if token is None:
+            allowed = st.allowed()
+            if len(allowed) != 1:
+                break
+            token = allowed[0]
+        st.accept(token)
+        run.append(token)
+    return run
+
+
+def _padded(chunks: list[list[int]], width: int, device: torch.device) -> torch.Tensor:
+    return torch.tensor([chunk + [V.PAD] * (width - len(chunk)) for chunk in chunks], device=device)
+
+
+def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
+    """The context is full: restart the cache from each row's header plus its last ``keep``
+    tokens."""
+    seqs = [st.tokens[:5] + st.tokens[-keep:] for st in states]
+    width = max(len(seq) for seq in seqs)
+    cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
+    logits = model.forward_rows(_padded(seqs, width, device), torch.tensor([len(s) for s in seqs], device=device), cache)
+    return cache, logits

@@ -36,23 +36,9 @@ class KVCache:
         self.v: list[torch.Tensor | None] = [None] * n_layer
         self.used = [0] * n_layer
         self.pos = 0  # absolute position of the next token
-
-    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        B, H, T, D = k.shape
-        n = self.used[layer]
-        buf_k, buf_v = self.k[layer], self.v[layer]
-        if buf_k is None or buf_v is None or n + T > buf_k.shape[2]:
-            size = max(self.capacity, 2 * (n + T), 64)
-            new_k = k.new_empty(B, H, size, D)
-            new_v = v.new_empty(B, H, size, D)
-            if buf_k is not None and buf_v is not None and n:
-                new_k[:, :, :n] = buf_k[:, :, :n]
-                new_v[:, :, :n] = buf_v[:, :, :n]
-            self.k[layer], self.v[layer] = buf_k, buf_v = new_k, new_v
-        buf_k[:, :, n:n + T] = k
-        buf_v[:, :, n:n + T] = v
-        self.used[layer] = n + T
-        return buf_k[:, :, :n + T], buf_v[:, :, :n + T]
+        # Ragged rows (GPT.forward_rows): each row's own length; its keys and values fill slots
+        # [0, length), later slots hold padding. None while all rows have the same length.
+        self.row_pos: torch.Tensor | None = None  # (B,) long
 
     def length(self, layer: int = 0) -> int:
         return self.used[layer]
@@ -63,6 +49,44 @@ class KVCache:
             if self.k[i] is not None:
                 self.k[i] = self.k[i].index_select(0, index)  # type: ignore[union-attr]
                 self.v[i] = self.v[i].index_select(0, index)  # type: ignore[union-attr]
+        if self.row_pos is not None:
+            self.row_pos = self.row_pos.index_select(0, index)
+
+    def make_ragged(self, rows: int, device: torch.device) -> None:
+        """Start keeping a length per row (all rows have read the same tokens so far)."""
+        if self.row_pos is None:
+            self.row_pos = torch.full((rows,), self.pos, dtype=torch.long, device=device)
+
+    def write(self, layer: int, k: torch.Tensor, v: torch.Tensor, end: int,
+              where: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store a layer's new keys and values and return its slots ``[0, end)`` (B, H, end, D).
+        ``where`` None: k and v are (B, T, H, D) for slots ``end - T .. end`` of every row;
+        else (rows, slots) of each of the N packed tokens, k and v (N, H, D)."""
+        H, D = k.shape[-2:]
+        B = k.shape[0] if where is None or self.row_pos is None else self.row_pos.shape[0]
+        buf_k, buf_v = self.k[layer], self.v[layer]
+        if buf_k is None or buf_v is None or end > buf_k.shape[2]:
+            size = max(self.capacity, 2 * end, 64)
+            # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
+            new_k, new_v = k.new_zeros(B, H, size, D), v.new_zeros(B, H, size, D)
+            n = self.used[layer]
+            if buf_k is not None and buf_v is not None and n:
+                new_k[:, :, :n] = buf_k[:, :, :n]
+                new_v[:, :, :n] = buf_v[:, :, :n]
+            self.k[layer], self.v[layer] = buf_k, buf_v = new_k, new_v
+        if where is None:
+            T = k.shape[1]
+            buf_k[:, :, end - T:end] = k.transpose(1, 2)
+            buf_v[:, :, end - T:end] = v.transpose(1, 2)
+        else:
+            buf_k[where[0], :, where[1]] = k
+            buf_v[where[0], :, where[1]] = v
+        self.used[layer] = end
+        return buf_k[:, :, :end], buf_v[:, :, :end]
+
+    def span(self) -> int:
+        """The longest row's length in positions (what must stay within the trained context)."""
+        return int(self.row_pos.max()) if self.row_pos is not None else self.pos
 
 
 def rope_tables(head_dim: int, positions: torch.Tensor, base: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,26 +109,16 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=False)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: KVCache | None, layer: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if cache is not None:
-            past = cache.length(layer)
-            k, v = cache.append(layer, k, v)
-            if past and T > 1:  # a chunk after a prefix: causal within the chunk, all of the past
-                mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            else:
-                y = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
-        else:
-            # No attention dropout: it forces the unfused path (materialized T x T weights),
-            # several times slower on CPU; the MLP and embeddings carry the dropout.
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        # No attention dropout: it forces the unfused path (materialized T x T weights),
+        # several times slower on CPU; the MLP and embeddings carry the dropout.
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
         return self.proj(y)
 
@@ -128,9 +142,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(config.n_embd)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: KVCache | None, layer: int) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), cos, sin, cache, layer)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), cos, sin)
         return x + self.mlp(self.ln2(x))
 
 
@@ -157,48 +170,121 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Token ids (B, T) -> logits (B, T, V). With a cache, positions continue from it."""
-        if cache is not None and not self.training:
-            return self._decode(idx, cache)
-        B, T = idx.shape
-        start = cache.pos if cache is not None else 0
-        cos, sin = self._rope(start + T, idx.device)
-        cos, sin = cos[start:start + T], sin[start:start + T]
-        x = self.drop(self.wte(idx))  # (B, T, C)
-        for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer)
+        """Token ids (B, T) -> logits (B, T, V). With a cache (inference), positions continue
+        from it."""
         if cache is not None:
-            cache.pos += T
+            if cache.row_pos is not None:
+                raise ValueError("this cache holds ragged rows: feed it through forward_rows")
+            with torch.inference_mode():
+                return self._head(self._cached(idx, None, cache).view(*idx.shape, -1))
+        T = idx.shape[1]
+        cos, sin = self._rope(T, idx.device)
+        x = self.drop(self.wte(idx))  # (B, T, C)
+        for block in self.blocks:
+            x = block(x, cos[:T], sin[:T])
         return self.head(self.ln_f(x))  # (B, T, V)
 
-    def _decode(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """The same computation as ``forward`` for inference with a cache, written with plain
-        functions: decoding runs one small step per token, where module calls are the cost."""
+    @torch.inference_mode()
+    def forward_rows(self, idx: torch.Tensor, lengths: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Each row reads its own number of tokens: row ``b`` the first ``lengths[b]`` of
+        ``idx[b]`` (0 allowed), the rest is padding. Returns each row's logits after its last
+        token (B, V); a row that read nothing gets meaningless logits.
+
+        Once rows have read different numbers of tokens the cache keeps each row's own length
+        (its RoPE position and where its next keys go); padding is written past it and masked,
+        so a row decodes as it would alone (up to float rounding)."""
+        B, T = idx.shape
+        if cache.row_pos is None and bool((lengths == T).all()):
+            return self._head(self._cached(idx, None, cache).view(B, T, -1)[:, -1])
+        cache.make_ragged(B, idx.device)
+        last = (lengths.cumsum(0) - 1).clamp(min=0)  # each row's last token among the packed ones
+        return self._head(self._cached(idx, lengths, cache)[last])
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(F.layer_norm(x, (self.config.n_embd,), self.ln_f.weight, self.ln_f.bias), self.wte.weight)
+
+    def _cached(self, idx: torch.Tensor, lengths: torch.Tensor | None, cache: KVCache) -> torch.Tensor:
+        """The blocks for inference with a cache -> hidden states of the tokens read, (N, C):
+        all B*T of them in row order when ``lengths`` is None (every row at the same position),
+        else row b's first ``lengths[b]``, packed in row order.
+
+        The same computation as ``forward`` in as few tensor operations as the arithmetic
+        allows: decoding runs one small step per token, where each operation's dispatch costs
+        more than its arithmetic. Tokens are packed to 2-D (padding never reaches a matmul),
+        the residual additions ride in ``addmm``, and RoPE is one (D, D) rotation per position
+        applied to a layer's queries and keys together. Only attention sees the (B, T) layout."""
         B, T = idx.shape
         C, H = self.config.n_embd, self.config.n_head
-        start = cache.pos
-        cos, sin = self._rope(start + T, idx.device)
-        cos, sin = cos[start:start + T], sin[start:start + T]
-        x = F.embedding(idx, self.wte.weight)  # (B, T, C)
-        mask = None
-        for layer, block in enumerate(self.blocks):
-            attn, mlp = block.attn, block.mlp
-            h = F.layer_norm(x, (C,), block.ln1.weight, block.ln1.bias)
-            q, k, v = F.linear(h, attn.qkv.weight).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-            past = cache.length(layer)
-            k, v = cache.append(layer, k, v)
-            if past and T > 1:  # a chunk after a prefix: causal within the chunk, all of the past
-                if mask is None:
-                    mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        D = C // H
+        device = idx.device
+        offsets = torch.arange(T, device=device)
+        if lengths is None:
+            positions = (cache.pos + offsets).expand(B, T)
+            end = cache.pos + T
+            real = where = None
+            ids = idx.reshape(B * T)
+        else:
+            assert cache.row_pos is not None
+            positions = cache.row_pos[:, None] + offsets  # (B, T)
+            end = int(cache.row_pos.max()) + T
+            real = (offsets < lengths[:, None]).view(B * T).nonzero().squeeze(1)  # packed -> flat (B*T)
+            where = (real // T, positions.reshape(B * T)[real])  # each token's row and slot
+            ids = idx.reshape(B * T)[real]
+        rotation = self._rotations(end, device)[positions.reshape(B * T) if real is None else where[1]]  # (N, D, D)
+        # query t of row b sees its row's slots up to its own; a padded query also sees
+        # padding (its output is never read)
+        mask = None if T == 1 and lengths is None else (
+            torch.arange(end, device=device) <= positions[:, :, None]).unsqueeze(1)  # (B, 1, T, end)
+        x = F.embedding(ids, self.wte.weight)  # (N, C)
+        N = x.shape[0]
+        for layer, (ln1, qkv_t, proj_t, ln2, up_t, down_t) in enumerate(self._inference_weights()):
+            h = F.layer_norm(x, (C,), *ln1)
+            qkv = torch.mm(h, qkv_t).view(N, 3 * H, D)
+            qk = torch.bmm(qkv[:, :2 * H], rotation)  # (N, 2H, D)
+            k, v = qk[:, H:], qkv[:, 2 * H:]
+            if where is None:
+                k, v = k.view(B, T, H, D), v.view(B, T, H, D)
+            k, v = cache.write(layer, k, v, end, where)  # (B, H, end, D)
+            if real is None:
+                q = qk[:, :H].view(B, T, H, D)
             else:
-                y = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
-            x = x + F.linear(y.transpose(1, 2).reshape(B, T, C), attn.proj.weight)
-            h = F.layer_norm(x, (C,), block.ln2.weight, block.ln2.bias)
-            x = x + F.linear(F.gelu(F.linear(h, mlp.up.weight)), mlp.down.weight)
-        cache.pos += T
-        return F.linear(F.layer_norm(x, (C,), self.ln_f.weight, self.ln_f.bias), self.wte.weight)
+                q = qk.new_zeros(B * T, H, D).index_copy_(0, real, qk[:, :H]).view(B, T, H, D)
+            y = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=mask)  # (B, H, T, D)
+            y = y.transpose(1, 2).reshape(B * T, C)
+            x = torch.addmm(x, y if real is None else y[real], proj_t)
+            h = F.layer_norm(x, (C,), *ln2)
+            x = torch.addmm(x, F.gelu(torch.mm(h, up_t)), down_t)
+        if lengths is None:
+            cache.pos += T
+        else:
+            cache.row_pos += lengths
+            cache.pos = int(cache.row_pos.max())
+        return x
+
+    def _inference_weights(self) -> list[tuple]:
+        """Per layer: the layer norms' (weight, bias) and the linear weights transposed (views)."""
+        cached = getattr(self, "_weights_cache", None)
+        if cached is None:
+            cached = [((b.ln1.weight, b.ln1.bias), b.attn.qkv.weight.t(), b.attn.proj.weight.t(),
+                       (b.ln2.weight, b.ln2.bias), b.mlp.up.weight.t(), b.mlp.down.weight.t())
+                      for b in self.blocks]
+            self._weights_cache = cached
+        return cached
+
+    def _rotations(self, length: int, device: torch.device) -> torch.Tensor:
+        """RoPE as one block-diagonal (D, D) matrix per position (L, D, D): ``x @ R[p]``
+        rotates each pair (x[2i], x[2i+1]) exactly as :func:`apply_rope` does at position p."""
+        cached = getattr(self, "_rotation_cache", None)
+        if cached is None or cached.shape[0] < length or cached.device != device:
+            cos, sin = self._rope(length, device)
+            L, half = cos.shape
+            D = 2 * half
+            cached = torch.zeros(L, D, D, device=device)
+            even, odd = torch.arange(0, D, 2, device=device), torch.arange(1, D, 2, device=device)
+            cached[:, even, even], cached[:, odd, odd] = cos, cos
+            cached[:, even, odd], cached[:, odd, even] = sin, -sin
+            self._rotation_cache = cached
+        return cached
 
     def _rope(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         cached = getattr(self, "_rope_cache", None)

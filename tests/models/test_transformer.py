@@ -93,3 +93,35 @@ def test_same_seed_same_weights() -> None:
     a, b = tiny_gpt(seed=7), tiny_gpt(seed=7)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     assert not torch.equal(a.wte.weight, tiny_gpt(seed=8).wte.weight)
+
+
+@torch.no_grad()
+def test_ragged_rows_decode_as_each_row_alone() -> None:
+    """Rows fed different numbers of tokens per call (padding between) give each row the
+    logits it gets alone, fed its tokens in one piece."""
+    model, idx = tiny_gpt(), tokens(3, 30, seed=6)
+    lengths = [[5, 5, 5], [1, 3, 0], [2, 1, 4], [0, 2, 1], [1, 1, 1], [6, 2, 3]]
+    cache = KVCache(model.config.n_layer)
+    fed = [0, 0, 0]
+    for step in lengths:
+        T = max(step)
+        feed = torch.full((3, T), V.PAD, dtype=torch.long)
+        for row, n in enumerate(step):
+            feed[row, :n] = idx[row, fed[row]:fed[row] + n]
+        out = model.forward_rows(feed, torch.tensor(step), cache)
+        for row, n in enumerate(step):
+            fed[row] += n
+            if n:
+                alone = model(idx[row:row + 1, :fed[row]])[0, -1]
+                assert torch.allclose(out[row], alone, atol=ATOL)
+    assert cache.row_pos.tolist() == fed
+
+
+@torch.no_grad()
+def test_equal_rows_take_the_plain_path() -> None:
+    model, idx = tiny_gpt(), tokens(2, 12, seed=7)
+    cache = KVCache(model.config.n_layer)
+    out = model.forward_rows(idx[:, :8], torch.tensor([8, 8]), cache)
+    assert cache.row_pos is None and torch.allclose(out, model(idx[:, :8])[:, -1], atol=ATOL)
+    out = model.forward_rows(idx[:, 8:9], torch.tensor([1, 1]), cache)
+    assert cache.row_pos is None and torch.allclose(out, model(idx[:, :9])[:, -1], atol=ATOL)
