@@ -11,6 +11,7 @@ import statistics
 from models import humanize
 from models import vocab as V
 from models.drums import to_classes
+from models.groove import GroovePrior
 from models.regions import (
     Rewrite,
     Track,
@@ -42,6 +43,7 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     stop = start + task.bars * tpb
     kept = quantize(to_classes(clip.notes) if drum else list(clip.notes), role)
     kept = [q for q in kept if q[0] < start]
+    prior = GroovePrior.from_bars([(q[0], q[1]) for q in kept], range(start // tpb), tpb) if drum else None
     first_bar = bars_budget(kept, tpb, start // tpb, min(CONTEXT_TOKENS, block // 2))
     kept = [q for q in kept if q[0] >= first_bar * tpb]
     bars = math.ceil(stop / tpb) - first_bar
@@ -50,7 +52,7 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     mono = True if role == "melody" and is_monophonic(clip.notes) else None
     track = Track(role, pitches, mono=mono,
                   min_notes=max(1, round(per_bar * (0.5 if drum else 0.3))) if kept else 1,
-                  max_notes=max(8, round(3 * per_bar)))
+                  max_notes=max(8, round(3 * per_bar)), prior=prior)
     the_plan = plan(header, track, kept, [(start, stop)], bars, tpb, first_bar=first_bar, end_tick=stop)
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT

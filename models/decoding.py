@@ -18,6 +18,7 @@ import torch
 
 from models import vocab as V
 from models import voicing
+from models.groove import GroovePrior
 from models.interface import Cancelled
 from models.transformer import GPT, KVCache
 
@@ -43,6 +44,7 @@ class Constraints:
     start_pitches: frozenset[int] = frozenset()  # the pitches already forced at start_pos
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
+    prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
 
     @property
     def monophonic(self) -> bool:
@@ -182,6 +184,22 @@ class _Row:
             return fits or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 
+    def bias(self, allowed: list[int]) -> list[float] | None:
+        """Log-biases the span's groove prior adds to the ``allowed`` tokens' logits, or None."""
+        c = self.current().generate
+        if c is None or c.prior is None or self.state not in ("note", "pitch"):
+            return None
+        classes = [t for t in allowed if V.PITCH0 <= t < V.PITCH0 + 128]
+        after = max(self.at_pos, default=-1) if self.state == "note" else -1
+        biases, stay = c.prior.classes(self.pos, [t - V.PITCH0 for t in classes], after)
+        found = dict(zip(classes, biases, strict=True))
+        if self.state == "note":
+            positions = [t for t in allowed if V.POS0 <= t < V.POS0 + V.MAX_BAR_TICKS]
+            *onsets, end = c.prior.next_onset([t - V.POS0 for t in positions], stay if self.pos >= 0 else 0.0)
+            found |= dict(zip(positions, onsets, strict=True))
+            found[self.plan.segments[self.seg + 1].forced[0]] = end
+        return [found.get(t, 0.0) for t in allowed]
+
     def _melody_sounds(self, tick: int) -> bool:
         return voicing.sounding(self.known.get("melody", []), tick) is not None
 
@@ -207,12 +225,15 @@ class Sampler:
     def __post_init__(self) -> None:
         self.generator = torch.Generator().manual_seed(self.seed)
 
-    def pick(self, logits: torch.Tensor, allowed: list[int]) -> int:
-        """Sample one id from ``allowed`` given logits (V,), with temperature and nucleus."""
+    def pick(self, logits: torch.Tensor, allowed: list[int], bias: list[float] | None = None) -> int:
+        """Sample one id from ``allowed`` given logits (V,), with temperature and nucleus;
+        ``bias`` (one per allowed id) is added to the tempered logits (a prior's log-weights)."""
         if len(allowed) == 1:
             return allowed[0]
         idx = torch.tensor(allowed)
         sub = logits.index_select(0, idx).float() / max(self.temperature, 1e-3)
+        if bias is not None:
+            sub = sub + torch.tensor(bias)
         probs = torch.softmax(sub, dim=0)
         if self.top_p < 1.0:
             sorted_p, order = probs.sort(descending=True)
@@ -306,7 +327,8 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             st = states[i]
             chunk = []
             if st.forced_next() is None:
-                chunk.append(jobs[owner[i]].sampler.pick(logits[k], st.allowed()))
+                allowed = st.allowed()
+                chunk.append(jobs[owner[i]].sampler.pick(logits[k], allowed, st.bias(allowed)))
                 st.accept(chunk[0])
             chunks.append(chunk + _without_choice(st))
         width = max(len(chunk) for chunk in chunks)

@@ -3,7 +3,8 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
 
 - continue / drums: kick and snare onset F1 (16th/triplet grid, per class) of the bar the
   model writes after 4 bars of a validation performance, against the bar the drummer played
-  next; baseline: repeating the last context bar. ``drums`` gets only the style and tempo.
+  next; baselines: repeating the last context bar, and the hits found in at least two of the
+  four context bars. ``drums`` gets only the style and tempo.
 - fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
   of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
   fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
@@ -41,9 +42,12 @@ STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def crop(part: Part, start: float, end: float) -> Part:
-    """The notes of [start, end) moved to 0 as a clip of that length."""
-    notes = tuple(Note(n.pitch, round(n.start - start, 6), n.duration, n.velocity)
-                  for n in part.notes if start <= n.start < end)
+    """The notes of [start, end) moved to 0 as a clip of that length. A note belongs where it
+    snaps to on the grid: a downbeat played a little early is the next bar's, not the last
+    sixteenth of this one (measured by raw time, every early downbeat would count as a miss in
+    its bar and a hit at the next bar line of the bar before)."""
+    notes = tuple(Note(n.pitch, max(0.0, round(n.start - start, 6)), n.duration, n.velocity)
+                  for n in part.notes if start <= snap(n.start * 12) / 12 < end)
     return Part(notes, end - start, part.time_signature, part.tempo, part.key, part.name, part.kind)
 
 
@@ -82,7 +86,7 @@ def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]
 
 
 def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, float]:
-    model, drums, repeat = [], [], []
+    model, drums, repeat, majority = [], [], [], []
     for i, (context, target, style) in enumerate(cases):
         actual = onsets(target, SKELETON)
         (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
@@ -91,8 +95,18 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
                                         sampling=Sampling(seed=seed + i)))[0]
         drums.append(f1(onsets(new, SKELETON), actual))
         repeat.append(f1(onsets(crop(context, 12, 16), SKELETON), actual))
+        majority.append(f1(recurring(context), actual))
     return {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
-            "repeat_last_bar_f1": _mean(repeat)}
+            "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
+
+
+def recurring(context: Part) -> set[tuple[int, int]]:
+    """The second baseline: the kick/snare hits found in at least two of the context bars."""
+    count: dict[tuple[int, int], int] = {}
+    for bar in range(CONTEXT):
+        for hit in onsets(crop(context, 4 * bar, 4 * bar + 4), SKELETON):
+            count[hit] = count.get(hit, 0) + 1
+    return {hit for hit, n in count.items() if n >= 2}
 
 
 def density(part: Part, start: float, end: float) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 
 from models import vocab as V
 from models.decoding import GRID, Constraints, Plan, Sampler, Segment, decode
+from models.groove import GroovePrior
 from models.representation import Note, Part
 from models.tokenizer import Header, header_tokens, note_tokens, snap
 
@@ -35,6 +36,7 @@ class Track:
     min_notes: int = 0  # per bar, spread over the bar's regions by their length
     max_notes: int = 48  # per span
     fill_bars: frozenset[int] = field(default_factory=frozenset)  # bars flagged FILL
+    prior: GroovePrior | None = None  # for drums: the clip's own groove (models/groove.py)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 role=track.role, bar_start=start, bar_ticks=bar_ticks, end_tick=stop,
                 pitches=track.pitches, min_notes=math.ceil(track.min_notes * share - 1e-9),
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
-                start_pos=s - start if chord else -1, start_pitches=frozenset(chord),
+                start_pos=s - start if chord else -1, start_pitches=frozenset(chord), prior=track.prior,
             )))
     if emitted < len(in_bar):
         _force(segments, _tokens(in_bar[emitted:], start, track.role))
