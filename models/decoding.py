@@ -308,7 +308,16 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     reported = [0] * len(jobs)
     limit = model.config.block_size
     cache = KVCache(model.config.n_layer, capacity=min(limit, max(totals) + 64))
+    # The forced tokens every row starts with (the header, the context of a shared plan) are
+    # read once, for one row, and the cache copied to the others.
+    prefix = _common_lead(states)
     logits = torch.zeros(len(states), model.config.vocab_size, device=device)  # unused: rows start forced
+    if prefix:
+        for st in states:
+            for tok in prefix:
+                st.accept(tok)
+        logits = model(torch.tensor([prefix], device=device), cache)[:, -1].expand(len(states), -1)
+        cache.select(torch.zeros(len(states), dtype=torch.long, device=device))
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
     active = list(range(len(states)))  # indices into states, in cache row order
     while active:
@@ -350,6 +359,25 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             out = [tokens + [V.PAD] * (width - len(tokens)) for tokens in out]
         results.append(out)
     return results
+
+
+def _common_lead(states: list[_Row]) -> list[int]:
+    """The forced tokens all rows read first (up to any row's first generated segment)."""
+    leads = []
+    for st in states:
+        lead: list[int] = []
+        for seg in st.plan.segments:
+            if seg.generate is not None:
+                break
+            lead += seg.forced
+        leads.append(lead)
+    common = leads[0]
+    for lead in leads[1:]:
+        n = 0
+        while n < min(len(common), len(lead)) and common[n] == lead[n]:
+            n += 1
+        common = common[:n]
+    return common
 
 
 def _without_choice(st: _Row) -> list[int]:
