@@ -25,7 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from daw_scripts.reaper.catalog import ACTIONS, SCRIPT_FOLDER
+from daw_scripts.reaper.catalog import ACTIONS, SCRIPT_FOLDER, action_script
 
 REPO_SCRIPTS = Path(__file__).resolve().parent.parent / "daw_scripts"
 PACKAGES = ("common", "reaper")
@@ -146,24 +146,27 @@ def uninstall(resource: Path, out) -> None:
 
 def _copy_scripts(target: Path) -> list[str]:
     copied = []
-    for rel, source in _script_files():
+    for rel, content in _script_files():
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(source.read_bytes())
+        dest.write_bytes(content)
         copied.append(rel)
     return copied
 
 
-def _script_files() -> list[tuple[str, Path]]:
-    """``(path relative to Scripts/DAWBridge, source file)`` for everything that is copied."""
+def _script_files() -> list[tuple[str, bytes]]:
+    """``(path relative to Scripts/DAWBridge, content)`` for everything installed: the shared
+    packages as they are, and one script per action written from the catalog."""
     files = []
     top = REPO_SCRIPTS / "__init__.py"
     if top.is_file():
-        files.append(("daw_scripts/__init__.py", top))
+        files.append(("daw_scripts/__init__.py", top.read_bytes()))
     for package in PACKAGES:
         for source in sorted((REPO_SCRIPTS / package).rglob("*.py")):
             if "__pycache__" not in source.parts:
-                files.append((source.relative_to(REPO_SCRIPTS.parent).as_posix(), source))
+                files.append((source.relative_to(REPO_SCRIPTS.parent).as_posix(), source.read_bytes()))
+    for script, name, op in ACTIONS:
+        files.append((f"daw_scripts/reaper/{script}", action_script(name, op).encode("utf-8")))
     return files
 
 
@@ -284,8 +287,8 @@ def report(resource: Path, out) -> list[str]:
     check(python_enabled(resource), "Python for ReaScript is enabled",
           "Python for ReaScript is off: run `dawbridge install reaper`, or tick it in "
           "Preferences > Plug-ins > ReaScript")
-    stale = [rel for rel, source in _script_files()
-             if not (target / rel).is_file() or (target / rel).read_bytes() != source.read_bytes()]
+    stale = [rel for rel, content in _script_files()
+             if not (target / rel).is_file() or (target / rel).read_bytes() != content]
     check(not stale, f"scripts installed in {target}",
           f"{len(stale)} script files missing or out of date in {target}: run `dawbridge install reaper`")
     present = {_line_id(line) for line in _kb_lines(resource / KB_INI)}

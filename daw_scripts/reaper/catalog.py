@@ -1,6 +1,7 @@
 """The REAPER actions DAWBridge ships: script file, action name, and the op each one runs.
 
-The installer registers exactly these; the README lists them. Python 3.7, stdlib only.
+The installer writes one small script per action from ``ACTION_SCRIPT`` and registers exactly
+these; the README lists them. Python 3.7, stdlib only.
 """
 
 SCRIPT_FOLDER = "DAWBridge"  # under <resource path>/Scripts/
@@ -16,3 +17,35 @@ ACTIONS = (
     ("DAWBridge_Restyle_selected_items.py", "DAWBridge: Restyle selected items", "restyle"),
     ("DAWBridge_Settings.py", "DAWBridge: Settings", None),
 )
+
+# What the installer writes for each action, next to this file: REAPER runs one file per
+# action. It finds the folder holding ``daw_scripts`` and hands over to the shared code.
+ACTION_SCRIPT = '''"""{name} (a REAPER action written by `dawbridge install reaper`)."""
+
+import os
+import sys
+
+
+def _root():
+    """The folder that holds ``daw_scripts`` (this script is in ``daw_scripts/reaper/``)."""
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+    except NameError:  # REAPER puts the script's folder first on sys.path
+        here = sys.path[0]
+    return os.path.dirname(os.path.dirname(here))
+
+
+if _root() not in sys.path:
+    sys.path.insert(0, _root())
+
+{call}
+'''
+
+
+def action_script(name, op):
+    """The source of the script for the action ``name`` running ``op`` (None: the settings)."""
+    if op is None:
+        call = "from daw_scripts.reaper import preferences  # noqa: E402\n\npreferences.main(globals())"
+    else:
+        call = "from daw_scripts.reaper import actions  # noqa: E402\n\nactions.main({!r}, globals())".format(op)
+    return ACTION_SCRIPT.format(name=name, call=call)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daw_scripts.reaper.catalog import ACTIONS
+from daw_scripts.reaper.catalog import ACTIONS, action_script
 from installers import reaper as installer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,8 +51,8 @@ def test_install_copies_registers_and_enables_python(resource):
 
     assert status == 0 and "Restart REAPER" in output and "dawbridge serve" in output
     target = resource / "Scripts" / "DAWBridge"
-    for script, _, _ in ACTIONS:
-        assert (target / "daw_scripts" / "reaper" / script).read_bytes() == (REPO / "daw_scripts" / "reaper" / script).read_bytes()
+    for script, name, op in ACTIONS:  # one script per action, written from the catalog
+        assert (target / "daw_scripts" / "reaper" / script).read_text(encoding="utf-8") == action_script(name, op)
     assert (target / "daw_scripts" / "common" / "engine_client.py").is_file()
     lines = kb(resource).splitlines()
     assert lines[:2] == USER_KB.splitlines()  # the user's lines stay as they were

@@ -3,18 +3,37 @@ pointed at a real engine, and reading back what an action inserted."""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from daw_scripts.common import settings as common_settings
-from daw_scripts.reaper.catalog import ACTIONS, EXT_SECTION
+from daw_scripts.reaper.catalog import ACTIONS, EXT_SECTION, action_script
 from tests.daw_scripts.reaper.fake_reaper import PPQ, FakeReaper, Item
 from tests.daw_scripts.reaper.scripted_composer import ScriptedComposer
 
-SCRIPTS = Path(__file__).resolve().parents[3] / "daw_scripts" / "reaper"
-SCRIPT_FOR = {op or "settings": SCRIPTS / script for script, _, op in ACTIONS}
+
+@functools.cache
+def _scripts() -> Path:
+    """The action scripts as the installer writes them, in a folder laid out as installed
+    (``daw_scripts`` itself resolves to this checkout's, already imported)."""
+    root = Path(tempfile.mkdtemp(prefix="dawbridge-reaper-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    folder = root / "daw_scripts" / "reaper"
+    folder.mkdir(parents=True)
+    for script, name, op in ACTIONS:
+        (folder / script).write_text(action_script(name, op), encoding="utf-8")
+    return folder
+
+
+def script_for(op: str) -> str:
+    """The path of the action script running ``op`` ("settings" for the settings action)."""
+    return str(_scripts() / next(script for script, _, o in ACTIONS if (o or "settings") == op))
 
 
 @pytest.fixture
@@ -32,7 +51,7 @@ def configure(fake: FakeReaper, **changes) -> None:
 
 def run_action(fake: FakeReaper, op: str) -> dict:
     """Run the action script for ``op`` in the fake REAPER until it finishes."""
-    return fake.run_script(str(SCRIPT_FOR[op]))
+    return fake.run_script(script_for(op))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from daw_scripts.reaper import messages
-from tests.daw_scripts.reaper.conftest import SCRIPT_FOR, configure, run_action
+from tests.daw_scripts.reaper.conftest import configure, run_action, script_for
 from tests.daw_scripts.reaper.scripted_composer import ScriptedComposer
 
 PHRASE = [(60, 0.0, 1.0, 100), (64, 1.0, 1.0, 100), (67, 2.0, 2.0, 100)]
@@ -130,12 +130,12 @@ def test_running_an_action_again_offers_to_cancel_the_running_one(reaper, start_
     configure(reaper, address=str(start_engine(composer=slow).address))
     reaper.add_midi_item(reaper.add_track("Melody"), 0.0, 4.0, PHRASE)
     before = reaper.snapshot()
-    reaper.start_script(str(SCRIPT_FOR["harmonize"]))
+    reaper.start_script(script_for("harmonize"))
     reaper.run_deferred(ticks=20, finish=False)
     assert wait_for(lambda: slow.tasks)
 
     reaper.message_answers = [6]  # Yes, cancel it
-    reaper.start_script(str(SCRIPT_FOR["vary"]))
+    reaper.start_script(script_for("vary"))
     reaper.run_deferred()
 
     (question, _, kind), = reaper.messages
@@ -149,11 +149,11 @@ def test_running_an_action_again_offers_to_cancel_the_running_one(reaper, start_
 def test_answering_no_lets_the_running_action_finish(reaper, engine, composer):
     composer.seconds = 0.5
     reaper.add_midi_item(reaper.add_track("Melody"), 0.0, 4.0, PHRASE)
-    reaper.start_script(str(SCRIPT_FOR["vary"]))
+    reaper.start_script(script_for("vary"))
     reaper.run_deferred(ticks=5, finish=False)
 
     reaper.message_answers = [7]  # No
-    reaper.start_script(str(SCRIPT_FOR["vary"]))
+    reaper.start_script(script_for("vary"))
     reaper.run_deferred()
 
     assert len(reaper.messages) == 1 and len(composer.tasks) == 1
@@ -166,7 +166,7 @@ def test_terminating_the_script_cancels_at_the_engine(reaper, start_engine):
     configure(reaper, address=str(start_engine(composer=slow).address))
     reaper.add_midi_item(reaper.add_track("Melody"), 0.0, 4.0, PHRASE)
     before = reaper.snapshot()
-    reaper.start_script(str(SCRIPT_FOR["continue"]))
+    reaper.start_script(script_for("continue"))
     reaper.run_deferred(ticks=20, finish=False)
     assert wait_for(lambda: slow.tasks)
 

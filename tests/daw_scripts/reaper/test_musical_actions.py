@@ -12,10 +12,10 @@ import pytest
 from daw_scripts.reaper import messages
 from models.tasks import ContinueTask, DrumsTask, FillTask, HarmonizeTask, RestyleTask, VaryTask
 from tests.daw_scripts.reaper.conftest import (
-    SCRIPT_FOR,
     configure,
     notes_in_beats,
     run_action,
+    script_for,
     tracks_after,
 )
 from tests.daw_scripts.reaper.fake_reaper import PPQ
@@ -225,7 +225,7 @@ def test_a_source_track_deleted_while_waiting_puts_the_result_at_the_end(reaper,
     reaper.add_track("Intro")
     melody = reaper.add_track("Melody")
     reaper.add_midi_item(melody, 0.0, 4.0, MELODY[:4])
-    reaper.start_script(str(SCRIPT_FOR["vary"]))
+    reaper.start_script(script_for("vary"))
     reaper.project.tracks.remove(melody)  # the user deletes it
 
     reaper.run_deferred()
