@@ -22,7 +22,7 @@ from models.tokenizer import encode
 
 log = logging.getLogger(__name__)
 
-HEADER = 5
+HEADER = V.HEADER
 MAX_SHIFT = 6
 # How often each source is drawn, relative to the others (sources missing from a cache are skipped).
 SOURCE_WEIGHTS = {

@@ -341,7 +341,7 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
                 st.accept(chunk[0])
             chunks.append(chunk + _without_choice(st))
         width = max(len(chunk) for chunk in chunks)
-        if cache.span() + width >= limit - 1:
+        if cache.length() + width >= limit - 1:
             cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
         else:
             logits = model.forward_rows(_padded(chunks, width, device),
@@ -404,7 +404,7 @@ def _padded(chunks: list[list[int]], width: int, device: torch.device) -> torch.
 def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
     """The context is full: restart the cache from each row's header plus its last ``keep``
     tokens."""
-    seqs = [st.tokens[:5] + st.tokens[-keep:] for st in states]
+    seqs = [st.tokens[:V.HEADER] + st.tokens[-keep:] for st in states]
     width = max(len(seq) for seq in seqs)
     cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
     logits = model.forward_rows(_padded(seqs, width, device), torch.tensor([len(s) for s in seqs], device=device), cache)

@@ -334,5 +334,4 @@ def _clamp(pitch: int) -> int:
 
 def _truncate(cache: KVCache, length: int) -> None:
     """Forget everything after the first ``length`` positions (the buffers are kept)."""
-    cache.used = [min(u, length) for u in cache.used]
-    cache.pos = length
+    cache.pos = min(cache.pos, length)

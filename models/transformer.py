@@ -34,14 +34,14 @@ class KVCache:
         self.n_layer, self.capacity = n_layer, capacity
         self.k: list[torch.Tensor | None] = [None] * n_layer
         self.v: list[torch.Tensor | None] = [None] * n_layer
-        self.used = [0] * n_layer
-        self.pos = 0  # absolute position of the next token
+        self.pos = 0  # position of the next token; with ragged rows, the longest row's
         # Ragged rows (GPT.forward_rows): each row's own length; its keys and values fill slots
         # [0, length), later slots hold padding. None while all rows have the same length.
         self.row_pos: torch.Tensor | None = None  # (B,) long
 
-    def length(self, layer: int = 0) -> int:
-        return self.used[layer]
+    def length(self) -> int:
+        """Positions held (the longest row's, with ragged rows)."""
+        return self.pos
 
     def select(self, index: torch.Tensor) -> None:
         """Keep only the batch rows in ``index`` (reorders too)."""
@@ -69,7 +69,7 @@ class KVCache:
             size = max(self.capacity, 2 * end, 64)
             # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
             new_k, new_v = k.new_zeros(B, H, size, D), v.new_zeros(B, H, size, D)
-            n = self.used[layer]
+            n = self.pos  # every layer is written before the position moves on
             if buf_k is not None and buf_v is not None and n:
                 new_k[:, :, :n] = buf_k[:, :, :n]
                 new_v[:, :, :n] = buf_v[:, :, :n]
@@ -81,12 +81,7 @@ class KVCache:
         else:
             buf_k[where[0], :, where[1]] = k
             buf_v[where[0], :, where[1]] = v
-        self.used[layer] = end
         return buf_k[:, :, :end], buf_v[:, :, :end]
-
-    def span(self) -> int:
-        """The longest row's length in positions (what must stay within the trained context)."""
-        return int(self.row_pos.max()) if self.row_pos is not None else self.pos
 
 
 def rope_tables(head_dim: int, positions: torch.Tensor, base: float) -> tuple[torch.Tensor, torch.Tensor]:

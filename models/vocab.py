@@ -92,6 +92,7 @@ class Vocab:
 VOCAB = Vocab.build()
 
 PAD, BOS, EOS, BAR, FILL = (VOCAB.id(s) for s in SPECIALS)
+HEADER = 5  # tokens of a sequence's header: BOS STYLE METER KEY TEMPO
 POS0 = VOCAB.id("POS_0")
 PITCH0 = VOCAB.id("PITCH_0")
 DUR0 = VOCAB.id(f"DUR_{DURATIONS[0]}")
