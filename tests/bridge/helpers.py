@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.client import Client, EngineError, EngineUnreachable
+
 
 def melody(bars: int = 8, beats_per_bar: int = 4, base: int = 60) -> dict[str, Any]:
     """A clip dict: one quarter note per beat, a rising scale pattern."""
@@ -12,3 +14,14 @@ def melody(bars: int = 8, beats_per_bar: int = 4, base: int = 60) -> dict[str, A
              for i in range(bars * beats_per_bar)]
     return {"notes": notes, "length": float(bars * beats_per_bar),
             "time_signature": [beats_per_bar, 4], "tempo": 120.0, "kind": "melody"}
+
+
+def outcome(client: Client, request_id: str, timeout: float = 10.0) -> str:
+    """'ok', the error code of the request's final reply, or 'unreachable'."""
+    try:
+        client.wait(request_id, timeout)
+    except EngineError as exc:
+        return exc.code
+    except EngineUnreachable:
+        return "unreachable"
+    return "ok"

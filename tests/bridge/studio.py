@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge import keys
-from bridge.client import Client, EngineError, EngineUnreachable
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,3 @@ def make_keys(folder: Path) -> Keys:
     return Keys(server_secret, server_public, client_secret, client_public, stranger_secret, allowed)
 
 
-def outcome(client: Client, request_id: str, timeout: float = 10.0) -> str:
-    """'ok', the error code of the final reply, or 'unreachable'."""
-    try:
-        client.wait(request_id, timeout)
-    except EngineError as exc:
-        return exc.code
-    except EngineUnreachable:
-        return "unreachable"
-    return "ok"

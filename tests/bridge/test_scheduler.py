@@ -8,20 +8,9 @@ import time
 
 import pytest
 
-from bridge.client import Client, EngineError, EngineUnreachable
-from tests.bridge.helpers import melody
+from bridge.client import Client, EngineError
+from tests.bridge.helpers import melody, outcome
 from tests.bridge.timing_composer import TimingComposer
-
-
-def _final(client: Client, request_id: str, timeout: float = 10.0) -> str:
-    """'ok' or the error code of the request's final reply."""
-    try:
-        client.wait(request_id, timeout)
-    except EngineError as exc:
-        return exc.code
-    except EngineUnreachable:
-        return "unreachable"
-    return "ok"
 
 
 def test_result_progress_and_seed(start_engine) -> None:
@@ -41,7 +30,7 @@ def test_cancel_answers_the_request_once(start_engine) -> None:
         request_id = client.send("vary", clip=melody(32))
         time.sleep(0.3)
         assert client.cancel(request_id) == {"cancelled": request_id}
-        assert _final(client, request_id) == "cancelled"
+        assert outcome(client, request_id) == "cancelled"
         with pytest.raises(EngineError) as caught:
             client.cancel(request_id)
         assert caught.value.code == "not_found"
@@ -55,7 +44,7 @@ def test_a_client_cannot_cancel_another_clients_request(start_engine) -> None:
         with pytest.raises(EngineError) as caught:
             other.cancel(request_id)
         assert caught.value.code == "not_found"
-        assert _final(owner, request_id) == "ok"
+        assert outcome(owner, request_id) == "ok"
 
 
 def test_deadline_running_and_queued(start_engine) -> None:
@@ -64,8 +53,8 @@ def test_deadline_running_and_queued(start_engine) -> None:
         started = time.monotonic()
         running = client.send("vary", clip=melody(32), timeout=0.5)
         queued = client.send("vary", clip=melody(2), timeout=0.3)
-        assert _final(client, queued) == "timeout"
-        assert _final(client, running) == "timeout"
+        assert outcome(client, queued) == "timeout"
+        assert outcome(client, running) == "timeout"
         assert time.monotonic() - started < 2.0
         assert client.request("vary", clip=melody(1), timeout=5.0)["candidates"]
 
@@ -74,7 +63,7 @@ def test_overload_when_the_queue_is_full(start_engine) -> None:
     server = start_engine(composer=TimingComposer(bar_seconds=0.1), queue_size=3)
     with Client(server.address) as client:
         ids = [client.send("vary", clip=melody(4)) for _ in range(5)]
-        codes = [_final(client, request_id) for request_id in ids]
+        codes = [outcome(client, request_id) for request_id in ids]
     assert codes == ["ok", "ok", "ok", "overloaded", "overloaded"]
 
 
@@ -83,7 +72,7 @@ def test_duplicate_id_in_flight(start_engine) -> None:
     with Client(server.address) as client:
         client.send("vary", request_id="same", clip=melody(4))
         client.send("vary", request_id="same", clip=melody(4))
-        codes = sorted([_final(client, "same"), _final(client, "same")])
+        codes = sorted([outcome(client, "same"), outcome(client, "same")])
     assert codes == ["duplicate_id", "ok"]
 
 
@@ -94,7 +83,7 @@ def test_shutdown_answers_everything_in_flight(start_engine) -> None:
         time.sleep(0.2)
         stopper = threading.Thread(target=server.stop)
         stopper.start()
-        codes = [_final(client, request_id) for request_id in ids]
+        codes = [outcome(client, request_id) for request_id in ids]
         stopper.join()
     assert codes == ["shutting_down"] * 4
 
@@ -105,6 +94,6 @@ def test_shutdown_lets_short_work_finish(start_engine) -> None:
         request_id = client.send("vary", clip=melody(4))
         time.sleep(0.05)
         server.stop()
-        assert _final(client, request_id) == "ok"
+        assert outcome(client, request_id) == "ok"
         late = client.send("vary", clip=melody(1))
-        assert _final(client, late, 2.0) in ("shutting_down", "unreachable")
+        assert outcome(client, late, 2.0) in ("shutting_down", "unreachable")

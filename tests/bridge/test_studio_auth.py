@@ -15,8 +15,8 @@ from bridge.client import Client
 from bridge.engine import ComposerSlot
 from bridge.relay import running_relay
 from bridge.server import running_engine
-from tests.bridge.helpers import melody
-from tests.bridge.studio import make_keys, outcome
+from tests.bridge.helpers import melody, outcome
+from tests.bridge.studio import make_keys
 from tests.bridge.timing_composer import TimingComposer
 
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from bridge.client import Client
 from bridge.fairqueue import FairQueue
-from tests.bridge.helpers import melody
-from tests.bridge.studio import outcome
+from tests.bridge.helpers import melody, outcome
 from tests.bridge.timing_composer import TimingComposer
 
 

@@ -15,8 +15,7 @@ from bridge.broker import decode, encode
 from bridge.client import Client
 from bridge.server import Server, running_engine
 from bridge.worker import running_worker
-from tests.bridge.helpers import melody
-from tests.bridge.studio import outcome
+from tests.bridge.helpers import melody, outcome
 from tests.bridge.studio_proc import spawn
 from tests.bridge.timing_composer import TimingComposer
 
