@@ -179,7 +179,7 @@ class FillRequest(_Generate):
     op: Literal["fill"]
     clip: Clip = Field(description="The drum clip.")
     span: Span | None = Field(default=None, description="[start, end] beats to replace; default: the last bar.")
-    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = a light fill, 1 = a busy one.")
+    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = a light fill on the groove's own drums, 1 = a busy one around the toms and crash.")
     humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
 
 

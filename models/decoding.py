@@ -45,6 +45,7 @@ class Constraints:
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
     prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
+    emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) added while sampling a pitch
 
     @property
     def monophonic(self) -> bool:
@@ -185,19 +186,25 @@ class _Row:
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 
     def bias(self, allowed: list[int]) -> list[float] | None:
-        """Log-biases the span's groove prior adds to the ``allowed`` tokens' logits, or None."""
+        """Log-biases the span's groove prior and pitch emphasis add to the ``allowed`` tokens'
+        logits, or None when the span has neither."""
         c = self.current().generate
-        if c is None or c.prior is None or self.state not in ("note", "pitch"):
+        if c is None or (c.prior is None and not c.emphasis) or self.state not in ("note", "pitch"):
             return None
-        classes = [t for t in allowed if V.PITCH0 <= t < V.PITCH0 + 128]
-        after = max(self.at_pos, default=-1) if self.state == "note" else -1
-        biases, stay = c.prior.classes(self.pos, [t - V.PITCH0 for t in classes], after)
-        found = dict(zip(classes, biases, strict=True))
-        if self.state == "note":
-            positions = [t for t in allowed if V.POS0 <= t < V.POS0 + V.MAX_BAR_TICKS]
-            *onsets, end = c.prior.next_onset([t - V.POS0 for t in positions], stay if self.pos >= 0 else 0.0)
-            found |= dict(zip(positions, onsets, strict=True))
-            found[self.plan.segments[self.seg + 1].forced[0]] = end
+        found: dict[int, float] = {}
+        if c.prior is not None:
+            classes = [t for t in allowed if V.PITCH0 <= t < V.PITCH0 + 128]
+            after = max(self.at_pos, default=-1) if self.state == "note" else -1
+            biases, stay = c.prior.classes(self.pos, [t - V.PITCH0 for t in classes], after)
+            found = dict(zip(classes, biases, strict=True))
+            if self.state == "note":
+                positions = [t for t in allowed if V.POS0 <= t < V.POS0 + V.MAX_BAR_TICKS]
+                *onsets, end = c.prior.next_onset([t - V.POS0 for t in positions], stay if self.pos >= 0 else 0.0)
+                found |= dict(zip(positions, onsets, strict=True))
+                found[self.plan.segments[self.seg + 1].forced[0]] = end
+        for pitch, extra in c.emphasis:
+            token = V.PITCH0 + pitch
+            found[token] = found.get(token, 0.0) + extra
         return [found.get(t, 0.0) for t in allowed]
 
     def _melody_sounds(self, tick: int) -> bool:

@@ -34,6 +34,10 @@ DEFAULT_MIN = 6
 DENSITY_MAX = (16, 40)
 FILL_MIN = (2, 14)  # min notes per fill bar at intensity 0 and 1
 FILL_MAX = (14, 36)
+# A fill moves onto the toms and crash the harder it is played: their log-bias at intensity 1
+# (on Groove train windows, 1.2 gives them 0.32 of a fill's hits at intensity 0.5; drummers 0.30).
+FILL_EMPHASIS = 1.2
+FILL_VOICES = tuple(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
 
 
 def to_classes(notes: tuple[Note, ...] | list[Note]) -> list[Note]:
@@ -107,7 +111,8 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     scale = tpb / 48
     track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(FILL_MIN, task.intensity) * scale),
                   max_notes=max(4, round(_lerp(FILL_MAX, task.intensity) * scale)),
-                  fill_bars=frozenset(range(first_bar, last_bar + 1)))
+                  fill_bars=frozenset(range(first_bar, last_bar + 1)),
+                  emphasis=tuple((p, FILL_EMPHASIS * task.intensity) for p in FILL_VOICES))
     header = Header(guess_style(clip), clip.time_signature, None, clip.tempo)
     the_plan = plan(header, track, kept, [(lo, hi)], last_bar - from_bar + 1, tpb, first_bar=from_bar, end_tick=hi)
     amount = task.humanize

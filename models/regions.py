@@ -37,6 +37,7 @@ class Track:
     max_notes: int = 48  # per span
     fill_bars: frozenset[int] = field(default_factory=frozenset)  # bars flagged FILL
     prior: GroovePrior | None = None  # for drums: the clip's own groove (models/groove.py)
+    emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) while sampling, e.g. a fill's toms
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 pitches=track.pitches, min_notes=math.ceil(track.min_notes * share - 1e-9),
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
                 start_pos=s - start if chord else -1, start_pitches=frozenset(chord), prior=track.prior,
+                emphasis=track.emphasis,
             )))
     if emitted < len(in_bar):
         _force(segments, _tokens(in_bar[emitted:], start, track.role))

@@ -103,6 +103,17 @@ def test_drums_carry_velocities_and_drum_classes(model: GPT, seed: int) -> None:
         assert all(pos < 36 for pos, _, _ in notes)
 
 
+def test_emphasis_leans_on_its_pitches_without_leaving_the_allowed_set(model: GPT) -> None:
+    pitches = frozenset({36, 40, 43, 45})
+    share = {}
+    for emphasis in ((), ((43, 3.0),)):
+        c = Constraints("bass", 0, 48, 48, pitches, min_notes=4, max_notes=8, emphasis=emphasis)
+        notes = [n for row in generated(model, one_bar_plan(c), rows=4, seed=0) for n in row]
+        assert {pitch for _, pitch, _ in notes} <= pitches
+        share[emphasis] = sum(pitch == 43 for _, pitch, _ in notes) / len(notes)
+    assert share[((43, 3.0),)] > 0.7 > share[()]
+
+
 def test_forced_tokens_are_read_verbatim(model: GPT) -> None:
     tune = [V.POS0, V.PITCH0 + 72, V.DUR0 + 3, V.POS0 + 12, V.PITCH0 + 74, V.DUR0 + 3, V.PITCH0 + 79, V.DUR0 + 3]
     c = Constraints("alto", 0, 48, 48, frozenset(range(55, 70)), min_notes=1)
