@@ -63,11 +63,25 @@ class Plan:
     segments: list[Segment]
     # notes of the forced voices as (start tick, end tick, pitch), for the voice-leading rules
     context: dict[str, list[voicing.Span]] = field(default_factory=dict)
+    # Guidance away from another condition: a header to contrast with the plan's own (the start
+    # of the first segment). The decoder reads the row under both and samples from
+    # logits + guidance * (logits - logits under the contrast header).
+    contrast: list[int] | None = None
+    guidance: float = 0.0
 
     def __post_init__(self) -> None:
         for i, seg in enumerate(self.segments):
             if seg.generate is not None and (i + 1 >= len(self.segments) or not self.segments[i + 1].forced):
                 raise ValueError("a generated segment must be followed by a forced one (its end token)")
+        if self.contrast is not None and (not self.segments or self.segments[0].generate is not None
+                                          or len(self.contrast) > len(self.segments[0].forced)):
+            raise ValueError("contrast must be a header no longer than the plan's first (forced) segment")
+
+    def contrasted(self) -> Plan:
+        """The same plan under the contrast header (what the guided row is steered away from)."""
+        assert self.contrast is not None
+        first = self.segments[0].forced
+        return Plan([Segment(forced=[*self.contrast, *first[len(self.contrast):]]), *self.segments[1:]], self.context)
 
 
 class _Row:
@@ -307,10 +321,17 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     device = next(model.parameters()).device
     states: list[_Row] = []
     owner: list[int] = []
+    shadow: dict[int, int] = {}  # guided row -> the row reading it under the contrast header
     for j, job in enumerate(jobs):
         for plan in job.plans():
             states.append(_Row(plan, job.busy or {}))
             owner.append(j)
+        for i in range(len(states) - job.rows, len(states)):
+            if states[i].plan.contrast is not None:
+                shadow[i] = len(states)
+                states.append(_Row(states[i].plan.contrasted(), job.busy or {}))
+                owner.append(j)
+    mirrors = {s: i for i, s in shadow.items()}
     totals = [max(plan_length(job.plan), 1) for job in jobs]
     reported = [0] * len(jobs)
     limit = model.config.block_size
@@ -339,14 +360,27 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             logits = logits[keep]
             active = [active[k] for k in keep]
         chunks = []
+        row_of = {i: k for k, i in enumerate(active)}
+        read: dict[int, list[int]] = {}
         for k, i in enumerate(active):
             st = states[i]
+            if i in mirrors:  # a contrast row reads what its guided row read (its own header)
+                chunk = []
+                for token in read[mirrors[i]]:
+                    chunk.append(token if st.forced_next() is None else st.forced_next())
+                    st.accept(chunk[-1])
+                chunks.append(chunk)
+                continue
             chunk = []
             if st.forced_next() is None:
                 allowed = st.allowed()
-                chunk.append(jobs[owner[i]].sampler.pick(logits[k], allowed, st.bias(allowed)))
+                row = logits[k]
+                if i in shadow:
+                    row = row + st.plan.guidance * (row - logits[row_of[shadow[i]]])
+                chunk.append(jobs[owner[i]].sampler.pick(row, allowed, st.bias(allowed)))
                 st.accept(chunk[0])
-            chunks.append(chunk + _without_choice(st))
+            read[i] = chunk + _without_choice(st)
+            chunks.append(read[i])
         width = max(len(chunk) for chunk in chunks)
         if cache.length() + width >= limit - 1:
             cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
@@ -361,7 +395,7 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     results: list[list[list[int]] | Cancelled] = []
     for j, out in enumerate(outcome):
         if out is None:  # rows that finished early are padded to the longest
-            out = [states[i].tokens for i in range(len(states)) if owner[i] == j]
+            out = [states[i].tokens for i in range(len(states)) if owner[i] == j and i not in mirrors]
             width = max(len(tokens) for tokens in out)
             out = [tokens + [V.PAD] * (width - len(tokens)) for tokens in out]
         results.append(out)

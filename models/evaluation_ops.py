@@ -4,7 +4,8 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
 - continue / drums: kick and snare onset F1 (16th/triplet grid, per class) of the bar the
   model writes after 4 bars of a validation performance, against the bar the drummer played
   next; baselines: repeating the last context bar, and the hits found in at least two of the
-  four context bars. ``drums`` gets only the style and tempo.
+  four context bars. ``drums`` gets only the style and tempo; its baseline is the style's
+  typical bar (the kick/snare hits of at least half the style's bars on Groove train).
 - fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
   of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
   fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
@@ -85,8 +86,9 @@ def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]
     return out
 
 
-def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, float]:
-    model, drums, repeat, majority = [], [], [], []
+def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int,
+                  typical: dict[str, set[tuple[int, int]]] | None = None) -> dict[str, float]:
+    model, drums, repeat, majority, usual = [], [], [], [], []
     for i, (context, target, style) in enumerate(cases):
         actual = onsets(target, SKELETON)
         (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
@@ -96,8 +98,29 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
         drums.append(f1(onsets(new, SKELETON), actual))
         repeat.append(f1(onsets(crop(context, 12, 16), SKELETON), actual))
         majority.append(f1(recurring(context), actual))
-    return {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
-            "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
+        if typical is not None:
+            usual.append(f1(typical.get(style, set()), actual))
+    out = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
+           "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
+    if typical is not None:
+        out["style_typical_bar_f1"] = _mean(usual)
+    return out
+
+
+def typical_bars(pieces: Sequence[Piece]) -> dict[str, set[tuple[int, int]]]:
+    """The baseline for ``drums``, which hears only the style: per style, the kick/snare hits
+    found in at least half of the style's 4/4 bars on Groove train."""
+    bars: dict[str, int] = {}
+    count: dict[str, dict[tuple[int, int], int]] = {}
+    for piece in pieces:
+        part = piece.first
+        if piece.labels.get("beat_type") != "beat" or part.time_signature != (4, 4) or not piece.style:
+            continue
+        bars[piece.style] = bars.get(piece.style, 0) + int(part.length // 4)
+        seen = {(tick % 48, tick // 48, pitch) for tick, pitch in onsets(part, SKELETON)}
+        for pos, _, pitch in seen:
+            count.setdefault(piece.style, {})[(pos, pitch)] = count.setdefault(piece.style, {}).get((pos, pitch), 0) + 1
+    return {style: {hit for hit, n in hits.items() if n >= bars[style] / 2} for style, hits in count.items()}
 
 
 def recurring(context: Part) -> set[tuple[int, int]]:
@@ -213,7 +236,7 @@ def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
     cases = windows(valid, limit)
     table: dict[str, Any] = {}
     started = time.perf_counter()
-    table["continue_drums"] = eval_continue(composer, cases, seed)
+    table["continue_drums"] = eval_continue(composer, cases, seed, typical_bars(train))
     table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
     table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
     drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]

@@ -5,6 +5,8 @@ velocities; the sampler is seeded; a context longer than the model's block still
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -112,6 +114,27 @@ def test_emphasis_leans_on_its_pitches_without_leaving_the_allowed_set(model: GP
         assert {pitch for _, pitch, _ in notes} <= pitches
         share[emphasis] = sum(pitch == 43 for _, pitch, _ in notes) / len(notes)
     assert share[((43, 3.0),)] > 0.7 > share[()]
+
+
+def test_guidance_away_from_a_contrast_header(model: GPT) -> None:
+    """Guided rows keep their constraints and return only themselves; guidance away from the
+    plan's own header changes nothing, away from another header it changes the sampling."""
+    kit = frozenset({36, 38, 42, 46, 49})
+    c = Constraints("drums", bar_start=0, bar_ticks=48, end_tick=48, pitches=kit, min_notes=4, max_notes=16)
+    head = header_tokens(Header("rock", (4, 4), None, 120.0))
+    plain = Plan([Segment(forced=head + [V.BAR, V.TRK["drums"]]), Segment(generate=c), Segment(forced=[V.EOS])])
+    alone = decode(model, plain, 3, Sampler(seed=2))
+    same = dataclasses.replace(plain, contrast=head, guidance=3.0)
+    assert decode(model, same, 3, Sampler(seed=2)) == alone
+    other = dataclasses.replace(plain, contrast=header_tokens(Header("jazz", (4, 4), None, 120.0)), guidance=3.0)
+    guided = decode(model, other, 3, Sampler(seed=2))
+    assert len(guided) == 3 and guided != alone
+    for row in guided:
+        assert row[:len(head)] == head
+        notes = bars_of(row)[0]["drums"]
+        assert 4 <= len(notes) <= 16 and {p for _, p, _ in notes} <= kit
+    with pytest.raises(ValueError, match="contrast"):
+        dataclasses.replace(plain, contrast=head * 3)
 
 
 def test_forced_tokens_are_read_verbatim(model: GPT) -> None:
