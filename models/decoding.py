@@ -46,6 +46,10 @@ class Constraints:
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
     prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
     emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) added while sampling a pitch
+    # (absolute tick, pitches): a note starts at the tick with one of these pitches, and notes
+    # after it keep to them (the tonic in the bass under a piece's last melody note); the
+    # voicing rules still come first
+    cadence: tuple[int, frozenset[int]] | None = None
 
     @property
     def monophonic(self) -> bool:
@@ -182,6 +186,9 @@ class _Row:
             last = min(c.bar_ticks, c.end_tick - c.bar_start)  # exclusive
             if c.legato and first < last and first % 12 in GRID and self._melody_sounds(c.bar_start + first):
                 return [V.POS0 + first]  # the voice goes on where its last note ended
+            due = self._cadence_due(c)
+            if due is not None and first <= due < last:
+                last, out = due + 1, []  # the cadence's note is still to come: no end before it
             out += [V.POS0 + p for p in range(first, last) if p % 12 in GRID]
             if self.pos >= 0 and not c.monophonic and len(self.at_pos) < MAX_CHORD:
                 out += [V.PITCH0 + p for p in c.pitches if p not in self.at_pos]
@@ -190,11 +197,16 @@ class _Row:
             choices = [p for p in c.pitches if p not in self.at_pos]
             if c.voices:
                 choices = voicing.allowed_pitches(c.role, c.voices, self.known, c.bar_start + self.pos, choices) or choices
+            if c.cadence is not None and c.bar_start + self.pos >= c.cadence[0]:
+                choices = [p for p in choices if p in c.cadence[1]] or choices
             return [V.PITCH0 + p for p in choices] or [V.PITCH0 + min(c.pitches)]
         if self.state == "dur":
-            left = c.end_tick - (c.bar_start + self.pos)
+            start = c.bar_start + self.pos
+            left = c.end_tick - start
             if c.voices:
-                left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, c.bar_start + self.pos, self.pitch)))
+                left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, start, self.pitch)))
+            if c.cadence is not None and start < c.cadence[0]:
+                left = min(left, c.cadence[0] - start)  # make way for the cadence's note
             fits = [V.DUR0 + i for i, d in enumerate(V.DURATIONS) if d <= left]
             return fits or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
@@ -220,6 +232,13 @@ class _Row:
             token = V.PITCH0 + pitch
             found[token] = found.get(token, 0.0) + extra
         return [found.get(t, 0.0) for t in allowed]
+
+    def _cadence_due(self, c: Constraints) -> int | None:
+        """The cadence's position in this bar while its note is still to be struck, else None."""
+        if c.cadence is None:
+            return None
+        due = c.cadence[0] - c.bar_start
+        return due if self.pos < due < min(c.bar_ticks, c.end_tick - c.bar_start) else None
 
     def _melody_sounds(self, tick: int) -> bool:
         return voicing.sounding(self.known.get("melody", []), tick) is not None

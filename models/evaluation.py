@@ -108,7 +108,18 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
                 bass_agree += bb[t] % 12 == gb[t] % 12  # type: ignore[operator]
     return {"parallels": par, "moves": moves, "crossed": cross, "steps": steps, "notes": len(notes),
             "out_range": out_range, "out_key": out_key, "span": span, "agree": agree, "agree_total": total,
-            "bass_agree": bass_agree, "bass_beats": beats}
+            "bass_agree": bass_agree, "bass_beats": beats} | root_close(melody, generated.get("bass"), key)
+
+
+def root_close(melody: Part, bass: Part | None, key: str) -> dict[str, int]:
+    """Whether the bass sounds the tonic under the melody's last note (the piece ends in root
+    position, as nearly all chorales do); nothing to count without a bass."""
+    if bass is None or not melody.notes:
+        return {}
+    last = max(n.start for n in melody.notes)
+    under = [n.pitch for n in bass.notes if n.start <= last + 1e-6 < n.end]
+    tonic, _ = parse_key(key)
+    return {"closes": 1, "root_closes": int(bool(under) and min(under) % 12 == tonic)}
 
 
 def _overlaps(part: Part) -> int:
@@ -118,7 +129,7 @@ def _overlaps(part: Part) -> int:
 
 def rates(total: dict[str, float]) -> dict[str, float]:
     def ratio(a: str, b: str, scale: float = 1.0) -> float:
-        return round(scale * total[a] / total[b], 4) if total[b] else 0.0
+        return round(scale * total.get(a, 0) / total[b], 4) if total.get(b) else 0.0
 
     return {
         "parallels_per_100": ratio("parallels", "moves", 100),
@@ -127,6 +138,7 @@ def rates(total: dict[str, float]) -> dict[str, float]:
         "out_of_key": ratio("out_key", "notes"),
         "chord_agree": ratio("agree", "agree_total"),
         "bass_agree": ratio("bass_agree", "bass_beats"),
+        "root_close": ratio("root_closes", "closes"),
         "span_violations": float(total["span"]),
     }
 

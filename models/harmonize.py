@@ -85,6 +85,9 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
                              f"{'high' if shift < 0 else 'low'}; choose a range nearer the melody")
     segments = [Segment(forced=header_tokens(header))]
     order = [r for r in V.ROLE_ORDER if r in roles]
+    melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
+                    for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
+    cadence = final_cadence(melody_spans, music_key, allowed.get("bass", frozenset()))
     for bar in range(bars):
         segments.append(Segment(forced=[V.BAR, V.TRK["melody"]] + note_tokens(per_bar[bar], velocity=False)))
         sounding = bool(per_bar[bar]) or _held_into(per_bar, bar, tpb)
@@ -94,14 +97,26 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
-                legato=style == "chorale",
+                legato=style == "chorale", cadence=cadence if role == "bass" else None,
             )))
     segments.append(Segment(forced=[V.EOS]))
-    melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
-                    for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
     velocity = int(statistics.median(n.velocity for n in melody.notes))
     plan = Plan(segments, context={"melody": melody_spans} if VOICE_ORDER[style] else {})
     return Setup(plan, roles, shift, music_key, max(1, velocity - 8))
+
+
+def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[int]) -> tuple[int, frozenset[int]] | None:
+    """An authentic close: when the melody's last note belongs to the tonic chord (a third of
+    either kind, for a Picardy close in minor), the bass sounds the tonic under it, root
+    position, as chorales end. None when the melody ends elsewhere (an open or half close)."""
+    if not melody or not bass:
+        return None
+    start, _, pitch = max(melody)
+    tonic, _ = parse_key(key)
+    if (pitch - tonic) % 12 not in (0, 3, 4, 7):
+        return None
+    roots = frozenset(p for p in bass if (p - tonic) % 12 == 0)
+    return (start, roots) if roots else None
 
 
 def _held_into(per_bar: list[list[tuple[int, int, int, int]]], bar: int, tpb: int) -> bool:

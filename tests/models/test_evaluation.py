@@ -81,6 +81,15 @@ def test_score_counts_range_key_span_and_agreement() -> None:
     rates = E.rates(counts)
     assert rates["out_of_key"] == 0.2 and rates["out_of_range"] == 0.2 and rates["span_violations"] == 2.0
     assert rates["chord_agree"] == 0.3333 and rates["bass_agree"] == 0.0
+    assert counts["closes"] == 1 and counts["root_closes"] == 0  # F under the last note, not C
+
+
+def test_root_close_is_the_tonic_in_the_bass_under_the_last_melody_note() -> None:
+    melody = part((74, 0, 2), (72, 2, 2))
+    assert E.root_close(melody, part((43, 0, 2), (36, 2, 2)), "C major") == {"closes": 1, "root_closes": 1}
+    assert E.root_close(melody, part((43, 0, 2), (40, 2, 2)), "C major")["root_closes"] == 0  # first inversion
+    assert E.root_close(melody, part((36, 0, 2)), "C major")["root_closes"] == 0  # the bass stopped
+    assert E.root_close(melody, None, "C major") == {}
 
 
 def test_bach_against_itself_agrees_everywhere() -> None:

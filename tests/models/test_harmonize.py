@@ -13,7 +13,7 @@ import pytest
 from models import vocab as V
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding import Sampler, decode
-from models.harmonize import OUTPUT_NAMES, STYLE_ROLES, octave_shift, plan_harmony
+from models.harmonize import OUTPUT_NAMES, STYLE_ROLES, final_cadence, octave_shift, plan_harmony
 from models.interface import Cancelled, load_composer
 from models.representation import Part
 from models.tasks import HarmonizeTask, Sampling
@@ -185,6 +185,22 @@ def test_outputs_sit_in_the_melody_key_with_a_quieter_velocity(composer) -> None
     assert {p.key for p in parts} == {"F# minor"}
     assert {n.velocity for p in parts for n in p.notes} == {96 - 8}
     assert [p.kind for p in parts] == ["bass", "other", "other"]
+
+
+@pytest.mark.parametrize("style", ["chorale", "bass"])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_melody_ending_on_the_tonic_chord_closes_on_the_tonic_in_the_bass(composer, style: str, seed: int) -> None:
+    """Even the random model ends in root position: the cadence is a constraint."""
+    for m, tonic in ((MELODIES["c_major"], 0), (MELODIES["a_minor"], 9), (MELODIES["tied"], 0)):
+        closing = m.notes[-1]
+        ends_on_tonic_chord = (closing.pitch - tonic) % 12 in (0, 3, 4, 7)
+        parts = run(composer, m, style, seed=seed)[0]
+        bass = parts[STYLE_ROLES[style].index("bass")]
+        under = [n.pitch for n in bass.notes if n.start <= closing.start + EPS < n.end]
+        if ends_on_tonic_chord:
+            assert under and under[0] % 12 == tonic, (style, m.notes[-1], bass.notes[-3:])
+    assert final_cadence([(0, 12, 74)], "C major", frozenset({36, 48})) is None  # ends on D: an open close
+    assert final_cadence([(0, 12, 76), (12, 24, 72)], "C major", frozenset({36, 41, 48})) == (12, frozenset({36, 48}))
 
 
 def test_bad_requests_are_value_errors(composer) -> None:
