@@ -168,7 +168,7 @@ class DrumsRequest(_Generate):
     tempo: float | None = Field(default=None, ge=10.0, le=400.0, description="Beats per minute.")
     style: DrumStyle = Field(default="rock", description="A Groove MIDI Dataset style.")
     context: list[Clip] = Field(default_factory=list, max_length=MAX_CONTEXT_CLIPS,
-                                description="Bass, chords or melody clips the groove should fit.")
+                                description="Bass, chords or melody clips the groove should fit: the kick locks with the bass line (the clip of kind bass, else chords, else a low clip).")
     humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
     density: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = sparse, 1 = busy.")
 

@@ -46,6 +46,9 @@ class Constraints:
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
     prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
     emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) added while sampling a pitch
+    # (position in the bar, pitch, log-bias): a hit of that pitch there is favoured (e.g. the
+    # kick where the bass of the context plays)
+    accents: tuple[tuple[int, int, float], ...] = ()
     # (absolute tick, pitches): a note starts at the tick with one of these pitches, and notes
     # after it keep to them (the tonic in the bass under a piece's last melody note); the
     # voicing rules still come first
@@ -212,10 +215,10 @@ class _Row:
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 
     def bias(self, allowed: list[int]) -> list[float] | None:
-        """Log-biases the span's groove prior and pitch emphasis add to the ``allowed`` tokens'
-        logits, or None when the span has neither."""
+        """Log-biases the span's groove prior, pitch emphasis and accents add to the ``allowed``
+        tokens' logits, or None when the span has none of them."""
         c = self.current().generate
-        if c is None or (c.prior is None and not c.emphasis) or self.state not in ("note", "pitch"):
+        if c is None or (c.prior is None and not c.emphasis and not c.accents) or self.state not in ("note", "pitch"):
             return None
         found: dict[int, float] = {}
         if c.prior is not None:
@@ -230,6 +233,9 @@ class _Row:
                 found[self.plan.segments[self.seg + 1].forced[0]] = end
         for pitch, extra in c.emphasis:
             token = V.PITCH0 + pitch
+            found[token] = found.get(token, 0.0) + extra
+        for pos, pitch, extra in c.accents:
+            token = V.POS0 + pos if pos > self.pos and self.state == "note" else V.PITCH0 + pitch if pos == self.pos else -1
             found[token] = found.get(token, 0.0) + extra
         return [found.get(t, 0.0) for t in allowed]
 

@@ -3,7 +3,8 @@ clip replaced by a fill, everything outside the span kept bit for bit).
 
 Both write only the nine GM drum classes the model was trained on (models/constants.py), with
 velocities, then humanize on the seed (models/humanize.py). ``drums`` reads the header (style,
-metre, tempo) and, when asked, the request's context clips as forced tracks of every bar;
+metre, tempo); its kick leans on the note starts of the context's bass line (``kick_accents``),
+and, when asked, it reads the context clips as forced tracks of every bar (untrained: off);
 ``fill`` reads up to ``CONTEXT_BARS`` bars of the clip before the span and writes the span's
 bars flagged FILL, as the Groove fill recordings were tokenized.
 """
@@ -11,6 +12,7 @@ bars flagged FILL, as the Groove fill recordings were tokenized.
 from __future__ import annotations
 
 import math
+import statistics
 
 from models import humanize
 from models import vocab as V
@@ -18,7 +20,7 @@ from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
 from models.regions import Rewrite, Track, bars_budget, generated_notes, plan, quantize
 from models.representation import Note, Part
 from models.tasks import DrumsTask, FillTask
-from models.tokenizer import Header, bar_ticks, decode, quantize_part
+from models.tokenizer import Header, bar_ticks, decode, quantize_part, snap
 
 DRUM_PITCHES = frozenset(DRUM_CLASSES.values())
 CONTEXT_BARS = 8  # clip bars read before a fill
@@ -34,6 +36,13 @@ DEFAULT_MIN = 6
 DENSITY_MAX = (16, 40)
 FILL_MIN = (2, 14)  # min notes per fill bar at intensity 0 and 1
 FILL_MAX = (14, 36)
+# With a bass (or chords) among the context clips, the kick leans on its note starts, as a
+# drummer locks with the bass: the log-bias of a kick where a context note starts. On train
+# chorale bass lines, 1.5 took the bass notes starting with a kick from 45% to 78% (and the
+# kicks on a bass start from 42% to 59%); 2.5 locks harder and turns a walking quarter-note
+# bass into four on the floor.
+KICK_LOCK = 1.5
+BASS_BELOW = 55  # a context clip of unknown kind is read as the bass line when it sits this low
 # A fill moves onto the toms and crash the harder it is played: their log-bias at intensity 1
 # (on Groove train windows, 1.2 gives them 0.32 of a fill's hits at intensity 0.5; drummers 0.30).
 FILL_EMPHASIS = 1.2
@@ -56,7 +65,7 @@ def build_drums(task: DrumsTask, block: int = 1024, use_context: bool = USE_CONT
     density = 0.5 if task.density is None else task.density
     least = DEFAULT_MIN if task.density is None else _lerp(DENSITY_MIN, density)
     track = Track("drums", DRUM_PITCHES, min_notes=round(least * scale),
-                  max_notes=max(4, round(_lerp(DENSITY_MAX, density) * scale)))
+                  max_notes=max(4, round(_lerp(DENSITY_MAX, density) * scale)), accents=kick_accents(task))
     context = _context(task, tpb) if use_context else {}
     key = next((c.key for c in task.context if c.key), None) if context else None
     header = Header(task.style, task.time_signature, key, task.tempo)
@@ -73,6 +82,20 @@ def build_drums(task: DrumsTask, block: int = 1024, use_context: bool = USE_CONT
                      task.tempo, None, name=f"Drums ({task.style})", kind="drums")]
 
     return Rewrite(lambda rows, seed: [the_plan] * rows, finish)
+
+
+def kick_accents(task: DrumsTask) -> tuple[tuple[int, int, float], ...]:
+    """Kick accents where the context's bass line starts a note: the clip of kind bass, else
+    chords, else a clip of unknown kind that sits low (median pitch under BASS_BELOW)."""
+    clips = [c for c in task.context if c.time_signature == task.time_signature and c.notes]
+    unknown = sorted((statistics.median(n.pitch for n in c.notes), i) for i, c in enumerate(clips) if c.kind is None)
+    low = [clips[i] for median, i in unknown if median < BASS_BELOW][:1]
+    bass = [c for c in clips if c.kind == "bass"] + [c for c in clips if c.kind == "chords"] + low
+    if not bass:
+        return ()
+    end = task.bars * bar_ticks(task.time_signature)
+    starts = sorted({t for n in bass[0].notes if 0 <= (t := snap(n.start * V.TICKS_PER_BEAT)) < end})
+    return tuple((t, DRUM_CLASSES["kick"], KICK_LOCK) for t in starts)
 
 
 def _context(task: DrumsTask, tpb: int) -> dict[str, list[list[tuple[int, int, int, int]]]]:

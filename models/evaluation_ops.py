@@ -6,6 +6,8 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
   next; baselines: repeating the last context bar, and the hits found in at least two of the
   four context bars. ``drums`` gets only the style and tempo; its baseline is the style's
   typical bar (the kick/snare hits of at least half the style's bars on Groove train).
+- drums with a bass line as context (4/4 bass lines of validation chorales): the share of bass
+  notes that start with a kick and of kicks on a bass note's start, with and without it.
 - fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
   of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
   fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
@@ -174,6 +176,39 @@ def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int
     return out
 
 
+def eval_drums_with_bass(composer: Composer, basses: Sequence[Part], seed: int) -> dict[str, dict[str, float]]:
+    """How a 4-bar rock groove locks with a bass line given as context: the share of the bass
+    notes that start with a kick, and of the kicks that fall on a bass note's start, against
+    the same requests without the context."""
+    out = {}
+    for name, with_bass in (("without_context", False), ("with_bass_context", True)):
+        locked, on_bass = [], []
+        for i, bass in enumerate(basses):
+            task = DrumsTask(4, (4, 4), 100.0, "rock", context=(bass,) if with_bass else (), humanize=0.0,
+                             sampling=Sampling(seed=seed + i))
+            (part,) = composer.run(task)[0]
+            kicks = {tick for tick, _ in onsets(part, [DRUM_CLASSES["kick"]])}
+            starts = {snap(n.start * 12) for n in bass.notes}
+            locked.append(len(kicks & starts) / max(1, len(starts)))
+            on_bass.append(len(kicks & starts) / max(1, len(kicks)))
+        out[name] = {"bass_starts_with_kick": _mean(locked), "kicks_on_bass_starts": _mean(on_bass)}
+    return out
+
+
+def chorale_basses(limit: int) -> list[Part]:
+    """The first 4 bars of 4/4 bass lines of validation chorales (music21), as context clips."""
+    from models.corpus import load_all
+
+    out = []
+    for piece in load_all(sources=("chorales",), derived=False)["chorales"]:
+        bass = piece.part("bass")
+        if piece.split == "valid" and bass is not None and bass.time_signature == (4, 4) and bass.length >= 16:
+            out.append(crop(bass, 0, 16))
+        if len(out) >= limit:
+            break
+    return out
+
+
 def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train: Sequence[Piece],
                  seed: int) -> dict[str, dict[str, float]]:
     from models.drum_style import train_on
@@ -238,6 +273,7 @@ def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     table["continue_drums"] = eval_continue(composer, cases, seed, typical_bars(train))
     table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
+    table["drums_with_bass"] = eval_drums_with_bass(composer, chorale_basses(limit), seed)
     table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
     drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
     table["vary_drums"] = eval_vary(composer, drum_clips, seed)

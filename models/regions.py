@@ -38,6 +38,7 @@ class Track:
     fill_bars: frozenset[int] = field(default_factory=frozenset)  # bars flagged FILL
     prior: GroovePrior | None = None  # for drums: the clip's own groove (models/groove.py)
     emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) while sampling, e.g. a fill's toms
+    accents: tuple[tuple[int, int, float], ...] = ()  # (absolute tick, pitch, log-bias): hits favoured there
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
                 start_pos=s - start if chord else -1, start_pitches=frozenset(chord), prior=track.prior,
                 emphasis=track.emphasis,
+                accents=tuple((t - start, p, b) for t, p, b in track.accents if first <= t < min(stop, end)),
             )))
     if emitted < len(in_bar):
         _force(segments, _tokens(in_bar[emitted:], start, track.role))

@@ -14,7 +14,7 @@ from models.decoding import Constraints, Plan, Sampler, Segment, decode
 from models.drum_style import StyleClassifier, features, guess_style
 from models.regions import Track, generated_notes, plan
 from models.representation import Note, Part
-from models.tokenizer import Header
+from models.tokenizer import Header, header_tokens
 from models.tokenizer import decode as decode_tokens
 from models.training import PRESETS
 from models.transformer import GPT
@@ -124,3 +124,36 @@ def test_style_classifier_separates_two_grooves() -> None:
     assert classifier.predict(beat(42, False, 110)) == "rock"
     assert features(Part((), 4.0)).sum() == pytest.approx(1.1)
     assert guess_style(Part((), 4.0)) == "rock"
+
+
+def test_kick_accents_follow_the_bass_line_of_the_context() -> None:
+    from models.drums import KICK_LOCK, kick_accents
+    from models.tasks import DrumsTask
+
+    def clip(pitches_starts: list[tuple[int, float]], kind: str | None) -> Part:
+        return Part(tuple(Note(p, s, 0.5, 90) for p, s in pitches_starts), 8.0, (4, 4), 100.0, None, None, kind)
+
+    bass = clip([(36, 0.0), (36, 0.75), (43, 1.5), (40, 7.75), (36, 9.0)], "bass")  # 9.0: past 2 bars
+    chords = clip([(60, 0.0), (64, 2.0)], "chords")
+    low = clip([(40, 0.5), (45, 3.0)], None)
+    high = clip([(72, 1.0)], None)
+    kick = 36
+    assert kick_accents(DrumsTask(2, context=(chords, bass))) == (
+        (0, kick, KICK_LOCK), (9, kick, KICK_LOCK), (18, kick, KICK_LOCK), (93, kick, KICK_LOCK))
+    assert [t for t, _, _ in kick_accents(DrumsTask(2, context=(high, chords)))] == [0, 24]
+    assert [t for t, _, _ in kick_accents(DrumsTask(2, context=(high, low)))] == [6, 36]
+    assert kick_accents(DrumsTask(2, context=(high,))) == ()
+    assert kick_accents(DrumsTask(2, (3, 4), context=(bass,))) == ()  # another metre: not this groove's
+
+
+def test_accents_favour_a_hit_where_they_are(model: GPT) -> None:
+    kit = frozenset({36, 38, 42})
+    counts = {}
+    for accents in ((), ((30, 36, 4.0),)):
+        c = Constraints("drums", bar_start=0, bar_ticks=48, end_tick=48, pitches=kit, min_notes=2, max_notes=12,
+                        accents=accents)
+        plan_ = Plan([Segment(forced=header_tokens(HEADER) + [V.BAR, V.TRK["drums"]]), Segment(generate=c),
+                      Segment(forced=[V.EOS])])
+        rows = decode(model, plan_, 8, Sampler(seed=1))
+        counts[accents] = sum((30, 36) in {(round(n.start * 12), n.pitch) for n in _notes(row)} for row in rows)
+    assert counts[((30, 36, 4.0),)] >= 6 > counts[()]
