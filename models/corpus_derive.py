@@ -56,8 +56,8 @@ def chord_spans(voices: Sequence[Sequence[Note]], unit: float,
         sounding = [n.pitch for n in notes if n.start <= t0 + _EPS and n.end > t0 + _EPS]
         if not sounding:
             continue
-        prev = spans[-1] if spans else None
-        contiguous = prev is not None and abs(prev[1] - t0) < _EPS
+        prev = spans[-1] if spans else []
+        contiguous = bool(prev) and abs(prev[1] - t0) < _EPS
         if contiguous and not _on_grid(t0, unit) and t1 - t0 < unit - _EPS:
             prev[1] = t1  # passing sonority: the chord before it holds
             continue

@@ -112,7 +112,7 @@ def parse_tune(item: tuple[str, str]) -> tuple[Piece | None, str]:
         return None, "metre_change"
     parts = list(score.parts) if hasattr(score, "parts") and score.parts else [score]
     bar = ts[0] * 4.0 / ts[1]
-    shift = pickup_shift(parts[0], bar)
+    shift = pickup_shift(parts[0], bar)  # type: ignore[arg-type]  # a Score without parts is read as one
     notes = voice_notes(parts[0], shift)
     if len(notes) < 8:
         return None, "too_short"

@@ -81,7 +81,7 @@ def load_groove(split: str, groove_dir: Path, counts: Counter | None = None,
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
     counts = counts if counts is not None else Counter()
-    pieces = []
+    pieces: list[Piece] = []
     for row in read_info(groove_dir):
         if row["split"] != SPLITS[split]:
             continue

@@ -390,13 +390,9 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
         for k, i in enumerate(active):
             st = states[i]
             if i in mirrors:  # a contrast row reads what its guided row read (its own header)
-                chunk = []
-                for token in read[mirrors[i]]:
-                    chunk.append(token if st.forced_next() is None else st.forced_next())
-                    st.accept(chunk[-1])
-                chunks.append(chunk)
+                chunks.append(_mirrored(st, read[mirrors[i]]))
                 continue
-            chunk = []
+            chunk: list[int] = []
             if st.forced_next() is None:
                 allowed = st.allowed()
                 row = logits[k]
@@ -444,6 +440,16 @@ def _common_lead(states: list[_Row]) -> list[int]:
             n += 1
         common = common[:n]
     return common
+
+
+def _mirrored(st: _Row, tokens: list[int]) -> list[int]:
+    """Accept another row's ``tokens``, where this row's plan forces its own (its header)."""
+    out = []
+    for token in tokens:
+        forced = st.forced_next()
+        out.append(token if forced is None else forced)
+        st.accept(out[-1])
+    return out
 
 
 def _without_choice(st: _Row) -> list[int]:

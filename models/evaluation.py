@@ -95,7 +95,7 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
         b_grids = {v: sounding(p, 1.0) for v, p in bach.items()}
         g_grids = {v: sounding(p, 1.0) for v, p in generated.items()}
         for t in range(int(melody.length)):
-            chord = {g[t] % 12 for g in b_grids.values() if t < len(g) and g[t] is not None}
+            chord = {p % 12 for g in b_grids.values() if t < len(g) and (p := g[t]) is not None}
             if not chord:
                 continue
             for g in g_grids.values():
@@ -111,7 +111,7 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
             "bass_agree": bass_agree, "bass_beats": beats} | root_close(melody, generated.get("bass"), key)
 
 
-def root_close(melody: Part, bass: Part | None, key: str) -> dict[str, int]:
+def root_close(melody: Part, bass: Part | None, key: str) -> dict[str, float]:
     """Whether the bass sounds the tonic under the melody's last note (the piece ends in root
     position, as nearly all chorales do); nothing to count without a bass."""
     if bass is None or not melody.notes:

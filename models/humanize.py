@@ -130,7 +130,7 @@ def amount_of(notes: Sequence[Note], tempo: float | None) -> float:
     off = [abs(n.start * V.TICKS_PER_BEAT - snap(n.start * V.TICKS_PER_BEAT)) / V.TICKS_PER_BEAT * ms_per_beat
            for n in notes]
     typical = float(load_table().get("mean_abs_ms") or 1.0)
-    return float(min(1.0, max(0.0, np.mean(off) / typical)))
+    return min(1.0, max(0.0, float(np.mean(off)) / typical))
 
 
 def main(argv: list[str] | None = None) -> int:

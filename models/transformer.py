@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -225,7 +226,7 @@ class GPT(nn.Module):
             real = (offsets < lengths[:, None]).view(B * T).nonzero().squeeze(1)  # packed -> flat (B*T)
             where = (real // T, positions.reshape(B * T)[real])  # each token's row and slot
             ids = idx.reshape(B * T)[real]
-        rotation = self._rotations(end, device)[positions.reshape(B * T) if real is None else where[1]]  # (N, D, D)
+        rotation = self._rotations(end, device)[positions.reshape(B * T) if where is None else where[1]]  # (N, D, D)
         # query t of row b sees its row's slots up to its own; a padded query also sees
         # padding (its output is never read)
         mask = None if T == 1 and lengths is None else (
@@ -252,6 +253,7 @@ class GPT(nn.Module):
         if lengths is None:
             cache.pos += T
         else:
+            assert cache.row_pos is not None
             cache.row_pos += lengths
             cache.pos = int(cache.row_pos.max())
         return x
@@ -262,7 +264,7 @@ class GPT(nn.Module):
         if cached is None:
             cached = [((b.ln1.weight, b.ln1.bias), b.attn.qkv.weight.t(), b.attn.proj.weight.t(),
                        (b.ln2.weight, b.ln2.bias), b.mlp.up.weight.t(), b.mlp.down.weight.t())
-                      for b in self.blocks]
+                      for b in cast(list[Block], list(self.blocks))]
             self._weights_cache = cached
         return cached
 
