@@ -35,7 +35,7 @@ from zmq.utils.monitor import recv_monitor_message
 from bridge import constants as C
 from bridge.keys import ClientKeys
 from bridge.protocol import MUSICAL_OPS, ErrorCode, error_reply
-from bridge.server import _Waker
+from bridge.server import Waker
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Relay:
         self.refusal = ""
         self._retry_at = 0.0
         self._stopping = threading.Event()
-        self._waker = _Waker()
+        self._waker = Waker()
         self._front: zmq.Socket | None = None
         self._up: zmq.Socket | None = None
         self._monitor: zmq.Socket | None = None

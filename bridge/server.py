@@ -51,7 +51,7 @@ from models.interface import Composer
 log = logging.getLogger(__name__)
 
 
-class _Waker:
+class Waker:
     """A socket pair the loop polls: workers ring it when the outbox has something."""
 
     def __init__(self) -> None:
@@ -113,7 +113,7 @@ class Server:
         self._gatekeeper = Gatekeeper(self._context, keys) if keys is not None else None
         self.broker = Broker(self.scheduler, worker_bind, self._context, keys) if worker_bind else None
         self._outbox: queue.SimpleQueue[tuple[Envelope, dict[str, Any]]] = queue.SimpleQueue()
-        self._waker = _Waker()
+        self._waker = Waker()
         self._stopping = threading.Event()
         self.bound = threading.Event()
         self.address: str | None = None

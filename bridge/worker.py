@@ -38,7 +38,7 @@ from bridge.engine import ComposerSlot, Engine
 from bridge.keys import ClientKeys
 from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_request, error_reply
 from bridge.scheduler import Job, Message, Refused, Scheduler
-from bridge.server import _Waker
+from bridge.server import Waker
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Worker:
         self.name = name or stdsocket.gethostname()
         self._context = context or zmq.Context.instance()
         self._outbox: queue.SimpleQueue[tuple[Job, Message]] = queue.SimpleQueue()
-        self._waker = _Waker()
+        self._waker = Waker()
         self._stopping = threading.Event()
         self._killed = False
         self._tickets: dict[str, Job] = {}
