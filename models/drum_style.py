@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,18 +50,24 @@ def features(part: Part, tempo: bool = True) -> np.ndarray:
     return x
 
 
+Featurize = Callable[[Part, bool], np.ndarray]
+
+
 class StyleClassifier:
-    """Softmax regression over standardized features."""
+    """Softmax regression over standardized features (``featurize``: drum features by default;
+    models/melody_style.py has the melodic ones)."""
 
     def __init__(self, styles: list[str], mean: np.ndarray, scale: np.ndarray, weights: np.ndarray,
-                 tempo: bool = True) -> None:
+                 tempo: bool = True, featurize: Featurize | None = None) -> None:
         self.styles, self.mean, self.scale, self.weights, self.tempo = styles, mean, scale, weights, tempo
+        self.featurize = featurize or features
 
     @classmethod
     def train(cls, parts: Sequence[Part], labels: Sequence[str], steps: int = 400, rate: float = 0.5,
-              l2: float = 1e-3, tempo: bool = True) -> StyleClassifier:
+              l2: float = 1e-3, tempo: bool = True, featurize: Featurize | None = None) -> StyleClassifier:
+        featurize = featurize or features
         styles = sorted(set(labels))
-        x = np.stack([features(p, tempo) for p in parts])
+        x = np.stack([featurize(p, tempo) for p in parts])
         mean, scale = x.mean(0), np.maximum(x.std(0), 1e-3)
         x = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
         y = np.zeros((len(x), len(styles)))
@@ -74,25 +80,28 @@ class StyleClassifier:
             p = _softmax(x @ w)
             grad = x.T @ ((p - y) * weight[:, None]) / len(x) + l2 * w
             w -= rate * grad
-        return cls(styles, mean, scale, w, tempo)
+        return cls(styles, mean, scale, w, tempo, featurize)
 
     def probabilities(self, part: Part) -> dict[str, float]:
-        x = np.append((features(part, self.tempo) - self.mean) / self.scale, 1.0)
+        x = np.append((self.featurize(part, self.tempo) - self.mean) / self.scale, 1.0)
         return dict(zip(self.styles, _softmax(x @ self.weights).tolist(), strict=True))
 
     def predict(self, part: Part) -> str:
         probs = self.probabilities(part)
         return max(probs, key=probs.__getitem__)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"format": "dawbridge-drum-styles", "version": 1, "credit": CREDIT,
-                "source": "Groove MIDI Dataset train split", "licence": "CC BY 4.0 (derived weights)",
-                "styles": self.styles, "mean": np.round(self.mean, 5).tolist(),
-                "scale": np.round(self.scale, 5).tolist(), "weights": np.round(self.weights, 5).tolist()}
+    def to_json(self, about: dict[str, str] | None = None) -> dict[str, Any]:
+        """The weights, under ``about`` (format, credit, source, licence; the Groove drum
+        classifier's by default)."""
+        about = about or {"format": "dawbridge-drum-styles", "credit": CREDIT,
+                          "source": "Groove MIDI Dataset train split", "licence": "CC BY 4.0 (derived weights)"}
+        return about | {"version": 1, "styles": self.styles, "mean": np.round(self.mean, 5).tolist(),
+                        "scale": np.round(self.scale, 5).tolist(), "weights": np.round(self.weights, 5).tolist()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StyleClassifier:
-        return cls(list(data["styles"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["weights"]))
+    def from_json(cls, data: dict[str, Any], featurize: Featurize | None = None) -> StyleClassifier:
+        return cls(list(data["styles"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["weights"]),
+                   featurize=featurize)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

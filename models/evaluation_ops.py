@@ -14,6 +14,8 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
 - restyle: how often a style classifier trained on Groove train (tempo left out: restyle keeps
   the tempo) recognises the target style, against the unchanged clip, and the kick/snare onset
   F1 between source and result (skeleton survival), per strength.
+- restyle melodies (folk valid tunes, first 8 bars): the same with a melody style classifier
+  trained on the train split's folk tunes and chorales, and the note F1 to the source.
 - vary: note F1 (onset and pitch) to the source per strength; it must fall as strength rises.
 """
 
@@ -41,6 +43,7 @@ SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
 TOMS_CRASH = frozenset(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
 CONTEXT = 4  # bars read before the bar predicted
 TARGET_STYLES = ("rock", "funk", "jazz", "latin", "hiphop")
+TARGET_MELODY_STYLES = ("reel", "jig", "hornpipe", "chorale")
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -227,6 +230,26 @@ def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train:
     return out
 
 
+def eval_restyle_melody(composer: Composer, clips: Sequence[tuple[Part, str]], train: Sequence[Piece],
+                        seed: int) -> dict[str, dict[str, float]]:
+    """Melodies restyled: how often a melody style classifier trained on the train split
+    recognises the target style, and the note F1 (onset and pitch) to the source, per strength."""
+    from models.melody_style import train_on
+
+    classifier = train_on(train)
+    out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, s in clips])}}
+    for strength in (0.0, 0.5, 1.0):
+        hit, kept = [], []
+        for i, (clip, style) in enumerate(clips):
+            target = next(s for s in TARGET_MELODY_STYLES[i % len(TARGET_MELODY_STYLES):] + TARGET_MELODY_STYLES
+                          if s != style)
+            (part,) = composer.run(RestyleTask(clip, target, strength, sampling=Sampling(seed=seed + i)))[0]
+            hit.append(classifier.predict(part) == target)
+            kept.append(f1(onsets(part), onsets(clip)))
+        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "note_f1_to_source": _mean(kept)}
+    return out
+
+
 def eval_vary(composer: Composer, clips: Sequence[Part], seed: int) -> dict[str, float]:
     out = {}
     for strength in STRENGTHS:
@@ -240,15 +263,17 @@ def eval_vary(composer: Composer, clips: Sequence[Part], seed: int) -> dict[str,
     return out
 
 
-def folk_clips(limit: int) -> list[Part]:
+def folk_clips(limit: int, split: str = "valid", styled: bool = False) -> list[tuple[Part, str]]:
+    """The first 8 bars of folk tunes of ``split`` with their style (only styled tunes when
+    ``styled``)."""
     from models.corpus import load_all
 
-    pieces = [p for p in load_all(sources=("folk",), derived=False)["folk"] if p.split == "valid"]
+    pieces = [p for p in load_all(sources=("folk",), derived=False)["folk"] if p.split == split]
     clips = []
     for p in pieces:
         part = p.first
-        if part.bars >= 8:
-            clips.append(crop(part, 0, 8 * part.beats_per_bar))
+        if part.bars >= 8 and (p.style or not styled):
+            clips.append((crop(part, 0, 8 * part.beats_per_bar), p.style or ""))
         if len(clips) >= limit:
             break
     return clips
@@ -277,7 +302,10 @@ def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
     table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
     drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
     table["vary_drums"] = eval_vary(composer, drum_clips, seed)
-    table["vary_melody"] = eval_vary(composer, folk_clips(max(2, limit // 3)), seed)
+    table["vary_melody"] = eval_vary(composer, [c for c, _ in folk_clips(max(2, limit // 3))], seed)
+    from models.melody_style import training_pieces
+
+    table["restyle_melody"] = eval_restyle_melody(composer, folk_clips(limit, styled=True), training_pieces(), seed)
     table["seconds"] = round(time.perf_counter() - started, 1)
     return table
 

@@ -18,6 +18,7 @@ from models import humanize
 from models import vocab as V
 from models.constants import DRUM_CLASSES
 from models.drum_style import guess_style
+from models.melody_style import guess_style as guess_melody_style
 from models.regions import (
     QNote,
     Rewrite,
@@ -87,7 +88,7 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
                   min_notes=round(per_bar * 0.5), max_notes=max(8, round(3 * per_bar)))
     header = Header(task.style, clip.time_signature, key, clip.tempo)
     the_plan = plan(header, track, kept_q, [(0, total)], clip.bars, tpb, end_tick=total)
-    source = guess_style(clip) if drum else None
+    source = guess_style(clip) if drum else guess_melody_style(clip) if role == "melody" else None
     if source is not None and source != task.style and GUIDANCE > 0:
         contrast = header_tokens(Header(source, clip.time_signature, key, clip.tempo))
         the_plan = dataclasses.replace(the_plan, contrast=contrast, guidance=GUIDANCE)

@@ -107,6 +107,7 @@ def test_malformed_traffic_on_the_worker_socket() -> None:
             assert server.broker.malformed >= 8
             rogue.send_multipart(encode(b"GONE"))
             rogue.close()
+            _wait_workers(server, 0)  # the rogue's GONE is read before the real worker joins
             worker, thread = running_worker(server.broker.address, composer=TimingComposer())
             _wait_workers(server, 1)
             assert client.request("harmonize", clip=melody(2), seed=1)["seed"] == 1

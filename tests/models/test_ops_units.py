@@ -1,5 +1,5 @@
 """The pieces under the drum and rewrite ops: the decoder's span options they rely on (mono,
-pitch_only, start_pos, one plan per row), region plans, humanizing and the style classifier."""
+pitch_only, start_pos, one plan per row), region plans, humanizing and the style classifiers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from models import humanize
+from models import humanize, melody_style
 from models import vocab as V
 from models.decoding import Constraints, Plan, Sampler, Segment, decode
 from models.drum_style import StyleClassifier, features, guess_style
@@ -124,6 +124,33 @@ def test_style_classifier_separates_two_grooves() -> None:
     assert classifier.predict(beat(42, False, 110)) == "rock"
     assert features(Part((), 4.0)).sum() == pytest.approx(1.1)
     assert guess_style(Part((), 4.0)) == "rock"
+
+
+def test_melody_style_classifier_tells_a_reel_from_a_jig() -> None:
+    def tune(compound: bool, shift: int) -> Part:
+        notes, t, pitches = [], 0.0, [62, 64, 66, 67, 69, 71, 69, 67]
+        lengths = [1 / 3, 1 / 3, 1 / 3] if compound else [0.5, 0.5]
+        for _ in range(16):
+            for length in lengths:
+                notes.append(Note(pitches[len(notes) % 8] + shift, round(t, 6), length, 90))
+                t += length
+        return Part(tuple(notes), t, (12, 8) if compound else (4, 4), 110.0, kind="melody")
+
+    parts = [tune(True, k) for k in range(5)] + [tune(False, k) for k in range(5)]
+    classifier = StyleClassifier.train(parts, ["jig"] * 5 + ["reel"] * 5, steps=100, tempo=False,
+                                       featurize=melody_style.features)
+    assert classifier.predict(tune(True, 7)) == "jig" and classifier.predict(tune(False, 7)) == "reel"
+    back = StyleClassifier.from_json(classifier.to_json(melody_style.ABOUT), featurize=melody_style.features)
+    assert back.predict(tune(True, 3)) == "jig"
+    assert melody_style.features(Part((), 4.0)).sum() == 0.0
+    assert melody_style.guess_style(Part((), 4.0)) is None
+
+
+def test_melody_style_weights_ship_with_their_credit() -> None:
+    data = json.loads(melody_style.WEIGHTS_PATH.read_text())
+    assert data["format"] == "dawbridge-melody-styles" and "train split" in data["source"]
+    assert set(data["styles"]) <= set(melody_style.STYLES) and {"reel", "jig", "chorale"} <= set(data["styles"])
+    assert len(data["mean"]) == melody_style.FEATURES
 
 
 def test_kick_accents_follow_the_bass_line_of_the_context() -> None:
