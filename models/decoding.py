@@ -42,6 +42,9 @@ class Constraints:
     pitch_only: bool = False  # write exactly one PITCH (POS and DUR around it are forced)
     start_pos: int = -1  # >= 0: the span continues a forced onset at this position (more notes there)
     start_pitches: frozenset[int] = frozenset()  # the pitches already forced at start_pos
+    # the note forced at start_pos (one pitch, its POS and PITCH read) still needs its DUR: the
+    # span writes that first (a kept note whose length the model chooses), then goes on as usual
+    pending_dur: bool = False
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
     prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
@@ -109,9 +112,13 @@ class _Row:
         self.notes = 0
         self.at_pos: set[int] = set()
         self.pitch = -1
+        self.pending = False  # the DUR to write is a forced note's (not counted as a new note)
         seg = None if self.done else self.current()
         if seg is not None and seg.generate is not None and seg.generate.start_pos >= 0:
             self.pos, self.at_pos = seg.generate.start_pos, set(seg.generate.start_pitches)
+            if seg.generate.pending_dur:
+                self.state, self.pitch = "dur", max(seg.generate.start_pitches)
+                self.pending = True
 
     @property
     def done(self) -> bool:
@@ -157,7 +164,8 @@ class _Row:
             self.state = "dur"
         elif self.state == "dur":
             ticks = V.DURATIONS[token - V.DUR0]
-            self.notes += 1
+            self.notes += 0 if self.pending else 1
+            self.pending = False
             if c.voices:
                 start = c.bar_start + self.pos
                 self.known.setdefault(c.role, []).append((start, start + ticks, self.pitch))

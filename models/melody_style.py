@@ -3,9 +3,10 @@ its rhythm and line, with the drum classifier's softmax regression (models/drum_
 trained on the folk tunes and chorale soprano lines of the train split and shipped as
 models/weights/melody_styles.json.
 
-Features leave the metre and tempo out (a restyled clip keeps both): where onsets fall within
-the beat, the spread of note lengths, dotted pairs, the intervals between notes, notes per
-beat and the pitch spread. Restyle uses the classifier to name the style a melody comes from
+Features: where onsets fall within the beat, the spread of note lengths, dotted pairs, the
+intervals between notes, notes per beat, the pitch spread and the metre (simple or compound,
+beats per bar; the tempo is left out). Restyle writes a style in its own metre family
+(models/metre_view.py), and a result is judged read in that metre. Restyle uses the classifier to name the style a melody comes from
 (to steer away from it); the evaluation trains its own copy the same way to judge restyle.
 
     python -m models.melody_style --build     # retrain and write the shipped weights
@@ -24,6 +25,7 @@ import numpy as np
 
 from models import vocab as V
 from models.drum_style import StyleClassifier
+from models.metre_view import beats_per_bar, is_compound
 from models.representation import Part, Piece
 from models.tokenizer import snap
 
@@ -35,7 +37,7 @@ ABOUT = {"format": "dawbridge-melody-styles",
 _POINTS = (0, 3, 4, 6, 8, 9)  # the tokenizer's grid points within a beat
 _LENGTHS = (0.26, 0.34, 0.51, 0.76, 1.01, 1.51, 2.01)  # note-length bins (beats), and longer
 _INTERVALS = (0, 2, 4, 7)  # repeated note, step, third, up to a fifth, and wider
-FEATURES = len(_POINTS) + len(_LENGTHS) + 1 + 1 + len(_INTERVALS) + 1 + 2
+FEATURES = len(_POINTS) + len(_LENGTHS) + 1 + 1 + len(_INTERVALS) + 1 + 2 + 2
 
 
 def features(part: Part, tempo: bool = False) -> np.ndarray:
@@ -63,6 +65,8 @@ def features(part: Part, tempo: bool = False) -> np.ndarray:
     x[len(_POINTS) + len(_LENGTHS) + 1: at] /= max(1, len(pairs))
     x[at] = math.log1p(len(line) / max(part.length, 1.0))
     x[at + 1] = float(np.std([n.pitch for n in line])) / 12.0
+    x[at + 2] = float(is_compound(part.time_signature))
+    x[at + 3] = beats_per_bar(part.time_signature) / 4.0
     return x
 
 

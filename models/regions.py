@@ -39,6 +39,9 @@ class Track:
     prior: GroovePrior | None = None  # for drums: the clip's own groove (models/groove.py)
     emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) while sampling, e.g. a fill's toms
     accents: tuple[tuple[int, int, float], ...] = ()  # (absolute tick, pitch, log-bias): hits favoured there
+    # a monophonic track's kept notes inside the regions keep onset and pitch; the model writes
+    # their lengths (restyle: a reel's eighth on the beat may become a chorale's half note)
+    free_lengths: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,19 +136,22 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
     """Kept notes of one bar, with generated spans wherever a region is open."""
     end = start + bar_ticks
     mono = track.role in V.MONOPHONIC_ROLES if track.mono is None else track.mono
+    free = track.free_lengths and mono and track.role not in V.VELOCITY_ROLES
     emitted = 0  # kept notes of the bar already in the stream
     for lo, hi in _bar_parts(regions, in_bar, start, end):
         cuts = sorted({q[0] for q in in_bar if lo < q[0] < hi})
         for s, e in zip([lo, *cuts], [*cuts, hi], strict=True):
             run = [q for q in in_bar[emitted:] if q[0] <= s]
+            pending = free and run[-1][0] == s if run else False
             if run:
-                _force(segments, _tokens(run, start, track.role))
+                tokens = _tokens(run, start, track.role)
+                _force(segments, tokens[:-1] if pending else tokens)  # the span writes its DUR
                 emitted += len(run)
             chord = [q[1] for q in in_bar[:emitted] if q[0] == s]
             first = s
             if mono:
-                chord = []
-                sounding = [q[0] + q[2] for q in kept if q[0] <= s]
+                chord = chord[-1:] if pending else []
+                sounding = [q[0] + q[2] for q in kept if q[0] <= s and not (free and _inside(q[0], regions))]
                 first = max([s, *sounding])
             stop = _span_end(e, end, hi, kept, regions, last, first)
             if not chord and not _has_position(first - start, min(stop, end) - start):
@@ -155,7 +161,8 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 role=track.role, bar_start=start, bar_ticks=bar_ticks, end_tick=stop,
                 pitches=track.pitches, min_notes=math.ceil(track.min_notes * share - 1e-9),
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
-                start_pos=s - start if chord else -1, start_pitches=frozenset(chord), prior=track.prior,
+                start_pos=s - start if chord else -1, start_pitches=frozenset(chord), pending_dur=pending,
+                prior=track.prior,
                 emphasis=track.emphasis,
                 accents=tuple((t - start, p, b) for t, p, b in track.accents if first <= t < min(stop, end)),
             )))
@@ -188,6 +195,10 @@ def _span_end(e: int, bar_end: int, hi: int, kept: Sequence[QNote], regions: lis
     region_end = next((r1 for r0, r1 in regions if r0 <= first < r1), hi)
     later = [q[0] for q in kept if q[0] >= bar_end]
     return min([region_end, last, *later]) if later else min(region_end, last)
+
+
+def _inside(tick: int, regions: Sequence[tuple[int, int]]) -> bool:
+    return any(lo <= tick < hi for lo, hi in regions)
 
 
 def _has_position(first: int, stop: int) -> bool:
@@ -226,7 +237,7 @@ def generated_notes(part: Part | None, kept: Sequence[QNote], regions: Sequence[
     out = []
     for n in part.notes:
         tick = round(n.start * V.TICKS_PER_BEAT) + offset
-        if (tick, n.pitch) in forced or not any(lo <= tick < hi for lo, hi in regions):
+        if (tick, n.pitch) in forced or not _inside(tick, regions):
             continue
         duration = min(n.duration, DRUM_BEATS) if part.kind == "drums" else n.duration
         out.append(Note(n.pitch, tick / V.TICKS_PER_BEAT, duration, n.velocity))
@@ -241,6 +252,14 @@ def role_of(part: Part) -> str:
 def is_monophonic(notes: Sequence[Note]) -> bool:
     ordered = sorted(notes, key=lambda n: n.start)
     return all(b.start >= a.end - 1e-6 for a, b in zip(ordered, ordered[1:], strict=False))
+
+
+def is_melodic_line(notes: Sequence[Note]) -> bool:
+    """A single line with a few slips: fewer than one note in twenty starts together with
+    another or inside it (legato overlaps, a grace note under a long one)."""
+    ordered = sorted(notes, key=lambda n: n.start)
+    clashes = sum(b.start < a.end - 0.05 for a, b in zip(ordered, ordered[1:], strict=False))
+    return clashes * 20 < max(1, len(ordered))
 
 
 def pitch_set(part: Part, role: str, key: str | None, locked: bool) -> frozenset[int]:

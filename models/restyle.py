@@ -19,12 +19,13 @@ from models import vocab as V
 from models.constants import DRUM_CLASSES
 from models.drum_style import guess_style
 from models.melody_style import guess_style as guess_melody_style
+from models.metre_view import view_for
 from models.regions import (
     QNote,
     Rewrite,
     Track,
     generated_notes,
-    is_monophonic,
+    is_melodic_line,
     pitch_set,
     plan,
     role_of,
@@ -41,6 +42,7 @@ SKELETON = frozenset({DRUM_CLASSES["kick"], DRUM_CLASSES["snare"]})
 # style's header). On Groove train windows, 0 -> 3 raised the target style's recognition at
 # strength 0.5 from 0.08 to 0.35 (1.0: 0.13 -> 0.32); 4 gave no more.
 GUIDANCE = 3.0
+MELODY_GUIDANCE = 3.0
 
 
 def metric_weight(tick: int, bar_ticks: int) -> int:
@@ -72,37 +74,54 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     if task.style not in styles:
         kind = "drum" if drum else "melody"
         raise ValueError(f"style must be one of {', '.join(styles)} for a {kind} clip, got {task.style!r}")
-    tpb = bar_ticks(clip.time_signature)
-    key = music_key(clip, role, None)
-    pairs, _ = grid_pairs(clip.notes, role)  # notes the model cannot read go with the old style
+    view = None if drum else view_for(clip.time_signature, task.style)
+    src = view.to_view(clip) if view else clip  # the clip as the target style is written
+    original = dict(zip(src.notes, clip.notes, strict=True))
+    tpb = bar_ticks(src.time_signature)
+    key = music_key(src, role, None)
+    pairs, _ = grid_pairs(src.notes, role)  # notes the model cannot read go with the old style
     if task.strength <= 0 or not pairs:
         return Rewrite(lambda rows, seed: None, lambda tokens, row, seed: [_named(clip, list(clip.notes), task.style)])
     qs = [q for _, q in pairs]
     keep = skeleton(qs, drum, task.strength, tpb)
     kept_q = [qs[i] for i in keep]
     kept_notes = [pairs[i][0] for i in keep]
-    total = math.ceil(clip.length * V.TICKS_PER_BEAT - 1e-6)
-    per_bar = len(qs) / max(1, clip.bars)
-    mono = True if role == "melody" and is_monophonic(clip.notes) else None
-    track = Track(role, pitch_set(clip, role, key, locked=False), mono=mono,
-                  min_notes=round(per_bar * 0.5), max_notes=max(8, round(3 * per_bar)))
-    header = Header(task.style, clip.time_signature, key, clip.tempo)
-    the_plan = plan(header, track, kept_q, [(0, total)], clip.bars, tpb, end_tick=total)
+    total = math.ceil(src.length * V.TICKS_PER_BEAT - 1e-6)
+    per_bar = len(qs) / max(1, src.bars)
+    mono = True if role == "melody" and is_melodic_line(src.notes) else None
+    # A monophonic melody's kept notes take the lengths the new style gives them, and the style
+    # sets how many notes come between them (a chorale fills a beat with one note, a reel with two).
+    free = mono is True
+    least = round(per_bar * (0.25 if not kept_q else 0.0)) if free else round(per_bar * 0.5)
+    track = Track(role, pitch_set(src, role, key, locked=False), mono=mono, min_notes=least,
+                  max_notes=max(8, round(3 * per_bar)), free_lengths=free)
+    header = Header(task.style, src.time_signature, key, src.tempo)
+    the_plan = plan(header, track, kept_q, [(0, total)], src.bars, tpb, end_tick=total)
     source = guess_style(clip) if drum else guess_melody_style(clip) if role == "melody" else None
-    if source is not None and source != task.style and GUIDANCE > 0:
-        contrast = header_tokens(Header(source, clip.time_signature, key, clip.tempo))
-        the_plan = dataclasses.replace(the_plan, contrast=contrast, guidance=GUIDANCE)
+    guidance = GUIDANCE if drum else MELODY_GUIDANCE
+    if source is not None and source != task.style and guidance > 0:
+        contrast = header_tokens(Header(source, src.time_signature, key, src.tempo))
+        the_plan = dataclasses.replace(the_plan, contrast=contrast, guidance=guidance)
     amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0
     velocity = int(statistics.median(n.velocity for n in clip.notes))
 
     def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
         assert tokens is not None
-        new = generated_notes(decode(tokens, clip.length)[1].get(role), kept_q, [(0, total)])
+        written = decode(tokens, src.length)[1].get(role)
+        new = generated_notes(written, kept_q, [(0, total)])
         if drum:
-            new = humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length))
-        else:
-            new = [Note(n.pitch, n.start, n.duration, velocity) for n in new]
-        return [_named(clip, kept_notes + new, task.style)]
+            return [_named(clip, kept_notes + humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length)),
+                           task.style)]
+        lengths = {(round(n.start * V.TICKS_PER_BEAT), n.pitch): n.duration
+                   for n in (written.notes if free and written is not None else ())}
+        scale = view.scale if view is not None else 1.0
+        kept = [original[n] if (q[0], q[1]) not in lengths
+                else dataclasses.replace(original[n], duration=round(lengths[(q[0], q[1])] / scale, 6))
+                for n, q in zip(kept_notes, kept_q, strict=True)]
+        new = [Note(n.pitch, n.start, n.duration, velocity) for n in new]
+        if view is not None:
+            new = [view.from_view(n) for n in new]
+        return [_named(clip, kept + new, task.style)]
 
     return Rewrite(lambda rows, seed: [the_plan] * rows, finish)
 

@@ -11,6 +11,7 @@ import torch
 
 from models import checkpoint
 from models.constants import DRUM_CLASSES
+from models.decoding import GRID
 from models.harmonize import scale_pitches
 from models.interface import Composer, load_composer
 from models.representation import Note, Part
@@ -178,12 +179,28 @@ def test_restyle_drums_keeps_the_skeleton_by_strength(composer: Composer, streng
     assert part.length == clip.length and {n.pitch for n in part.notes} <= GM | ({44} if strength == 0 else set())
 
 
-def test_restyle_melody_keeps_downbeats_first(composer: Composer) -> None:
+@pytest.mark.parametrize("style", ["jig", "reel", "chorale"])
+def test_restyle_melody_keeps_downbeats_first(composer: Composer, style: str) -> None:
+    """A melody keeps the onset and pitch of its strongest notes (their lengths are the new
+    style's), stays one line, and keeps its bars and metre, whichever metre the style lives in."""
     clip = tune(2)
-    (part,) = composer.run(RestyleTask(clip, "jig", 0.75, sampling=Sampling(seed=6)))[0]
-    downbeats = [n for n in clip.notes if n.start in (0.0, 4.0)]
-    assert all(n in part.notes for n in downbeats)
+    (part,) = composer.run(RestyleTask(clip, style, 0.75, sampling=Sampling(seed=6)))[0]
+    starts = {(n.start, n.pitch) for n in part.notes}
+    assert all((n.start, n.pitch) in starts for n in clip.notes if n.start in (0.0, 4.0))
     assert not overlapping(part)
+    assert (part.length, part.time_signature, part.tempo) == (clip.length, clip.time_signature, clip.tempo)
+    assert all(0 <= n.start and n.end <= clip.length + 1e-6 for n in part.notes)
+
+
+def test_restyle_a_4_4_melody_as_a_jig_writes_it_in_triplets(composer: Composer) -> None:
+    """A jig over a 4/4 clip is written in 6/8 at the same pulse and read back at 2/3: a 6/8
+    eighth (0.5) is a triplet eighth (1/3), so every onset x1.5 is on the tokenizer's grid."""
+    clip = tune(2)
+    (part,) = composer.run(RestyleTask(clip, "jig", 1.0, sampling=Sampling(seed=3)))[0]
+    assert part.notes and not overlapping(part)
+    for n in part.notes:
+        tick = n.start * 1.5 * 12
+        assert abs(tick - round(tick)) < 1e-3 and round(tick) % 12 in GRID, n
 
 
 def test_restyle_refuses_a_style_of_the_other_kind(composer: Composer) -> None:

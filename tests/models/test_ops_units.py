@@ -90,6 +90,21 @@ def test_region_plan_keeps_notes_and_writes_only_inside(model: GPT) -> None:
         assert len(ticks) == len(kept) + len(new)
 
 
+def test_free_lengths_keep_onset_and_pitch_and_let_the_model_choose_the_length(model: GPT) -> None:
+    kept = [(0, 67, 6, 90), (12, 69, 6, 90), (30, 71, 6, 90), (48, 72, 24, 90)]
+    track = Track("melody", frozenset(range(60, 80)), mono=True, free_lengths=True)
+    p = plan(Header("chorale", (4, 4), "C major", 90.0), track, kept, [(0, 96)], 2, 48)
+    lengths = set()
+    for row in decode(model, p, 4, Sampler(seed=2)):
+        notes = sorted(decode_tokens(row)[1]["melody"].notes, key=lambda n: n.start)
+        by_onset = {(round(n.start * 12), n.pitch): round(n.duration * 12) for n in notes}
+        assert {(q[0], q[1]) for q in kept} <= set(by_onset)
+        lengths |= {by_onset[(q[0], q[1])] for q in kept}
+        assert all(b.start >= a.end - 1e-6 for a, b in zip(notes, notes[1:], strict=False))  # one line
+        assert all(n.end <= 8.0 + 1e-6 for n in notes)
+    assert lengths != {6, 24}  # the kept notes' own lengths were not forced
+
+
 def test_humanize_zero_is_identity_and_one_moves_within_bounds() -> None:
     notes = [Note(p, i * 0.25, 0.25, 84) for i, p in enumerate([36, 42, 38, 42] * 4)]
     assert humanize.apply(notes, 0.0, 100, 1) == notes
