@@ -204,7 +204,9 @@ class ContinueRequest(_Generate):
 
 
 class RestyleRequest(_Generate):
-    """The clip in another style, keeping its bars and skeleton to the degree strength says."""
+    """The clip in another style, keeping its bars and skeleton to the degree strength says. A
+    melody keeps the onsets and pitches of its strongest notes and is written in the style's
+    metre at the same pulse: a jig over 4/4 comes back in triplets, a reel over 6/8 in duplets."""
 
     op: Literal["restyle"]
     clip: Clip = Field(description="A drum clip or a melody clip.")
