@@ -46,7 +46,8 @@ class Constraints:
     # span writes that first (a kept note whose length the model chooses), then goes on as usual
     pending_dur: bool = False
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
-    legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds
+    legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds;
+    # the melody itself leaves none (a span of it ends only where its line reaches the span's end)
     prior: GroovePrior | None = None  # a drum part's own recent bars, leaned on while sampling
     emphasis: tuple[tuple[int, float], ...] = ()  # (pitch, log-bias) added while sampling a pitch
     # (position in the bar, pitch, log-bias): a hit of that pitch there is favoured (e.g. the
@@ -195,7 +196,8 @@ class _Row:
             if c.monophonic:
                 first = max(first, self.busy.get(c.role, 0) - c.bar_start)
             last = min(c.bar_ticks, c.end_tick - c.bar_start)  # exclusive
-            if c.legato and first < last and first % 12 in GRID and self._melody_sounds(c.bar_start + first):
+            if (c.legato and first < last and first % 12 in GRID
+                    and (c.role == "melody" or self._melody_sounds(c.bar_start + first))):
                 return [V.POS0 + first]  # the voice goes on where its last note ended
             due = self._cadence_due(c)
             if due is not None and first <= due < last:
@@ -218,8 +220,10 @@ class _Row:
                 left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, start, self.pitch)))
             if c.cadence is not None and start < c.cadence[0]:
                 left = min(left, c.cadence[0] - start)  # make way for the cadence's note
-            fits = [V.DUR0 + i for i, d in enumerate(V.DURATIONS) if d <= left]
-            return fits or [V.DUR0]
+            fits = [(i, d) for i, d in enumerate(V.DURATIONS) if d <= left]
+            if c.legato and c.role == "melody":  # end where the next note can start (or at the span's end)
+                fits = [(i, d) for i, d in fits if (self.pos + d) % 12 in GRID or d == left] or fits
+            return [V.DUR0 + i for i, _ in fits] or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 
     def bias(self, allowed: list[int]) -> list[float] | None:

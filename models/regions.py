@@ -42,6 +42,7 @@ class Track:
     # a monophonic track's kept notes inside the regions keep onset and pitch; the model writes
     # their lengths (restyle: a reel's eighth on the beat may become a chorale's half note)
     free_lengths: bool = False
+    legato: bool = False  # a monophonic line goes on where its last note ended (no rests)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 pitches=track.pitches, min_notes=math.ceil(track.min_notes * share - 1e-9),
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
                 start_pos=s - start if chord else -1, start_pitches=frozenset(chord), pending_dur=pending,
+                legato=track.legato and mono,
                 prior=track.prior,
                 emphasis=track.emphasis,
                 accents=tuple((t - start, p, b) for t, p, b in track.accents if first <= t < min(stop, end)),
@@ -260,6 +262,16 @@ def is_melodic_line(notes: Sequence[Note]) -> bool:
     ordered = sorted(notes, key=lambda n: n.start)
     clashes = sum(b.start < a.end - 0.05 for a, b in zip(ordered, ordered[1:], strict=False))
     return clashes * 20 < max(1, len(ordered))
+
+
+def silent_share(part: Part) -> float:
+    """The share of the clip's length where no note sounds."""
+    sounding, until = 0.0, 0.0
+    for n in sorted(part.notes, key=lambda n: n.start):
+        start, end = max(n.start, until), min(n.end, part.length)
+        sounding += max(0.0, end - start)
+        until = max(until, end)
+    return 1.0 - sounding / part.length if part.length > 0 else 0.0
 
 
 def pitch_set(part: Part, role: str, key: str | None, locked: bool) -> frozenset[int]:

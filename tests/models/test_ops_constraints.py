@@ -192,6 +192,16 @@ def test_restyle_melody_keeps_downbeats_first(composer: Composer, style: str) ->
     assert all(0 <= n.start and n.end <= clip.length + 1e-6 for n in part.notes)
 
 
+@pytest.mark.parametrize("style", ["jig", "chorale"])
+def test_restyle_keeps_an_unbroken_melody_unbroken(composer: Composer, style: str) -> None:
+    clip = tune(2)  # eighths without a rest
+    for seed in range(3):
+        (part,) = composer.run(RestyleTask(clip, style, 0.5, sampling=Sampling(seed=seed)))[0]
+        ordered = sorted(part.notes, key=lambda n: n.start)
+        assert ordered[0].start == 0.0 and ordered[-1].end == pytest.approx(clip.length, abs=1e-4)
+        assert all(b.start == pytest.approx(a.end, abs=1e-4) for a, b in zip(ordered, ordered[1:], strict=False))
+
+
 def test_restyle_a_4_4_melody_as_a_jig_writes_it_in_triplets(composer: Composer) -> None:
     """A jig over a 4/4 clip is written in 6/8 at the same pulse and read back at 2/3: a 6/8
     eighth (0.5) is a triplet eighth (1/3), so every onset x1.5 is on the tokenizer's grid."""
