@@ -43,6 +43,9 @@ SKELETON = frozenset({DRUM_CLASSES["kick"], DRUM_CLASSES["snare"]})
 # style's header). On Groove train windows, 0 -> 3 raised the target style's recognition at
 # strength 0.5 from 0.08 to 0.35 (1.0: 0.13 -> 0.32); 4 gave no more.
 GUIDANCE = 3.0
+# Melodies: on 18 folk tunes of the *train* split (reels, jigs, hornpipes) restyled to reel, jig,
+# hornpipe and chorale, the melody classifier recognised the target in 4/54 unchanged clips, and
+# at strength 0.5 / 1.0 in 28/54 and 40/54 results with guidance 1.5, 32/54 and 42/54 with 3.
 MELODY_GUIDANCE = 3.0
 LEGATO_BELOW = 0.1  # a melody silent for less than this share of its length is restyled unbroken
 
