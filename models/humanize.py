@@ -34,6 +34,7 @@ CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
 DEFAULT_TEMPO = 120.0
 GRID_POINTS = (0, 3, 4, 6, 8, 9)  # ticks within a beat
 _CLASS_OF = {pitch: name for name, pitch in DRUM_CLASSES.items()}
+_MARGIN = 0.05  # ticks kept from a cell's edge
 Cell = tuple[float, float, float, float]  # offset mean ms, offset sd ms, velocity mean, velocity sd
 
 
@@ -105,11 +106,26 @@ def apply(notes: Sequence[Note], amount: float, tempo: float | None, seed: int,
             out.append(n)
             continue
         start = n.start + amount * (cell[0] + cell[1] * float(z[0])) * beats_per_ms
+        start = _within_cell(start, n.start)
         if bounds is not None:
             start = min(max(start, bounds[0]), math.nextafter(bounds[1], -math.inf))
         velocity = _velocity(n.velocity, cell, amount, float(z[1]))
         out.append(Note(n.pitch, round(max(start, 0.0), 6), n.duration, velocity))
     return out
+
+
+def _within_cell(start: float, grid_start: float) -> float:
+    """``start`` kept inside the grid cell of ``grid_start``: closer to its grid point than to
+    either neighbour (16ths and triplets lie a tick apart). The table's offsets were measured
+    that way, hits snapped to their nearest grid point, so a draw from the normal's tail must
+    not move a 16th onto a triplet: the feel changes, the rhythm does not."""
+    tick = round(grid_start * V.TICKS_PER_BEAT)
+    pos, base = tick % V.TICKS_PER_BEAT, tick - tick % V.TICKS_PER_BEAT
+    points = [p - V.TICKS_PER_BEAT for p in GRID_POINTS] + list(GRID_POINTS) + [V.TICKS_PER_BEAT]
+    i = points.index(pos, len(GRID_POINTS))
+    low = (base + (points[i - 1] + pos) / 2 + _MARGIN) / V.TICKS_PER_BEAT
+    high = (base + (pos + points[i + 1]) / 2 - _MARGIN) / V.TICKS_PER_BEAT
+    return min(max(start, low), high)
 
 
 def _velocity(velocity: int, cell: Cell, amount: float, z: float) -> int:

@@ -14,7 +14,7 @@ from models.decoding import Constraints, Plan, Sampler, Segment, decode
 from models.drum_style import StyleClassifier, features, guess_style
 from models.regions import Track, generated_notes, plan
 from models.representation import Note, Part
-from models.tokenizer import Header, header_tokens
+from models.tokenizer import Header, header_tokens, snap
 from models.tokenizer import decode as decode_tokens
 from models.training import PRESETS
 from models.transformer import GPT
@@ -115,6 +115,15 @@ def test_humanize_zero_is_identity_and_one_moves_within_bounds() -> None:
     assert all(V.velocity_bin(n.velocity) == V.velocity_bin(84) for n in moved)
     assert humanize.amount_of(notes, 100) == 0.0
     assert humanize.amount_of(moved, 100) > 0.3
+
+
+def test_humanize_moves_a_hit_but_never_off_its_grid_point() -> None:
+    # slow tempo: a drummer's spread in ms is many ticks wide, 16ths and triplets a tick apart
+    notes = [Note(42, i / 12, 0.1, 80) for i in range(48) if i % 12 in (0, 3, 4, 6, 8, 9)]
+    for seed in range(5):
+        moved = humanize.apply(notes, 1.0, 40.0, seed)
+        assert [snap(n.start * 12) for n in moved] == [round(n.start * 12) for n in notes]
+        assert sum(a.start != b.start for a, b in zip(moved, notes, strict=True)) > len(notes) // 2
 
 
 def test_humanize_table_credits_the_dataset() -> None:
