@@ -243,14 +243,17 @@ def eval_restyle_melody(composer: Composer, clips: Sequence[tuple[Part, str]], t
     out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, s in clips])}}
     for strength in (0.0, 0.5, 1.0):
         hit, kept = [], []
+        by_target: dict[str, list[bool]] = {}
         for i, (clip, style) in enumerate(clips):
             target = next(s for s in TARGET_MELODY_STYLES[i % len(TARGET_MELODY_STYLES):] + TARGET_MELODY_STYLES
                           if s != style)
             (part,) = composer.run(RestyleTask(clip, target, strength, sampling=Sampling(seed=seed + i)))[0]
             view = view_for(part.time_signature, target)  # a jig over 4/4 is judged as 6/8
             hit.append(classifier.predict(view.to_view(part) if view else part) == target)
+            by_target.setdefault(target, []).append(hit[-1])
             kept.append(f1(onsets(part), onsets(clip)))
-        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "note_f1_to_source": _mean(kept)}
+        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "note_f1_to_source": _mean(kept)} | {
+            f"recognised_as_{t}": _mean(h) for t, h in sorted(by_target.items())}
     return out
 
 
