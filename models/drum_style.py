@@ -12,7 +12,6 @@ the evaluation trains its own copy the same way to judge restyle.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from models import table_build
 from models import vocab as V
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
 from models.representation import Part, Piece
@@ -134,20 +134,17 @@ def guess_style(part: Part) -> str:
     return classifier.predict(part)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.drum_style", description=__doc__.splitlines()[0])
-    parser.add_argument("--build", action="store_true", help="train on Groove train and write the weights")
-    parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
-    args = parser.parse_args(argv)
-    if not args.build:
-        parser.error("nothing to do: pass --build")
+def build(out: Path) -> str:
     from models.corpus import training_split
 
     pieces = training_split("groove")
     classifier = train_on(pieces)
-    args.out.write_text(json.dumps(classifier.to_json()) + "\n")
-    print(f"{args.out}: {len(classifier.styles)} styles from {len(pieces)} train performances")
-    return 0
+    out.write_text(json.dumps(classifier.to_json()) + "\n")
+    return f"{len(classifier.styles)} styles from {len(pieces)} train performances"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return table_build.main(argv, "models.drum_style", __doc__ or "", WEIGHTS_PATH, build)
 
 
 if __name__ == "__main__":

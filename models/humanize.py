@@ -13,7 +13,6 @@ the same feel. ``amount_of`` reads how humanized a clip already is.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections import defaultdict
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from models import table_build
 from models import vocab as V
 from models.constants import DRUM_CLASSES
 from models.representation import Note, Piece
@@ -149,20 +149,17 @@ def amount_of(notes: Sequence[Note], tempo: float | None) -> float:
     return min(1.0, max(0.0, float(np.mean(off)) / typical))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.humanize", description=__doc__.splitlines()[0])
-    parser.add_argument("--build", action="store_true", help="rebuild the table from the corpus cache")
-    parser.add_argument("--out", type=Path, default=TABLE_PATH)
-    args = parser.parse_args(argv)
-    if not args.build:
-        parser.error("nothing to do: pass --build")
+def build(out: Path) -> str:
     from models.corpus import training_split
 
     pieces = training_split("groove")
     table = build_table(pieces)
-    args.out.write_text(json.dumps(table, indent=1) + "\n")
-    print(f"{args.out}: {len(pieces)} train performances, mean |offset| {table['mean_abs_ms']} ms")
-    return 0
+    out.write_text(json.dumps(table, indent=1) + "\n")
+    return f"{len(pieces)} train performances, mean |offset| {table['mean_abs_ms']} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return table_build.main(argv, "models.humanize", __doc__ or "", TABLE_PATH, build)
 
 
 if __name__ == "__main__":

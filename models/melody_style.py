@@ -14,7 +14,6 @@ beats per bar; the tempo is left out). Restyle writes a style in its own metre f
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models import table_build
 from models import vocab as V
 from models.drum_style import StyleClassifier
 from models.metre_view import beats_per_bar, is_compound
@@ -103,18 +103,15 @@ def guess_style(part: Part) -> str | None:
     return classifier.predict(part)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.melody_style", description=__doc__.splitlines()[0])
-    parser.add_argument("--build", action="store_true", help="train on the train split and write the weights")
-    parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
-    args = parser.parse_args(argv)
-    if not args.build:
-        parser.error("nothing to do: pass --build")
+def build(out: Path) -> str:
     pieces = training_pieces()
     classifier = train_on(pieces)
-    args.out.write_text(json.dumps(classifier.to_json(ABOUT)) + "\n")
-    print(f"{args.out}: {len(classifier.styles)} styles from {len(pieces)} train pieces")
-    return 0
+    out.write_text(json.dumps(classifier.to_json(ABOUT)) + "\n")
+    return f"{len(classifier.styles)} styles from {len(pieces)} train pieces"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return table_build.main(argv, "models.melody_style", __doc__ or "", WEIGHTS_PATH, build)
 
 
 if __name__ == "__main__":
