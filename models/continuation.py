@@ -18,6 +18,7 @@ from models.regions import (
     bars_budget,
     generated_notes,
     is_monophonic,
+    is_unbroken,
     pitch_set,
     plan,
     quantize,
@@ -52,7 +53,8 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     mono = True if role == "melody" and is_monophonic(clip.notes) else None
     track = Track(role, pitches, mono=mono,
                   min_notes=max(1, round(per_bar * (0.5 if drum else 0.3))) if kept else 1,
-                  max_notes=max(8, round(3 * per_bar)), prior=prior)
+                  max_notes=max(8, round(3 * per_bar)), prior=prior,
+                  legato=mono is True and bool(clip.notes) and is_unbroken(clip))  # an unbroken line goes on so
     the_plan = plan(header, track, kept, [(start, stop)], bars, tpb, first_bar=first_bar, end_tick=stop)
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT

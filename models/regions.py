@@ -264,6 +264,12 @@ def is_melodic_line(notes: Sequence[Note]) -> bool:
     return clashes * 20 < max(1, len(ordered))
 
 
+def is_unbroken(part: Part) -> bool:
+    """A line that hardly rests (silent under a tenth of its length): reels, jigs and chorale
+    lines do not stop, so what the model writes after or inside one should not either."""
+    return silent_share(part) < 0.1
+
+
 def silent_share(part: Part) -> float:
     """The share of the clip's length where no note sounds."""
     sounding, until = 0.0, 0.0
