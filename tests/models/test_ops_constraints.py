@@ -157,6 +157,14 @@ def test_continue_holds_only_the_new_bars(composer: Composer) -> None:
         assert not overlapping(part)
 
 
+def test_continuing_an_unbroken_melody_leaves_no_rest(composer: Composer) -> None:
+    clip = tune(2)  # eighths without a rest
+    for (part,) in composer.run(ContinueTask(clip, bars=2, sampling=Sampling(candidates=3, seed=4))):
+        ordered = sorted(part.notes, key=lambda n: n.start)
+        assert ordered[0].start == 0.0 and ordered[-1].end == pytest.approx(8.0, abs=1e-4)
+        assert all(b.start == pytest.approx(a.end, abs=1e-4) for a, b in zip(ordered, ordered[1:], strict=False))
+
+
 def test_continue_a_clip_ending_inside_a_bar(composer: Composer) -> None:
     clip = Part(tune(2).notes[:12], 6.0, (4, 4), 120.0, "C major", "Tune", "melody")
     (part,) = composer.run(ContinueTask(clip, bars=1, sampling=Sampling(seed=2)))[0]
