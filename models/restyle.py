@@ -4,8 +4,12 @@ contour, i.e. its metrically strongest notes.
 
 ``strength`` says how much survives: 0 returns the clip, 1 keeps only the bars, metre and
 tempo. In between, the ``1 - strength`` share of the skeleton notes with the most metric
-weight (downbeats first, then beats, then the rest) is forced verbatim and everything else is
-written by the model under the new style token; kept notes are copied bit for bit.
+weight (downbeats first, then beats, then the rest) is forced and everything else is written
+by the model under the new style token, steered away from the clip's own style (guidance).
+Kept drum hits are copied bit for bit. A one-line melody keeps its contour notes' onsets and
+pitches while the model writes their lengths in the new style, and it is written in the
+metre family the style lives in, at the same pulse (models/metre_view.py: a jig over 4/4 in
+6/8, read back as triplets); a melody without rests stays without rests.
 """
 
 from __future__ import annotations
