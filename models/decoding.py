@@ -45,6 +45,7 @@ class Constraints:
     # the note forced at start_pos (one pitch, its POS and PITCH read) still needs its DUR: the
     # span writes that first (a kept note whose length the model chooses), then goes on as usual
     pending_dur: bool = False
+    longest: int = 0  # > 0: no note lasts longer (ticks)
     voices: tuple[str, ...] = ()  # part-writing order, top voice first: no crossing, no parallels
     legato: bool = False  # a monophonic voice leaves no gap while the melody (context) sounds;
     # the melody itself leaves none (a span of it ends only where its line reaches the span's end)
@@ -216,6 +217,8 @@ class _Row:
         if self.state == "dur":
             start = c.bar_start + self.pos
             left = c.end_tick - start
+            if c.longest:
+                left = min(left, c.longest)
             if c.voices:
                 left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, start, self.pitch)))
             if c.cadence is not None and start < c.cadence[0]:

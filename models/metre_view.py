@@ -54,8 +54,10 @@ class MetreView:
                     dict(part.extra))
 
     def from_view(self, note: Note) -> Note:
-        """A note written in the view, at its place in the clip."""
-        return Note(note.pitch, round(note.start / self.scale, 6), round(note.duration / self.scale, 6), note.velocity)
+        """A note written in the view, at its place in the clip (start and end rounded alike, so
+        a note that ends where the next starts still does)."""
+        start, end = round(note.start / self.scale, 6), round(note.end / self.scale, 6)
+        return Note(note.pitch, start, round(end - start, 6), note.velocity)
 
 
 def view_for(time_signature: tuple[int, int], style: str) -> MetreView | None:

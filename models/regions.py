@@ -43,6 +43,7 @@ class Track:
     # their lengths (restyle: a reel's eighth on the beat may become a chorale's half note)
     free_lengths: bool = False
     legato: bool = False  # a monophonic line goes on where its last note ended (no rests)
+    longest: int = 0  # > 0: the longest note the model may write (ticks)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 pitches=track.pitches, min_notes=math.ceil(track.min_notes * share - 1e-9),
                 max_notes=track.max_notes, min_pos=first - start, mono=track.mono,
                 start_pos=s - start if chord else -1, start_pitches=frozenset(chord), pending_dur=pending,
-                legato=track.legato and mono,
+                legato=track.legato and mono, longest=track.longest,
                 prior=track.prior,
                 emphasis=track.emphasis,
                 accents=tuple((t - start, p, b) for t, p, b in track.accents if first <= t < min(stop, end)),

@@ -102,9 +102,15 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     # A line that hardly rests stays unbroken.
     free = mono is True
     least = round(per_bar * (0.25 if not kept_q else 0.0)) if free else round(per_bar * 0.5)
+    # No note outlasts a bar or the clip's longest note: the guidance away from a busy style
+    # otherwise favours notes held over two bars and more. On the 54 train restyles above at
+    # strength 1.0: notes of up to 8 beats and 35 clip bars with no onset before; capped at a
+    # bar, 6 beats at most (a 4/4 view bar over two 6/8 bars), 27 such bars, 50/54 recognised
+    # (48 before); capped at half a bar, 10 such bars but only 41/54.
+    longest = max([tpb] + [q[2] for q in qs]) if free else 0
     track = Track(role, pitch_set(src, role, key, locked=False), mono=mono, min_notes=least,
                   max_notes=max(8, round(3 * per_bar)), free_lengths=free,
-                  legato=free and is_unbroken(clip))
+                  legato=free and is_unbroken(clip), longest=longest)
     header = Header(task.style, src.time_signature, key, src.tempo)
     the_plan = plan(header, track, kept_q, [(0, total)], src.bars, tpb, end_tick=total)
     source = guess_style(clip) if drum else guess_melody_style(clip) if role == "melody" else None
@@ -125,9 +131,13 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
         lengths = {(round(n.start * V.TICKS_PER_BEAT), n.pitch): n.duration
                    for n in (written.notes if free and written is not None else ())}
         scale = view.scale if view is not None else 1.0
-        kept = [original[n] if (q[0], q[1]) not in lengths
-                else dataclasses.replace(original[n], duration=round(lengths[(q[0], q[1])] / scale, 6))
-                for n, q in zip(kept_notes, kept_q, strict=True)]
+        kept = []
+        for n, q in zip(kept_notes, kept_q, strict=True):
+            note = original[n]
+            if (q[0], q[1]) in lengths:  # it ends where the model ended it, on the grid
+                end = round((q[0] / V.TICKS_PER_BEAT + lengths[(q[0], q[1])]) / scale, 6)
+                note = dataclasses.replace(note, duration=round(max(end - note.start, 1e-3), 6))
+            kept.append(note)
         new = [Note(n.pitch, n.start, n.duration, velocity) for n in new]
         if view is not None:
             new = [view.from_view(n) for n in new]

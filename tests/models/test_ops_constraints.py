@@ -210,6 +210,14 @@ def test_restyle_keeps_an_unbroken_melody_unbroken(composer: Composer, style: st
         assert all(b.start == pytest.approx(a.end, abs=1e-4) for a, b in zip(ordered, ordered[1:], strict=False))
 
 
+@pytest.mark.parametrize("style", ["jig", "chorale"])
+def test_restyle_holds_no_note_longer_than_a_bar(composer: Composer, style: str) -> None:
+    clip = tune(4)
+    for seed in range(3):
+        (part,) = composer.run(RestyleTask(clip, style, 1.0, sampling=Sampling(seed=seed)))[0]
+        assert part.notes and max(n.duration for n in part.notes) <= 4.0 + 1e-6
+
+
 def test_restyle_a_4_4_melody_as_a_jig_writes_it_in_triplets(composer: Composer) -> None:
     """A jig over a 4/4 clip is written in 6/8 at the same pulse and read back at 2/3: a 6/8
     eighth (0.5) is a triplet eighth (1/3), so every onset x1.5 is on the tokenizer's grid."""
