@@ -17,8 +17,8 @@ from models.regions import (
     Track,
     bars_budget,
     generated_notes,
-    is_monophonic,
     is_unbroken,
+    line_mode,
     pitch_set,
     plan,
     quantize,
@@ -50,11 +50,11 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     bars = math.ceil(stop / tpb) - first_bar
     clip_bars = max(1, math.ceil(start / tpb) - first_bar)
     per_bar = len(kept) / clip_bars
-    mono = True if role == "melody" and is_monophonic(clip.notes) else None
+    mono = line_mode(clip, role)
     track = Track(role, pitches, mono=mono,
                   min_notes=max(1, round(per_bar * (0.5 if drum else 0.3))) if kept else 1,
                   max_notes=max(8, round(3 * per_bar)), prior=prior,
-                  legato=mono is True and bool(clip.notes) and is_unbroken(clip))  # an unbroken line goes on so
+                  legato=mono is True and is_unbroken(clip))  # an unbroken line goes on unbroken
     the_plan = plan(header, track, kept, [(start, stop)], bars, tpb, first_bar=first_bar, end_tick=stop)
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT

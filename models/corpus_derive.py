@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from models.metre_view import is_compound
 from models.representation import Note, Piece
 
 CHORDS_RANGE = (48, 72)
@@ -25,8 +26,7 @@ _EPS = 1e-6
 
 def harmonic_unit(time_signature: tuple[int, int]) -> float:
     """Beats per harmonic step: the dotted quarter in compound metres, else the quarter."""
-    num, den = time_signature
-    return 1.5 if den == 8 and num % 3 == 0 else 1.0
+    return 1.5 if is_compound(time_signature) else 1.0
 
 
 def _on_grid(t: float, unit: float) -> bool:

@@ -224,7 +224,7 @@ def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train:
     for strength in (0.0, 0.5, 1.0):
         hit, survive = [], []
         for i, (context, _, style) in enumerate(cases):
-            target = next(s for s in styles[i % len(styles):] + styles if s != style)
+            target = _target(styles, i, style)
             (part,) = composer.run(RestyleTask(context, target, strength, sampling=Sampling(seed=seed + i)))[0]
             hit.append(classifier.predict(part) == target)
             survive.append(f1(onsets(part, SKELETON), onsets(context, SKELETON)))
@@ -245,8 +245,7 @@ def eval_restyle_melody(composer: Composer, clips: Sequence[tuple[Part, str]], t
         hit, kept = [], []
         by_target: dict[str, list[bool]] = {}
         for i, (clip, style) in enumerate(clips):
-            target = next(s for s in TARGET_MELODY_STYLES[i % len(TARGET_MELODY_STYLES):] + TARGET_MELODY_STYLES
-                          if s != style)
+            target = _target(TARGET_MELODY_STYLES, i, style)
             (part,) = composer.run(RestyleTask(clip, target, strength, sampling=Sampling(seed=seed + i)))[0]
             view = view_for(part.time_signature, target)  # a jig over 4/4 is judged as 6/8
             hit.append(classifier.predict(view.to_view(part) if view else part) == target)
@@ -255,6 +254,11 @@ def eval_restyle_melody(composer: Composer, clips: Sequence[tuple[Part, str]], t
         out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "note_f1_to_source": _mean(kept)} | {
             f"recognised_as_{t}": _mean(h) for t, h in sorted(by_target.items())}
     return out
+
+
+def _target(styles: Sequence[str], i: int, source: str) -> str:
+    """The ``i``-th case's target: the styles in turn, skipping the clip's own."""
+    return next(s for s in [*styles[i % len(styles):], *styles] if s != source)
 
 
 def eval_vary(composer: Composer, clips: Sequence[Part], seed: int) -> dict[str, float]:

@@ -114,18 +114,25 @@ def apply(notes: Sequence[Note], amount: float, tempo: float | None, seed: int,
     return out
 
 
+def _cells() -> dict[int, tuple[float, float]]:
+    """Per grid point of a beat, its cell: the ticks closer to it than to either neighbour."""
+    points = [GRID_POINTS[-1] - V.TICKS_PER_BEAT, *GRID_POINTS, V.TICKS_PER_BEAT]
+    return {p: ((points[i] + p) / 2 + _MARGIN, (p + points[i + 2]) / 2 - _MARGIN)
+            for i, p in enumerate(GRID_POINTS)}
+
+
+_CELLS = _cells()
+
+
 def _within_cell(start: float, grid_start: float) -> float:
-    """``start`` kept inside the grid cell of ``grid_start``: closer to its grid point than to
-    either neighbour (16ths and triplets lie a tick apart). The table's offsets were measured
-    that way, hits snapped to their nearest grid point, so a draw from the normal's tail must
-    not move a 16th onto a triplet: the feel changes, the rhythm does not."""
+    """``start`` kept inside the grid cell of ``grid_start`` (16ths and triplets lie a tick
+    apart). The table's offsets were measured that way, hits snapped to their nearest grid
+    point, so a draw from the normal's tail must not move a 16th onto a triplet: the feel
+    changes, the rhythm does not."""
     tick = round(grid_start * V.TICKS_PER_BEAT)
-    pos, base = tick % V.TICKS_PER_BEAT, tick - tick % V.TICKS_PER_BEAT
-    points = [p - V.TICKS_PER_BEAT for p in GRID_POINTS] + list(GRID_POINTS) + [V.TICKS_PER_BEAT]
-    i = points.index(pos, len(GRID_POINTS))
-    low = (base + (points[i - 1] + pos) / 2 + _MARGIN) / V.TICKS_PER_BEAT
-    high = (base + (pos + points[i + 1]) / 2 - _MARGIN) / V.TICKS_PER_BEAT
-    return min(max(start, low), high)
+    base = tick - tick % V.TICKS_PER_BEAT
+    low, high = _CELLS[tick % V.TICKS_PER_BEAT]
+    return min(max(start, (base + low) / V.TICKS_PER_BEAT), (base + high) / V.TICKS_PER_BEAT)
 
 
 def _velocity(velocity: int, cell: Cell, amount: float, z: float) -> int:

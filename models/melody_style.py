@@ -25,12 +25,12 @@ import numpy as np
 from models import table_build
 from models import vocab as V
 from models.drum_style import StyleClassifier
-from models.metre_view import beats_per_bar, is_compound
+from models.metre_view import is_compound
 from models.representation import Part, Piece
 from models.tokenizer import snap
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "melody_styles.json"
-STYLES = ("chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march")
+STYLES = V.MELODY_STYLES
 ABOUT = {"format": "dawbridge-melody-styles",
          "credit": "O'Neill's 1850, Ryan's Mammoth Collection, Aird's Airs and the Bach chorales of the music21 corpus",
          "source": "train split of the folk tunes and chorale soprano lines", "licence": "public-domain music"}
@@ -66,7 +66,7 @@ def features(part: Part, tempo: bool = False) -> np.ndarray:
     x[at] = math.log1p(len(line) / max(part.length, 1.0))
     x[at + 1] = float(np.std([n.pitch for n in line])) / 12.0
     x[at + 2] = float(is_compound(part.time_signature))
-    x[at + 3] = beats_per_bar(part.time_signature) / 4.0
+    x[at + 3] = part.beats_per_bar / 4.0
     return x
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.representation import Note, Part
+from models.tokenizer import bar_ticks
 
 # The metres each style is written in, most common first (train-split counts: jigs 6/8 474,
 # 9/8 114; reels 2/2 442, 2/4 251; hornpipes 2/4 250, 2/2 238; chorales 4/4 154, 3/4 25).
@@ -33,12 +34,9 @@ METRES: dict[str, tuple[tuple[int, int], ...]] = {
 
 
 def is_compound(time_signature: tuple[int, int]) -> bool:
+    """Beats of three eighths (3/8, 6/8, 9/8, 12/8)."""
     num, den = time_signature
-    return den == 8 and num % 3 == 0 and num >= 6
-
-
-def beats_per_bar(time_signature: tuple[int, int]) -> float:
-    return time_signature[0] * 4 / time_signature[1]
+    return den == 8 and num % 3 == 0
 
 
 @dataclass(frozen=True)
@@ -73,9 +71,9 @@ def view_for(time_signature: tuple[int, int], style: str) -> MetreView | None:
         scale = 1.5
     elif not compound and is_compound(time_signature):
         scale = 2 / 3
-    bar = beats_per_bar(time_signature) * scale
+    bar = bar_ticks(time_signature) * scale
     for metre in METRES[style]:
-        view_bar = beats_per_bar(metre)
+        view_bar = bar_ticks(metre)
         if _whole(view_bar / bar) or _whole(bar / view_bar):
             return None if metre == time_signature and scale == 1.0 else MetreView(metre, scale)
     return None

@@ -252,17 +252,13 @@ def role_of(part: Part) -> str:
     return {"drums": "drums", "bass": "bass", "chords": "chords"}.get(part.kind or "", "melody")
 
 
-def is_monophonic(notes: Sequence[Note]) -> bool:
-    ordered = sorted(notes, key=lambda n: n.start)
-    return all(b.start >= a.end - 1e-6 for a, b in zip(ordered, ordered[1:], strict=False))
-
-
-def is_melodic_line(notes: Sequence[Note]) -> bool:
-    """A single line with a few slips: fewer than one note in twenty starts together with
-    another or inside it (legato overlaps, a grace note under a long one)."""
-    ordered = sorted(notes, key=lambda n: n.start)
+def line_mode(part: Part, role: str) -> bool | None:
+    """The ``mono`` a rewrite of ``part`` is written with: True for a melody that is one line
+    with a few slips (fewer than one note in twenty starting together with another or inside
+    it: legato overlaps, a grace note under a long one), else None (as the role is)."""
+    ordered = sorted(part.notes, key=lambda n: n.start)
     clashes = sum(b.start < a.end - 0.05 for a, b in zip(ordered, ordered[1:], strict=False))
-    return clashes * 20 < max(1, len(ordered))
+    return True if role == "melody" and clashes * 20 < max(1, len(ordered)) else None
 
 
 def is_unbroken(part: Part) -> bool:

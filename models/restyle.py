@@ -29,8 +29,8 @@ from models.regions import (
     Rewrite,
     Track,
     generated_notes,
-    is_melodic_line,
     is_unbroken,
+    line_mode,
     pitch_set,
     plan,
     role_of,
@@ -40,8 +40,8 @@ from models.tasks import RestyleTask
 from models.tokenizer import Header, bar_ticks, decode, header_tokens
 from models.vary import grid_pairs, music_key
 
-DRUM_STYLES = V.STYLES[V.STYLES.index("rock"):]
-MELODY_STYLES = ("chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march")
+DRUM_STYLES = V.DRUM_STYLES
+MELODY_STYLES = V.MELODY_STYLES
 SKELETON = frozenset({DRUM_CLASSES["kick"], DRUM_CLASSES["snare"]})
 # Steering away from the clip's own style: logits + GUIDANCE * (logits - logits under the source
 # style's header). On Groove train windows, 0 -> 3 raised the target style's recognition at
@@ -96,7 +96,7 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     kept_notes = [pairs[i][0] for i in keep]
     total = math.ceil(src.length * V.TICKS_PER_BEAT - 1e-6)
     per_bar = len(qs) / max(1, src.bars)
-    mono = True if role == "melody" and is_melodic_line(src.notes) else None
+    mono = line_mode(src, role)
     # A monophonic melody's kept notes take the lengths the new style gives them, and the style
     # sets how many notes come between them (a chorale fills a beat with one note, a reel with two).
     # A line that hardly rests stays unbroken.

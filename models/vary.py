@@ -26,7 +26,7 @@ from models.regions import (
     Rewrite,
     Track,
     generated_notes,
-    is_monophonic,
+    line_mode,
     pitch_set,
     plan,
     quantize,
@@ -92,7 +92,7 @@ def _regions(task: VaryTask, header: Header, role: str, pairs: list[tuple[Note, 
     unit = tpb // 2 if bars >= 4 else V.TICKS_PER_BEAT
     units = math.ceil(total / unit)
     count = max(1, round(task.strength * units))
-    mono = True if role == "melody" and is_monophonic(clip.notes) else None
+    mono = line_mode(clip, role)
     drum = role == "drums"
     qs = [q for _, q in pairs]
     per_bar = max(1, round(len(qs) / max(1, bars)))

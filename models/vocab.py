@@ -41,6 +41,8 @@ STYLES = (
     "country", "dance", "gospel", "afrobeat", "afrocuban", "highlife", "middleeastern",
     "neworleans",
 )
+MELODY_STYLES = STYLES[1:STYLES.index("rock")]
+DRUM_STYLES = STYLES[STYLES.index("rock"):]
 METERS = ("2/4", "3/4", "4/4", "5/4", "6/4", "7/4", "2/2", "3/2", "3/8", "5/8", "6/8", "7/8",
           "9/8", "12/8", "other")
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
