@@ -27,6 +27,10 @@ from pydantic import (
     model_validator,
 )
 
+# The styles the model knows, as the vocabulary lists them (the Literals below match them).
+from models.vocab import DRUM_STYLES as DRUM_STYLES
+from models.vocab import MELODY_STYLES as MELODY_STYLES
+
 PROTOCOL_VERSION = 1
 
 MAX_NOTES_PER_CLIP = 20_000
@@ -37,12 +41,6 @@ MAX_ID_CHARS = 128
 MAX_GENERATED_BARS = 64
 
 HARMONIZE_STYLES = ("chorale", "chords", "bass")
-DRUM_STYLES = (
-    "rock", "funk", "jazz", "latin", "hiphop", "soul", "pop", "punk", "reggae", "blues",
-    "country", "dance", "gospel", "afrobeat", "afrocuban", "highlife", "middleeastern",
-    "neworleans",
-)
-MELODY_STYLES = ("chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march")
 
 HarmonizeStyle = Literal["chorale", "chords", "bass"]
 DrumStyle = Literal[

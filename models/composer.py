@@ -25,7 +25,7 @@ from models.decoding import (
     decode_many,
     plan_length,
 )
-from models.interface import ModelUnavailable
+from models.errors import ModelUnavailable
 from models.representation import Part
 from models.tasks import HarmonizeTask, Task
 from models.tokenizer import decode as decode_tokens

@@ -3,6 +3,11 @@ data grid facts that loaders, augmentation and the tokenizer share."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# The shipped weights, model card and the small tables derived from the training splits.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
 # Inclusive MIDI ranges per track role. VOICE_RANGES is the general one (folk melodies reach
 # high on the fiddle); CHORALE_RANGES is four-part vocal writing as in Bach's chorales.
 VOICE_RANGES: dict[str, tuple[int, int]] = {

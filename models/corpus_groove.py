@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mido
 
+from models import vocab as V
 from models.constants import DRUM_PITCH_MAP
 from models.corpus_score import bar_ceil
 from models.representation import Note, Part, Piece
@@ -23,11 +24,9 @@ _MIN_DURATION = 1e-3  # beats
 
 
 def groove_style(style_field: str) -> str | None:
-    """The first style of info.csv's `style` ("jazz/funk" -> "jazz") if the protocol knows it."""
-    from bridge.protocol import DRUM_STYLES
-
+    """The first style of info.csv's `style` ("jazz/funk" -> "jazz") if the vocabulary knows it."""
     first = style_field.split("/")[0].strip().lower()
-    return first if first in DRUM_STYLES else None
+    return first if first in V.DRUM_STYLES else None
 
 
 def read_info(groove_dir: Path) -> list[dict[str, str]]:

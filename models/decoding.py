@@ -18,8 +18,8 @@ import torch
 
 from models import vocab as V
 from models import voicing
+from models.errors import Cancelled
 from models.groove import GroovePrior
-from models.interface import Cancelled
 from models.transformer import GPT, KVCache
 
 MAX_CHORD = 6

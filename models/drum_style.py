@@ -23,11 +23,11 @@ import numpy as np
 
 from models import table_build
 from models import vocab as V
-from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
 from models.representation import Part, Piece
 from models.tokenizer import snap
 
-WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "drum_styles.json"
+WEIGHTS_PATH = WEIGHTS_DIR / "drum_styles.json"
 CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
 DEFAULT_STYLE = "rock"
 _POINTS = (0, 3, 4, 6, 8, 9)

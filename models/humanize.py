@@ -25,11 +25,11 @@ import numpy as np
 
 from models import table_build
 from models import vocab as V
-from models.constants import DRUM_CLASSES
+from models.constants import DRUM_CLASSES, WEIGHTS_DIR
 from models.representation import Note, Piece
 from models.tokenizer import snap
 
-TABLE_PATH = Path(__file__).resolve().parent / "weights" / "humanize.json"
+TABLE_PATH = WEIGHTS_DIR / "humanize.json"
 CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
 DEFAULT_TEMPO = 120.0
 GRID_POINTS = (0, 3, 4, 6, 8, 9)  # ticks within a beat

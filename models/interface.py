@@ -15,19 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from models.constants import WEIGHTS_DIR
+from models.errors import Cancelled, ModelUnavailable
 from models.representation import Part
 from models.tasks import Task
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "dawbridge-small"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "dawbridge-small"
 
-
-class ModelUnavailable(RuntimeError):
-    """No usable model: weights missing or corrupt, or the model cannot do this task.
-    The message says what to do."""
-
-
-class Cancelled(RuntimeError):
-    """``should_stop`` returned true while the model was working."""
+__all__ = ["Cancelled", "Composer", "DEFAULT_WEIGHTS", "ModelUnavailable", "load_composer"]
 
 
 class Composer(Protocol):

@@ -16,17 +16,21 @@ from __future__ import annotations
 import statistics
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from models import vocab as V
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding import Sampler
+from models.errors import ModelUnavailable
 from models.harmonize import SOPRANO_CENTRE, STYLE_ROLES, scale_pitches
-from models.interface import Composer, ModelUnavailable
 from models.keys import estimate_key
 from models.representation import Note
 from models.tokenizer import Header, bar_ticks, header_tokens, note_tokens, snap
+
+if TYPE_CHECKING:  # the engine's interface, named here only in a type hint
+    from models.interface import Composer
 from models.transformer import GPT, KVCache
 
 CONTEXT_TOKENS = 320  # completed-bar tokens kept in the warm cache

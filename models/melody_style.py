@@ -24,12 +24,13 @@ import numpy as np
 
 from models import table_build
 from models import vocab as V
+from models.constants import WEIGHTS_DIR
 from models.drum_style import StyleClassifier
 from models.metre_view import is_compound
 from models.representation import Part, Piece
 from models.tokenizer import snap
 
-WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "melody_styles.json"
+WEIGHTS_PATH = WEIGHTS_DIR / "melody_styles.json"
 STYLES = V.MELODY_STYLES
 ABOUT = {"format": "dawbridge-melody-styles",
          "credit": "O'Neill's 1850, Ryan's Mammoth Collection, Aird's Airs and the Bach chorales of the music21 corpus",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge import schema
+from bridge import protocol, schema
 from bridge.convert import clip_to_part, part_to_clip, request_to_task
 from bridge.protocol import Clip, ErrorCode, ProtocolError, decode_request
 from tests.bridge.helpers import melody
@@ -95,3 +95,10 @@ def test_committed_schema_and_readme_table_are_current() -> None:
         "bridge/protocol.schema.json is stale; run `python -m bridge.schema`"
     readme = schema.README_PATH.read_text(encoding="utf-8")
     assert readme == schema.readme_text(readme), "README.md's op table is stale; run `python -m bridge.schema`"
+
+
+def test_style_literals_are_the_vocabularys_styles():
+    from typing import get_args
+
+    assert get_args(protocol.DrumStyle) == protocol.DRUM_STYLES
+    assert get_args(protocol.MelodyStyle) == protocol.MELODY_STYLES

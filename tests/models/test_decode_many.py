@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from models.decoding import DecodeJob, Sampler, decode, decode_many
+from models.errors import Cancelled
 from models.harmonize import plan_harmony
-from models.interface import Cancelled
 from models.representation import Note, Part
 from models.tasks import HarmonizeTask, Sampling
 from tests.models.conftest import tiny_gpt
