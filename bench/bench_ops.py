@@ -1,6 +1,6 @@
 """Speed of the drum, vary, continue and restyle ops through the engine (not a timed test).
 
-An in-process engine (bridge.server.running_engine) serves the model; a client sends each
+An in-process engine (bridge.serve.server.running_engine) serves the model; a client sends each
 request over ZeroMQ and the round trip is timed, p50 and p90 over several seeds:
   - fill: the last bar of a 4-bar groove, 1 candidate            (goal: p50 < 0.3 s)
   - drums: 4 bars of rock at 100 bpm, 1 candidate                (goal: < 1 s)
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge.client import Client  # noqa: E402
-from bridge.engine import ComposerSlot  # noqa: E402
-from bridge.server import running_engine  # noqa: E402
+from bridge.serve.engine import ComposerSlot  # noqa: E402
+from bridge.serve.server import running_engine  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 
 GOALS = {"fill": 0.3, "drums": 1.0, "vary": 2.0}

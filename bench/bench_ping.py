@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge.client import Client, EngineUnreachable  # noqa: E402
-from bridge.server import running_engine  # noqa: E402
+from bridge.serve.server import running_engine  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 from tests.bridge.timing_composer import TimingComposer  # noqa: E402
 

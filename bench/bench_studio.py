@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bridge import keys  # noqa: E402
 from bridge.client import Client  # noqa: E402
 from bridge.relay import running_relay  # noqa: E402
-from bridge.server import running_engine  # noqa: E402
+from bridge.serve.server import running_engine  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 
 STYLES = ("chords", "bass", "chorale")
@@ -92,8 +92,8 @@ def pct(values: list[float], q: float) -> float:
 def decoding(composer: Any, bars: int) -> None:
     """The model alone, no transport: N requests one after another (``run``) vs together
     (``run_many``, bucketed shared forward passes)."""
-    from bridge.convert import request_to_task
     from bridge.protocol import decode_request
+    from bridge.serve.convert import request_to_task
 
     print(f"\n0. the model alone: N harmonize requests ({bars} bars), run one by one vs run_many")
     print("| N | one by one | run_many | speed-up |")

@@ -35,8 +35,8 @@ import zmq
 from bridge import constants as C
 from bridge.keys import ServerKeys
 from bridge.protocol import ErrorCode, error_reply
-from bridge.scheduler import Job, Scheduler
-from bridge.sockets import bind_router
+from bridge.serve.scheduler import Job, Scheduler
+from bridge.serve.sockets import bind_router
 
 log = logging.getLogger(__name__)
 

@@ -159,8 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
     import zmq
 
     from bridge import keys
-    from bridge.engine import ComposerSlot
-    from bridge.server import Server
+    from bridge.serve.engine import ComposerSlot
+    from bridge.serve.server import Server
 
     if args.upstream:
         return _relay(args)
@@ -231,7 +231,7 @@ def _relay(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from bridge import keys
-    from bridge.engine import ComposerSlot
+    from bridge.serve.engine import ComposerSlot
     from bridge.worker import Worker
 
     if (args.server_key is None) != (args.client_key is None):

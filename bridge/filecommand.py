@@ -17,9 +17,9 @@ from bridge import midifile, preview
 from bridge.client import Client, EngineUnreachable
 from bridge.constants import PROBE_TIMEOUT
 from bridge.controls import controls
-from bridge.engine import ComposerSlot
 from bridge.protocol import DRUM_STYLES, MAX_CONTEXT_CLIPS, MAX_GENERATED_BARS, Clip
-from bridge.server import running_engine
+from bridge.serve.engine import ComposerSlot
+from bridge.serve.server import running_engine
 
 
 def run(op: str, args: argparse.Namespace) -> int:

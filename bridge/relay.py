@@ -35,7 +35,7 @@ from zmq.utils.monitor import recv_monitor_message
 from bridge import constants as C
 from bridge.keys import ClientKeys
 from bridge.protocol import MUSICAL_OPS, ErrorCode, error_reply
-from bridge.server import Waker
+from bridge.serve.server import Waker
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ from bridge.broker import (
     decode,
     encode,
 )
-from bridge.engine import ComposerSlot, Engine
 from bridge.keys import ClientKeys
 from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_request, error_reply
-from bridge.scheduler import Job, Message, Refused, Scheduler
-from bridge.server import Waker
+from bridge.serve.engine import ComposerSlot, Engine
+from bridge.serve.scheduler import Job, Message, Refused, Scheduler
+from bridge.serve.server import Waker
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from bridge.engine import ComposerSlot
-from bridge.server import Server, running_engine
+from bridge.serve.engine import ComposerSlot
+from bridge.serve.server import Server, running_engine
 
 StartEngine = Callable[..., Server]
 

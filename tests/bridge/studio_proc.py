@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def main(argv: list[str]) -> int:
     role, address, bar_seconds = argv[0], argv[1], float(argv[2])
-    from bridge.engine import ComposerSlot
+    from bridge.serve.engine import ComposerSlot
     from tests.bridge.timing_composer import TimingComposer
 
     slot = ComposerSlot.of(TimingComposer(bar_seconds=bar_seconds))
     if role == "engine":
-        from bridge.server import Server
+        from bridge.serve.server import Server
 
         server = Server(address, slot)
         signal.signal(signal.SIGTERM, lambda *_: server.stop())

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge import protocol, schema
-from bridge.convert import clip_to_part, part_to_clip, request_to_task
 from bridge.protocol import Clip, ErrorCode, ProtocolError, decode_request
+from bridge.serve.convert import clip_to_part, part_to_clip, request_to_task
 from tests.bridge.helpers import melody
 
 JSON = st.recursive(

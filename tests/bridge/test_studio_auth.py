@@ -12,9 +12,9 @@ import zmq
 from bridge import keys
 from bridge.cli import main
 from bridge.client import Client
-from bridge.engine import ComposerSlot
 from bridge.relay import running_relay
-from bridge.server import running_engine
+from bridge.serve.engine import ComposerSlot
+from bridge.serve.server import running_engine
 from tests.bridge.helpers import melody, outcome
 from tests.bridge.studio import make_keys
 from tests.bridge.timing_composer import TimingComposer

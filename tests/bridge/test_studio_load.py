@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from bridge.client import Client
-from bridge.fairqueue import FairQueue
+from bridge.serve.fairqueue import FairQueue
 from tests.bridge.helpers import melody, outcome
 from tests.bridge.timing_composer import TimingComposer
 

@@ -40,9 +40,9 @@ def test_info_and_metrics(start_engine) -> None:
 
 
 def test_json_logs_are_one_object_per_line() -> None:
-    record = logging.LogRecord("bridge.server", logging.INFO, __file__, 1, "worker %s joined", ("a",), None)
+    record = logging.LogRecord("bridge.serve.server", logging.INFO, __file__, 1, "worker %s joined", ("a",), None)
     entry = json.loads(JsonFormatter().format(record))
-    assert entry["msg"] == "worker a joined" and entry["level"] == "info" and entry["logger"] == "bridge.server"
+    assert entry["msg"] == "worker a joined" and entry["level"] == "info" and entry["logger"] == "bridge.serve.server"
 
 
 def _args(**given: object) -> argparse.Namespace:

@@ -12,7 +12,7 @@ import zmq
 
 from bridge.client import Client, EngineError
 from bridge.relay import CONNECT_WAIT, running_relay
-from bridge.server import running_engine
+from bridge.serve.server import running_engine
 from tests.bridge.helpers import melody, outcome
 from tests.bridge.studio_proc import spawn
 from tests.bridge.timing_composer import TimingComposer

@@ -13,7 +13,7 @@ import zmq
 
 from bridge.broker import decode, encode
 from bridge.client import Client
-from bridge.server import Server, running_engine
+from bridge.serve.server import Server, running_engine
 from bridge.worker import running_worker
 from tests.bridge.helpers import melody, outcome
 from tests.bridge.studio_proc import spawn

@@ -8,7 +8,7 @@ import pytest
 from live_engines import RecordingComposer
 
 from bridge.cli import main as dawbridge
-from bridge.server import running_engine
+from bridge.serve.server import running_engine
 from daw_scripts.common import EngineClient
 
 TITLES = {"harmonize": "Harmony", "drums": "Drums", "fill": "Fill", "vary": "Variation",

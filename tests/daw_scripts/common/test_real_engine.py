@@ -1,4 +1,4 @@
-"""The DAW-side client against the real engine (bridge.server), over both transports."""
+"""The DAW-side client against the real engine (bridge.serve.server), over both transports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 import zmq
 
-from bridge.server import running_engine
+from bridge.serve.server import running_engine
 from daw_scripts.common.clips import candidates_from_result, clip_label, make_clip, make_note
 from daw_scripts.common.engine_client import EngineClient, PendingRequest
 from daw_scripts.common.errors import EngineError, EngineUnreachable

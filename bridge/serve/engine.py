@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bridge import __version__
 from bridge.constants import DEFAULT_TIMEOUT, MAX_REQUEST_BYTES
-from bridge.convert import music_result, request_to_task
 from bridge.protocol import (
     ALL_OPS,
     DRUM_STYLES,
@@ -29,7 +28,8 @@ from bridge.protocol import (
     InfoResult,
     MusicResult,
 )
-from bridge.scheduler import Job, Refused
+from bridge.serve.convert import music_result, request_to_task
+from bridge.serve.scheduler import Job, Refused
 from models.interface import Cancelled, Composer, ModelUnavailable, load_composer
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,6 @@ import zmq
 
 from bridge import constants as C
 from bridge.broker import Broker
-from bridge.engine import ComposerSlot, Engine
 from bridge.keys import Gatekeeper, ServerKeys
 from bridge.protocol import (
     AttachResult,
@@ -44,8 +43,9 @@ from bridge.protocol import (
     error_reply,
     ok_reply,
 )
-from bridge.scheduler import Envelope, Job, Refused, Scheduler
-from bridge.sockets import bind_router
+from bridge.serve.engine import ComposerSlot, Engine
+from bridge.serve.scheduler import Envelope, Job, Refused, Scheduler
+from bridge.serve.sockets import bind_router
 from models.interface import Composer
 
 log = logging.getLogger(__name__)

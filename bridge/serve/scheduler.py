@@ -5,7 +5,7 @@ Every job is answered exactly once (:meth:`Job.claim`), whoever gets there first
 with a result, a cancel, an expired deadline, or shutdown. The scheduler never touches a
 socket; it hands replies and progress events to ``deliver``, which must be thread-safe.
 Workers take jobs through :meth:`Scheduler._take`: a batch of waiting jobs, clients in turn
-(bridge/fairqueue.py), which ``work_many`` runs in shared forward passes when the model can.
+(bridge/serve/fairqueue.py), which ``work_many`` runs in shared forward passes when the model can.
 Remote workers (bridge/broker.py) take jobs with :meth:`Scheduler.take_nowait` and hand back
 replies with :meth:`Scheduler.complete`.
 """
@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from bridge.constants import MAX_BATCH_ROWS, PROGRESS_INTERVAL, QUEUE_SIZE, WORKERS
-from bridge.fairqueue import FairQueue
 from bridge.protocol import ErrorCode, MusicalRequest, error_reply, ok_reply, progress_event
+from bridge.serve.fairqueue import FairQueue
 
 log = logging.getLogger(__name__)
 
