@@ -28,10 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge import keys  # noqa: E402
 from bridge.client import Client  # noqa: E402
-from bridge.relay import running_relay  # noqa: E402
 from bridge.serve.server import running_engine  # noqa: E402
+from bridge.studio import keys  # noqa: E402
+from bridge.studio.relay import running_relay  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 
 STYLES = ("chords", "bass", "chorale")

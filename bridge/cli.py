@@ -17,9 +17,9 @@ from bridge import __version__, ports
 from bridge.client import Client, ClientError, EngineError
 from bridge.constants import DEFAULT_ADDRESS, MAX_BATCH, QUEUE_SIZE, WORKERS
 from bridge.controls import add_controls, controls
-from bridge.keys import KeyFileError
 from bridge.midifile import MidiFileError
 from bridge.protocol import MUSICAL_OPS
+from bridge.studio.keys import KeyFileError
 
 INSTALL_TARGETS = ("reaper", "ableton", "service")
 DOCTOR_TARGETS = ("reaper", "ableton")
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("train", "eval"):  # the model's own CLIs parse their arguments
         return _forward(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
-    from bridge.logs import setup_logging
+    from bridge.studio.logs import setup_logging
 
     setup_logging(logging.DEBUG if args.verbose else logging.INFO if args.command in ("serve", "worker")
                   else logging.WARNING, getattr(args, "log_format", "text"))
@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import zmq
 
-    from bridge import keys
     from bridge.serve.engine import ComposerSlot
     from bridge.serve.server import Server
+    from bridge.studio import keys
 
     if args.upstream:
         return _relay(args)
@@ -185,7 +185,7 @@ def _serve(args: argparse.Namespace) -> int:
     _on_signals(server.stop)
     exporter = None
     if args.metrics:
-        from bridge.metrics import MetricsServer
+        from bridge.studio.metrics import MetricsServer
 
         exporter = MetricsServer(args.metrics, server.metrics)
         exporter.start()
@@ -204,8 +204,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _relay(args: argparse.Namespace) -> int:
     import zmq
 
-    from bridge import keys
-    from bridge.relay import Relay
+    from bridge.studio import keys
+    from bridge.studio.relay import Relay
 
     if not keys.is_loopback(args.bind):
         print("error: a relay listens on loopback only (its DAW clients carry no keys); "
@@ -230,9 +230,9 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from bridge import keys
     from bridge.serve.engine import ComposerSlot
-    from bridge.worker import Worker
+    from bridge.studio import keys
+    from bridge.studio.worker import Worker
 
     if (args.server_key is None) != (args.client_key is None):
         print("error: give --server-key and --client-key together", file=sys.stderr)
@@ -253,7 +253,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _keys_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bridge import keys
+    from bridge.studio import keys
 
     folder = Path(args.dir) if args.dir else keys.default_folder()
     try:
@@ -267,7 +267,7 @@ def _keys_generate(args: argparse.Namespace) -> int:
 
 
 def _warn_insecure(address: str) -> None:
-    from bridge.keys import INSECURE_WARNING
+    from bridge.studio.keys import INSECURE_WARNING
 
     logging.getLogger("bridge").warning(INSECURE_WARNING.format(address=address))
 

@@ -6,7 +6,7 @@ with a result, a cancel, an expired deadline, or shutdown. The scheduler never t
 socket; it hands replies and progress events to ``deliver``, which must be thread-safe.
 Workers take jobs through :meth:`Scheduler._take`: a batch of waiting jobs, clients in turn
 (bridge/serve/fairqueue.py), which ``work_many`` runs in shared forward passes when the model can.
-Remote workers (bridge/broker.py) take jobs with :meth:`Scheduler.take_nowait` and hand back
+Remote workers (bridge/studio/broker.py) take jobs with :meth:`Scheduler.take_nowait` and hand back
 replies with :meth:`Scheduler.complete`.
 """
 

@@ -8,8 +8,8 @@ replies back through a thread-safe outbox and a wake-up socket pair. Every reque
 exactly one final reply with its id; a frame that cannot be read gets an error reply or is
 dropped, and the loop keeps serving.
 
-Studio options: ``keys`` (bridge/keys.py) makes both sockets CURVE servers that accept only the
-allowed client keys; ``worker_bind`` opens the worker socket (bridge/broker.py) the same loop
+Studio options: ``keys`` (bridge/studio/keys.py) makes both sockets CURVE servers that accept only the
+allowed client keys; ``worker_bind`` opens the worker socket (bridge/studio/broker.py) the same loop
 polls; ``max_batch`` lets a worker thread run waiting requests in shared forward passes.
 """
 
@@ -29,8 +29,6 @@ from typing import Any
 import zmq
 
 from bridge import constants as C
-from bridge.broker import Broker
-from bridge.keys import Gatekeeper, ServerKeys
 from bridge.protocol import (
     AttachResult,
     CancelResult,
@@ -46,6 +44,8 @@ from bridge.protocol import (
 from bridge.serve.engine import ComposerSlot, Engine
 from bridge.serve.scheduler import Envelope, Job, Refused, Scheduler
 from bridge.serve.sockets import bind_router
+from bridge.studio.broker import Broker
+from bridge.studio.keys import Gatekeeper, ServerKeys
 from models.interface import Composer
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ class Server:
         self._send(envelope, ok_reply(request.id, info))
 
     def metrics(self) -> dict[str, float]:
-        """The figures bridge/metrics.py exposes (read from another thread; plain counters)."""
+        """The figures bridge/studio/metrics.py exposes (read from another thread; plain counters)."""
         broker = self.broker
         return {
             "dawbridge_uptime_seconds": round(time.monotonic() - self.engine.started, 3),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import zmq
 
 from bridge import constants as C
-from bridge.keys import ServerKeys
+from bridge.studio.keys import ServerKeys
 
 
 def bind_router(context: zmq.Context, address: str, keys: ServerKeys | None, *, linger_ms: int,

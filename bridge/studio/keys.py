@@ -119,7 +119,7 @@ class Gatekeeper:
 
     def __init__(self, context: zmq.Context, keys: ServerKeys) -> None:
         self.keys = keys
-        self._auth = ThreadAuthenticator(context, log=logging.getLogger("bridge.keys.zap"))
+        self._auth = ThreadAuthenticator(context, log=logging.getLogger("bridge.studio.keys.zap"))
         self._stamp: tuple[float, int] | None = None
 
     def start(self) -> None:

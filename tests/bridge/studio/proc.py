@@ -1,8 +1,8 @@
 """A separate process the studio tests can kill with SIGKILL, as a machine that loses power:
 an engine or a worker serving the timing composer.
 
-    python -m tests.bridge.studio_proc engine tcp://127.0.0.1:PORT BAR_SECONDS
-    python -m tests.bridge.studio_proc worker tcp://127.0.0.1:PORT BAR_SECONDS
+    python -m tests.bridge.studio.proc engine tcp://127.0.0.1:PORT BAR_SECONDS
+    python -m tests.bridge.studio.proc worker tcp://127.0.0.1:PORT BAR_SECONDS
 
 It prints "ready" once it serves (the engine) or has started (the worker)."""
 
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def main(argv: list[str]) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=lambda: (server.bound.wait(), print("ready", flush=True)), daemon=True).start()
         server.run()
     else:
-        from bridge.worker import Worker
+        from bridge.studio.worker import Worker
 
         worker = Worker(address, slot, max_batch=1, capacity=2, name=f"proc-{os.getpid()}")
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
 
 def spawn(role: str, address: str, bar_seconds: float = 0.01) -> subprocess.Popen[str]:
     """Start one; returns once it printed "ready"."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.bridge.studio_proc", role, address, str(bar_seconds)],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.bridge.studio.proc", role, address, str(bar_seconds)],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout is not None

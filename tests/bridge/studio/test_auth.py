@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import zmq
 
-from bridge import keys
 from bridge.cli import main
 from bridge.client import Client
-from bridge.relay import running_relay
 from bridge.serve.engine import ComposerSlot
 from bridge.serve.server import running_engine
+from bridge.studio import keys
+from bridge.studio.relay import running_relay
 from tests.bridge.helpers import melody, outcome
-from tests.bridge.studio import make_keys
+from tests.bridge.studio.keyfiles import make_keys
 from tests.bridge.timing_composer import TimingComposer
 
 

@@ -11,10 +11,10 @@ import time
 import zmq
 
 from bridge.client import Client, EngineError
-from bridge.relay import CONNECT_WAIT, running_relay
 from bridge.serve.server import running_engine
+from bridge.studio.relay import CONNECT_WAIT, running_relay
 from tests.bridge.helpers import melody, outcome
-from tests.bridge.studio_proc import spawn
+from tests.bridge.studio.proc import spawn
 from tests.bridge.timing_composer import TimingComposer
 
 

@@ -33,9 +33,9 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from bridge import constants as C
-from bridge.keys import ClientKeys
 from bridge.protocol import MUSICAL_OPS, ErrorCode, error_reply
 from bridge.serve.server import Waker
+from bridge.studio.keys import ClientKeys
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import pytest
 
 from bridge.cli import main
 from bridge.client import Client
-from bridge.logs import JsonFormatter
-from bridge.metrics import MetricsServer
+from bridge.studio.logs import JsonFormatter
+from bridge.studio.metrics import MetricsServer
 from installers import service
 from tests.bridge.helpers import melody
 from tests.bridge.timing_composer import TimingComposer

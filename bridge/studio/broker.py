@@ -33,10 +33,10 @@ from typing import Any
 import zmq
 
 from bridge import constants as C
-from bridge.keys import ServerKeys
 from bridge.protocol import ErrorCode, error_reply
 from bridge.serve.scheduler import Job, Scheduler
 from bridge.serve.sockets import bind_router
+from bridge.studio.keys import ServerKeys
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge import keys
+from bridge.studio import keys
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ One loop owns the DEALER socket: poll -> frames -> JOB / CANCEL / HEARTBEAT / DI
 results from the scheduler's threads -> heartbeats. When the engine stays silent for
 WORKER_LIVENESS heartbeats (or says DISCONNECT), the worker drops what it runs, opens a fresh
 socket and says READY again: an engine restart or a network cut heals by itself. The frames
-are bridge/broker.py's.
+are bridge/studio/broker.py's.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ from typing import Any
 import zmq
 
 from bridge import constants as C
-from bridge.broker import (
+from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_request, error_reply
+from bridge.serve.engine import ComposerSlot, Engine
+from bridge.serve.scheduler import Job, Message, Refused, Scheduler
+from bridge.serve.server import Waker
+from bridge.studio.broker import (
     CANCEL,
     DISCONNECT,
     GONE,
@@ -34,11 +38,7 @@ from bridge.broker import (
     decode,
     encode,
 )
-from bridge.keys import ClientKeys
-from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_request, error_reply
-from bridge.serve.engine import ComposerSlot, Engine
-from bridge.serve.scheduler import Job, Message, Refused, Scheduler
-from bridge.serve.server import Waker
+from bridge.studio.keys import ClientKeys
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from collections import Counter
 import pytest
 import zmq
 
-from bridge.broker import decode, encode
 from bridge.client import Client
 from bridge.serve.server import Server, running_engine
-from bridge.worker import running_worker
+from bridge.studio.broker import decode, encode
+from bridge.studio.worker import running_worker
 from tests.bridge.helpers import melody, outcome
-from tests.bridge.studio_proc import spawn
+from tests.bridge.studio.proc import spawn
 from tests.bridge.timing_composer import TimingComposer
 
 

@@ -1,0 +1,1 @@
+"""The studio server: broker and workers, relay, CURVE keys, metrics and logs."""
