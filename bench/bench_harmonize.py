@@ -55,7 +55,7 @@ def peak_memory_mb(pid: int) -> float:
 
 
 def start_engine(address: str, device: str, weights: str | None) -> tuple[subprocess.Popen, float]:
-    cmd = [sys.executable, "-m", "bridge.cli", "serve", "--bind", address, "--device", device]
+    cmd = [sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address, "--device", device]
     if weights:
         cmd += ["--weights", weights]
     started = time.perf_counter()

@@ -116,7 +116,7 @@ def _wait_for(check: Callable[[], object]) -> None:
 def bench_transport(quick: bool) -> None:
     zmq_port, xml_port = _free_port(), _free_port()
     address, url = f"tcp://127.0.0.1:{zmq_port}", f"http://127.0.0.1:{xml_port}/"
-    engine = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--bind", address,
+    engine = subprocess.Popen([sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address,
                                "--weights", str(ROOT / "bench" / "no-weights")], cwd=ROOT, stderr=subprocess.DEVNULL)
     peer = subprocess.Popen([sys.executable, __file__, "--serve-xmlrpc", str(xml_port)], cwd=ROOT)
     try:

@@ -54,7 +54,7 @@ from models import checkpoint  # noqa: E402
 from models.interface import DEFAULT_WEIGHTS  # noqa: E402
 from models.transformer import GPT, GPTConfig  # noqa: E402
 from models.vocab import VOCAB  # noqa: E402
-from tests.bridge.ports_fixtures import Keys, Recorder, start_jack  # noqa: E402
+from tests.bridge.ports.fixtures import Keys, Recorder, start_jack  # noqa: E402
 
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79]
 
@@ -74,7 +74,7 @@ def weights(arg: str | None, scratch: Path) -> tuple[Path, str]:
 
 
 def start_engine(model: Path, style: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "ports", "--api", "jack", "--in", "Bench In",
+    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli.main", "ports", "--api", "jack", "--in", "Bench In",
                              "--out", "Bench Out", "--weights", str(model), "--style", style],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

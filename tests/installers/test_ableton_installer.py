@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main as dawbridge
+from bridge.cli.main import main as dawbridge
 from installers import ableton as installer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -148,7 +148,7 @@ def test_manifest_lists_every_copied_file(resource):
 
 
 def test_the_cli_runs_install_doctor_and_uninstall(resource, capsys):
-    from bridge.cli import main
+    from bridge.cli.main import main
 
     assert main(["doctor", "reaper", "--resource-path", str(resource)]) == 1
     assert main(["install", "reaper", "--resource-path", str(resource)]) == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import zmq
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.client import Client
 from bridge.serve.engine import ComposerSlot
 from bridge.serve.server import running_engine
@@ -91,7 +91,7 @@ def test_serve_refuses_a_network_bind_without_keys(capsys) -> None:
 
 
 def test_insecure_warns_loudly(tmp_path: Path, caplog) -> None:
-    from bridge.cli import _warn_insecure
+    from bridge.cli.main import _warn_insecure
 
     with caplog.at_level("WARNING"):
         _warn_insecure("tcp://0.0.0.0:5599")

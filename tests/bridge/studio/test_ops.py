@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.client import Client
 from bridge.studio.logs import JsonFormatter
 from bridge.studio.metrics import MetricsServer

@@ -7,7 +7,7 @@ import live_sets as sets
 import pytest
 from live_engines import RecordingComposer
 
-from bridge.cli import main as dawbridge
+from bridge.cli.main import main as dawbridge
 from bridge.serve.server import running_engine
 from daw_scripts.common import EngineClient
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from bridge.midi_stream import CLOCK, CONTINUE, SONG_POSITION, START, STOP, Message
+from bridge.ports.stream import CLOCK, CONTINUE, SONG_POSITION, START, STOP, Message
 
 PPQ = 24
 TEMPO_WINDOW = 4 * PPQ  # ticks the tempo is measured over

@@ -1,5 +1,5 @@
 """`dawbridge ports`: virtual MIDI ports any DAW can route a track to, with a live harmonizer
-or capture-and-answer behind them (bridge/port_modes.py).
+or capture-and-answer behind them (bridge/ports/modes.py).
 
 The ports are python-rtmidi's: virtual ports on ALSA, JACK and CoreMIDI; on Windows, which
 has none, ports of a loopback driver (loopMIDI) are attached to by name (``--attach`` does the
@@ -24,8 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bridge.midi_clock import Clock
-from bridge.midi_stream import Message, MidiParser
+from bridge.ports.clock import Clock
+from bridge.ports.stream import Message, MidiParser
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def build(args: argparse.Namespace) -> tuple[Ports, Mode, Clock]:
     Raises ValueError for a bad option and ModelUnavailable without a usable model."""
     import torch
 
-    from bridge.port_modes import AnswerMode, HarmonizeMode
+    from bridge.ports.modes import AnswerMode, HarmonizeMode
     from models.interface import load_composer
     from models.keys import parse_key
     from models.live import LiveHarmonizer, live_model

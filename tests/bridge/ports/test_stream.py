@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge.midi_clock import Clock
-from bridge.midi_notes import InputNotes, OutputNotes
-from bridge.midi_stream import CLOCK, START, STOP, Message, MidiParser
-from bridge.port_modes import HarmonizeMode
+from bridge.ports.clock import Clock
+from bridge.ports.modes import HarmonizeMode
+from bridge.ports.notes import InputNotes, OutputNotes
+from bridge.ports.stream import CLOCK, START, STOP, Message, MidiParser
 from models.interface import load_composer
 from models.live import LiveHarmonizer, live_model
-from tests.bridge import ports_fixtures
+from tests.bridge.ports import fixtures as ports_fixtures
 
 tiny_files = ports_fixtures.tiny_files
 tiny_weights = ports_fixtures.tiny_weights

@@ -2,7 +2,7 @@
 server on its dummy backend (no sound hardware), and real JACK MIDI ports standing in for a
 DAW's track (keys in, a recorder out).
 
-    from tests.bridge import ports_fixtures
+    from tests.bridge.ports import fixtures as ports_fixtures
     jack_server, tiny_files, tiny_weights = (ports_fixtures.jack_server, ports_fixtures.tiny_files,
                                              ports_fixtures.tiny_weights)
 

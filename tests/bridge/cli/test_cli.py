@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli, midifile
+from bridge.cli import midifile
+from bridge.cli.main import main as cli
 from bridge.client import Client, EngineUnreachable
 from tests.bridge.midi_files import daw_export, type0_tune
 from tests.bridge.timing_composer import TimingComposer
@@ -111,8 +112,8 @@ def test_serve_refuses_a_network_bind_without_insecure(capsys) -> None:
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     address = _free_address()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    process = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--bind", address, "--weights",
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    process = subprocess.Popen([sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address, "--weights",
                                 str(tmp_path / "none")], env=env, stderr=subprocess.PIPE, text=True)
     try:
         with Client(address, timeout=0.5) as client:

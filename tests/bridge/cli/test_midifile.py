@@ -7,8 +7,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from bridge import midifile
-from bridge.midifile import MidiFileError
+from bridge.cli import midifile
+from bridge.cli.midifile import MidiFileError
 from tests.bridge.midi_files import daw_export, type0_tune
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bridge import midifile, preview
+from bridge.cli import midifile, preview
+from bridge.cli.controls import controls
 from bridge.client import Client, EngineUnreachable
 from bridge.constants import PROBE_TIMEOUT
-from bridge.controls import controls
 from bridge.protocol import DRUM_STYLES, MAX_CONTEXT_CLIPS, MAX_GENERATED_BARS, Clip
 from bridge.serve.engine import ComposerSlot
 from bridge.serve.server import running_engine

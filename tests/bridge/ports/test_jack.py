@@ -18,22 +18,22 @@ from pathlib import Path
 import pytest
 import rtmidi
 
-from bridge.cli import main
-from bridge.midi_clock import Clock
-from bridge.port_modes import AnswerMode, HarmonizeMode
-from bridge.ports import Mode, PortLoop, Ports
+from bridge.cli.main import main
+from bridge.ports.clock import Clock
+from bridge.ports.modes import AnswerMode, HarmonizeMode
+from bridge.ports.ports import Mode, PortLoop, Ports
 from models.harmonize import scale_pitches
 from models.interface import load_composer
 from models.live import LiveHarmonizer, live_model
-from tests.bridge import ports_fixtures
-from tests.bridge.ports_fixtures import Keys, Recorder
+from tests.bridge.ports import fixtures as ports_fixtures
+from tests.bridge.ports.fixtures import Keys, Recorder
 from tests.bridge.timing_composer import TimingComposer
 
 # Real-time tests through a JACK server: on a shared, loaded machine JACK can drop the MIDI of
 # a client that misses its cycle. A failure is run again (twice at most) before it counts.
 pytestmark = pytest.mark.flaky(reruns=2, reruns_delay=1)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 tiny_files = ports_fixtures.tiny_files
 tiny_weights = ports_fixtures.tiny_weights
@@ -189,7 +189,7 @@ def test_an_attached_port_that_disappears(jack_server: None, tiny_weights: Path)
 
 def test_sigint_ends_every_note_on_every_channel(jack_server: None, tiny_weights: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "ports", "--api", "jack", "--in", "In sig",
+    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli.main", "ports", "--api", "jack", "--in", "In sig",
                              "--out", "Out sig", "--weights", str(tiny_weights)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -14,7 +14,7 @@ import itertools
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from bridge.midi_stream import (
+from bridge.ports.stream import (
     CC_ALL_NOTES_OFF,
     CC_SUSTAIN,
     Message,

@@ -1,6 +1,6 @@
 """What `dawbridge ports` does with the notes it hears: the live harmonizer and
 capture-and-answer. Each mode turns input messages (and the passing of time) into output
-messages; the port loop in bridge/ports.py owns the ports and the clock.
+messages; the port loop in bridge/ports/ports.py owns the ports and the clock.
 
 Both keep their promises about stuck notes in one place: every note they start is started
 through an :class:`OutputNotes`, and ``all_off`` ends all of them and sends all-notes-off on
@@ -14,9 +14,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bridge.midi_clock import Clock
-from bridge.midi_notes import HeldNote, InputNotes, OutputNotes
-from bridge.midi_stream import CC_PANIC, CC_RESET_CONTROLLERS, CONTROL, RESET, Message
+from bridge.ports.clock import Clock
+from bridge.ports.notes import HeldNote, InputNotes, OutputNotes
+from bridge.ports.stream import CC_PANIC, CC_RESET_CONTROLLERS, CONTROL, RESET, Message
 from models.interface import Composer
 from models.live import LiveHarmonizer, LiveNote
 from models.representation import Note, Part

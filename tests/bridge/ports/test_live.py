@@ -13,7 +13,7 @@ from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.harmonize import scale_pitches
 from models.interface import load_composer
 from models.live import CONTEXT_TOKENS, LiveHarmonizer, live_model
-from tests.bridge import ports_fixtures
+from tests.bridge.ports import fixtures as ports_fixtures
 
 tiny_files = ports_fixtures.tiny_files
 tiny_weights = ports_fixtures.tiny_weights

@@ -13,11 +13,12 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from bridge import __version__, ports
+from bridge import __version__
+from bridge.cli.controls import add_controls, controls
+from bridge.cli.midifile import MidiFileError
 from bridge.client import Client, ClientError, EngineError
 from bridge.constants import DEFAULT_ADDRESS, MAX_BATCH, QUEUE_SIZE, WORKERS
-from bridge.controls import add_controls, controls
-from bridge.midifile import MidiFileError
+from bridge.ports import ports
 from bridge.protocol import MUSICAL_OPS
 from bridge.studio.keys import KeyFileError
 
@@ -296,7 +297,9 @@ def _info(args: argparse.Namespace) -> int:
 
 def _file_command(op: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from bridge import filecommand  # deferred: mido, matplotlib and the model load only here
+        from bridge.cli import (
+            filecommand,  # deferred: mido, matplotlib and the model load only here
+        )
 
         return filecommand.run(op, args)
 

@@ -1,0 +1,1 @@
+"""The `dawbridge` command: file commands, MIDI files, op flags and previews."""
