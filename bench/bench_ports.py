@@ -50,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from models import checkpoint  # noqa: E402
 from models.interface import DEFAULT_WEIGHTS  # noqa: E402
-from models.transformer import GPT, GPTConfig  # noqa: E402
-from models.vocab import VOCAB  # noqa: E402
+from models.net import checkpoint  # noqa: E402
+from models.net.transformer import GPT, GPTConfig  # noqa: E402
+from models.net.vocab import VOCAB  # noqa: E402
 from tests.bridge.ports.fixtures import Keys, Recorder, start_jack  # noqa: E402
 
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79]

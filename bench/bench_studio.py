@@ -48,9 +48,9 @@ def load_model(args: argparse.Namespace) -> Any:
             continue
     import torch
 
-    from models import checkpoint
+    from models.net import checkpoint
+    from models.net.transformer import GPT, GPTConfig
     from models.training import PRESETS
-    from models.transformer import GPT, GPTConfig
 
     torch.manual_seed(0)
     stem = Path(tempfile.mkdtemp()) / "model"

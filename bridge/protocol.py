@@ -28,8 +28,8 @@ from pydantic import (
 )
 
 # The styles the model knows, as the vocabulary lists them (the Literals below match them).
-from models.vocab import DRUM_STYLES as DRUM_STYLES
-from models.vocab import MELODY_STYLES as MELODY_STYLES
+from models.net.vocab import DRUM_STYLES as DRUM_STYLES
+from models.net.vocab import MELODY_STYLES as MELODY_STYLES
 
 PROTOCOL_VERSION = 1
 

@@ -1,7 +1,7 @@
 """The model behind :mod:`models.interface`: loads weights onto a device and runs tasks.
 
 Each op has a runner (``RUNNERS``): a function that turns its task into a decoding plan
-(models/decoding.py), decodes all candidates at once and turns tokens back into parts. The
+(models/decoding/decoding.py), decodes all candidates at once and turns tokens back into parts. The
 composer adds what every op shares: device, timing, and candidates that differ from one another.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from models import checkpoint, continuation, drums, harmonize, regions, restyle, vary
-from models.decoding import (
+from models import continuation, drums, harmonize, regions, restyle, vary
+from models.decoding.decoding import (
     DecodeJob,
     Plan,
     Sampler,
@@ -26,10 +26,11 @@ from models.decoding import (
     plan_length,
 )
 from models.errors import ModelUnavailable
+from models.net import checkpoint
+from models.net.tokenizer import decode as decode_tokens
+from models.net.transformer import GPT
 from models.representation import Part
 from models.tasks import HarmonizeTask, Task
-from models.tokenizer import decode as decode_tokens
-from models.transformer import GPT
 
 log = logging.getLogger(__name__)
 

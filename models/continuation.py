@@ -9,9 +9,10 @@ import math
 import statistics
 
 from models import humanize
-from models import vocab as V
 from models.drums import to_classes
 from models.groove import GroovePrior
+from models.net import vocab as V
+from models.net.tokenizer import bar_ticks, decode
 from models.regions import (
     Rewrite,
     Track,
@@ -26,7 +27,6 @@ from models.regions import (
 )
 from models.representation import Note, Part
 from models.tasks import ContinueTask
-from models.tokenizer import bar_ticks, decode
 from models.vary import header_for, music_key
 
 CONTEXT_TOKENS = 600  # forced tokens of the clip at most (and half the model's window)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import mido
 
-from models import vocab as V
 from models.constants import DRUM_PITCH_MAP
 from models.corpus_score import bar_ceil
+from models.net import vocab as V
 from models.representation import Note, Part, Piece
 
 log = logging.getLogger(__name__)

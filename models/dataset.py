@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models import vocab as V
 from models.constants import VOICE_RANGES
+from models.net import vocab as V
+from models.net.tokenizer import encode
 from models.representation import Piece
-from models.tokenizer import encode
 
 log = logging.getLogger(__name__)
 

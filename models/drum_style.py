@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from models import table_build
-from models import vocab as V
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
+from models.net import vocab as V
+from models.net.tokenizer import snap
 from models.representation import Part, Piece
-from models.tokenizer import snap
 
 WEIGHTS_PATH = WEIGHTS_DIR / "drum_styles.json"
 CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"

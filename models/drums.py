@@ -15,12 +15,12 @@ import math
 import statistics
 
 from models import humanize
-from models import vocab as V
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, decode, quantize_part, snap
 from models.regions import Rewrite, Track, bars_budget, generated_notes, plan, quantize
 from models.representation import Note, Part
 from models.tasks import DrumsTask, FillTask
-from models.tokenizer import Header, bar_ticks, decode, quantize_part, snap
 
 DRUM_PITCHES = frozenset(DRUM_CLASSES.values())
 CONTEXT_BARS = 8  # clip bars read before a fill

@@ -36,9 +36,9 @@ import numpy as np
 
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
 from models.interface import Composer
+from models.net.tokenizer import snap
 from models.representation import Note, Part, Piece
 from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
-from models.tokenizer import snap
 
 log = logging.getLogger(__name__)
 SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])

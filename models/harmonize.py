@@ -11,12 +11,12 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from models import vocab as V
 from models.constants import CHORALE_RANGES, VOICE_RANGES
-from models.decoding import Constraints, Plan, Segment
+from models.decoding.decoding import Constraints, Plan, Segment
 from models.keys import estimate_key, parse_key
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, header_tokens, note_tokens, quantize_part
 from models.representation import Note, Part
-from models.tokenizer import Header, bar_ticks, header_tokens, note_tokens, quantize_part
 
 STYLE_ROLES = {
     "chorale": ("bass", "tenor", "alto"),

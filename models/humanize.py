@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from models import table_build
-from models import vocab as V
 from models.constants import DRUM_CLASSES, WEIGHTS_DIR
+from models.net import vocab as V
+from models.net.tokenizer import snap
 from models.representation import Note, Piece
-from models.tokenizer import snap
 
 TABLE_PATH = WEIGHTS_DIR / "humanize.json"
 CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"

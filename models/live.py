@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from models import vocab as V
 from models.constants import CHORALE_RANGES, VOICE_RANGES
-from models.decoding import Sampler
+from models.decoding.decoding import Sampler
 from models.errors import ModelUnavailable
 from models.harmonize import SOPRANO_CENTRE, STYLE_ROLES, scale_pitches
 from models.keys import estimate_key
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, header_tokens, note_tokens, snap
 from models.representation import Note
-from models.tokenizer import Header, bar_ticks, header_tokens, note_tokens, snap
 
 if TYPE_CHECKING:  # the engine's interface, named here only in a type hint
     from models.interface import Composer
-from models.transformer import GPT, KVCache
+from models.net.transformer import GPT, KVCache
 
 CONTEXT_TOKENS = 320  # completed-bar tokens kept in the warm cache
 CONTEXT_BARS = 8  # completed bars at most

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from models import table_build
-from models import vocab as V
 from models.constants import WEIGHTS_DIR
 from models.drum_style import StyleClassifier
 from models.metre_view import is_compound
+from models.net import vocab as V
+from models.net.tokenizer import snap
 from models.representation import Part, Piece
-from models.tokenizer import snap
 
 WEIGHTS_PATH = WEIGHTS_DIR / "melody_styles.json"
 STYLES = V.MELODY_STYLES

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.net.tokenizer import bar_ticks
 from models.representation import Note, Part
-from models.tokenizer import bar_ticks
 
 # The metres each style is written in, most common first (train-split counts: jigs 6/8 474,
 # 9/8 114; reels 2/2 442, 2/4 251; hornpipes 2/4 250, 2/2 238; chorales 4/4 154, 3/4 25).

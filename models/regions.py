@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from models import vocab as V
-from models.decoding import GRID, Constraints, Plan, Sampler, Segment, decode
+from models.decoding.decoding import GRID, Constraints, Plan, Sampler, Segment, decode
 from models.groove import GroovePrior
+from models.net import vocab as V
+from models.net.tokenizer import Header, header_tokens, note_tokens, snap
 from models.representation import Note, Part
-from models.tokenizer import Header, header_tokens, note_tokens, snap
 
 QNote = tuple[int, int, int, int]  # (absolute tick, pitch, duration ticks, velocity)
 DRUM_BEATS = 0.25  # drum hits last a 16th, as the tokenizer reads them

@@ -19,11 +19,12 @@ import math
 import statistics
 
 from models import humanize
-from models import vocab as V
 from models.constants import DRUM_CLASSES
 from models.drum_style import guess_style
 from models.melody_style import guess_style as guess_melody_style
 from models.metre_view import view_for
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, decode, header_tokens
 from models.regions import (
     QNote,
     Rewrite,
@@ -37,7 +38,6 @@ from models.regions import (
 )
 from models.representation import Note, Part
 from models.tasks import RestyleTask
-from models.tokenizer import Header, bar_ticks, decode, header_tokens
 from models.vary import grid_pairs, music_key
 
 DRUM_STYLES = V.DRUM_STYLES

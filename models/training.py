@@ -5,7 +5,7 @@ after an interruption, and fixed seeds. CUDA with bf16 when present, else CPU in
     dawbridge train --preset small --steps 20000            # from the corpus cache
     dawbridge train --data ~/my-midi --steps 2000           # fine-tune the shipped model
 
-The best weights by validation loss are exported as safetensors + JSON (models/checkpoint.py).
+The best weights by validation loss are exported as safetensors + JSON (models/net/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from models import checkpoint
 from models.dataset import TokenSet, WindowSampler, build, training_pieces
 from models.interface import DEFAULT_WEIGHTS
-from models.transformer import GPT, GPTConfig
-from models.vocab import VOCAB
+from models.net import checkpoint
+from models.net.transformer import GPT, GPTConfig
+from models.net.vocab import VOCAB
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ import statistics
 import numpy as np
 
 from models import humanize
-from models import vocab as V
-from models.decoding import Constraints, Plan, Segment
+from models.decoding.decoding import Constraints, Plan, Segment
 from models.drum_style import guess_style
 from models.drums import to_classes
 from models.keys import estimate_key
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, decode, header_tokens
 from models.regions import (
     QNote,
     Rewrite,
@@ -34,7 +35,6 @@ from models.regions import (
 )
 from models.representation import Note, Part
 from models.tasks import VaryTask
-from models.tokenizer import Header, bar_ticks, decode, header_tokens
 
 
 def header_for(part: Part, role: str, key: str | None) -> Header:

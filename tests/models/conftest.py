@@ -28,8 +28,8 @@ def tiny_gpt(seed: int = TINY_SEED):
     """A fresh GPT of the "tiny" preset, randomly initialised from ``seed``, in eval mode."""
     import torch
 
+    from models.net.transformer import GPT, GPTConfig
     from models.training import PRESETS
-    from models.transformer import GPT, GPTConfig
 
     torch.manual_seed(seed)
     return GPT(GPTConfig(**asdict(PRESETS["tiny"]))).eval()
@@ -38,7 +38,7 @@ def tiny_gpt(seed: int = TINY_SEED):
 @pytest.fixture(scope="package")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory, one_thread: None) -> Path:
     """The path stem of a tiny checkpoint (``model.safetensors`` + ``model.json``)."""
-    from models import checkpoint
+    from models.net import checkpoint
 
     stem = tmp_path_factory.mktemp("tiny") / "model"
     checkpoint.save(tiny_gpt(), stem, {"name": "tiny-test"})

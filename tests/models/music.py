@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from models import vocab as V
+from models.net import vocab as V
 from models.representation import Note, Part, Piece
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from models import vocab as V
 from models.constants import CHORALE_RANGES, VOICE_RANGES
-from models.decoding import Sampler, decode
+from models.decoding.decoding import Sampler, decode
 from models.harmonize import OUTPUT_NAMES, STYLE_ROLES, final_cadence, octave_shift, plan_harmony
 from models.interface import Cancelled, load_composer
+from models.net import vocab as V
+from models.net.tokenizer import decode as decode_tokens
 from models.representation import Part
 from models.tasks import HarmonizeTask, Sampling
-from models.tokenizer import decode as decode_tokens
 from tests.models.music import bars_of, chorale_soprano, in_quarters, melody
 
 EPS = 1e-6

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import checkpoint
 from models.constants import DRUM_CLASSES
-from models.decoding import GRID
+from models.decoding.decoding import GRID
 from models.harmonize import scale_pitches
 from models.interface import Composer, load_composer
+from models.net import checkpoint
+from models.net.transformer import GPT
 from models.representation import Note, Part
 from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
 from models.training import PRESETS
-from models.transformer import GPT
 
 GM = set(DRUM_CLASSES.values())
 

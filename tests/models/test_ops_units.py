@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from models import humanize, melody_style
-from models import vocab as V
-from models.decoding import Constraints, Plan, Sampler, Segment, decode
+from models.decoding.decoding import Constraints, Plan, Sampler, Segment, decode
 from models.drum_style import StyleClassifier, features, guess_style
+from models.net import vocab as V
+from models.net.tokenizer import Header, header_tokens, snap
+from models.net.tokenizer import decode as decode_tokens
+from models.net.transformer import GPT
 from models.regions import Track, generated_notes, plan
 from models.representation import Note, Part
-from models.tokenizer import Header, header_tokens, snap
-from models.tokenizer import decode as decode_tokens
 from models.training import PRESETS
-from models.transformer import GPT
 
 HEADER = Header("rock", (4, 4), None, 100.0)
 

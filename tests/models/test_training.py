@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from models import checkpoint
-from models import vocab as V
 from models.dataset import (
     HEADER,
     TokenSet,
@@ -26,8 +24,10 @@ from models.dataset import (
     transpose_tokens,
 )
 from models.midi_folder import load_folder, piece_from_file
+from models.net import checkpoint
+from models.net import vocab as V
+from models.net.tokenizer import encode
 from models.representation import Piece
-from models.tokenizer import encode
 from models.training import PRESETS, main
 from tests.models.music import JSB_FILE, chorale, groove, needs_groove, needs_jsb
 

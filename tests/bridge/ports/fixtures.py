@@ -24,9 +24,9 @@ import pytest
 import rtmidi
 import torch
 
-from models import checkpoint
-from models.transformer import GPT, GPTConfig
-from models.vocab import VOCAB
+from models.net import checkpoint
+from models.net.transformer import GPT, GPTConfig
+from models.net.vocab import VOCAB
 
 JACK_PERIOD = 128  # frames at 48 kHz: 2.7 ms, the MIDI delivery granularity
 CONNECT_SECONDS = 0.2  # JACK makes a connection at its next graph change: events before it are lost

@@ -15,10 +15,10 @@ from tests.bridge.helpers import melody
 @pytest.fixture(scope="module")
 def tiny_composer(tmp_path_factory: pytest.TempPathFactory):
     torch = pytest.importorskip("torch")
-    from models import checkpoint
     from models.interface import load_composer
+    from models.net import checkpoint
+    from models.net.transformer import GPT, GPTConfig
     from models.training import PRESETS
-    from models.transformer import GPT, GPTConfig
 
     threads = torch.get_num_threads()
     torch.manual_seed(7)

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from models.transformer import GPT, GPTConfig
-from models.vocab import FORMAT_VERSION, VOCAB
+from models.net.transformer import GPT, GPTConfig
+from models.net.vocab import FORMAT_VERSION, VOCAB
 
 CHECKPOINT_FORMAT = "dawbridge-model"
 CHECKPOINT_VERSION = 1

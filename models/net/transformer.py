@@ -1,7 +1,7 @@
 """The decoder-only Transformer: RoPE attention through PyTorch SDPA, a KV cache for decoding.
 
 nanoGPT-sized and read top to bottom, smallest block first. ``GPTConfig`` is the only
-constructor argument and travels with the weights (models/checkpoint.py). Rotary position
+constructor argument and travels with the weights (models/net/checkpoint.py). Rotary position
 embeddings make attention depend on relative positions only, so the decoder can drop old cache
 entries and keep going past the trained context length.
 """

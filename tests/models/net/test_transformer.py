@@ -1,4 +1,4 @@
-"""The Transformer (models/transformer.py): shapes, weight tying, and KV-cache decoding that
+"""The Transformer (models/net/transformer.py): shapes, weight tying, and KV-cache decoding that
 gives the same logits as a full forward pass, fed in chunks or one token at a time."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models import vocab as V
-from models.transformer import GPT, GPTConfig, KVCache
+from models.net import vocab as V
+from models.net.transformer import GPT, GPTConfig, KVCache
 from tests.models.conftest import tiny_gpt
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.decoding import DecodeJob, Sampler, decode, decode_many
+from models.decoding.decoding import DecodeJob, Sampler, decode, decode_many
 from models.errors import Cancelled
 from models.harmonize import plan_harmony
 from models.representation import Note, Part

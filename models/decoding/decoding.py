@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from models import vocab as V
-from models import voicing
+from models.decoding import voicing
 from models.errors import Cancelled
 from models.groove import GroovePrior
-from models.transformer import GPT, KVCache
+from models.net import vocab as V
+from models.net.transformer import GPT, KVCache
 
 MAX_CHORD = 6
 GRID = frozenset({0, 3, 4, 6, 8, 9})  # positions within a beat the tokenizer snaps onsets to

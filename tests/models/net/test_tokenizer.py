@@ -1,4 +1,4 @@
-"""Token format v1 round trips (models/tokenizer.py, models/vocab.py): real chorales and folk
+"""Token format v1 round trips (models/net/tokenizer.py, models/net/vocab.py): real chorales and folk
 tunes on the grid come back exactly; real Groove performances come back quantized, and the
 test says how many notes quantization moved, changed or merged."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from models import vocab as V
 from models.constants import DEFAULT_VELOCITY, DRUM_CLASSES
+from models.net import vocab as V
+from models.net.tokenizer import Header, bar_ticks, decode, encode, header_tokens, snap
 from models.representation import Note, Part, Piece
-from models.tokenizer import Header, bar_ticks, decode, encode, header_tokens, snap
 from tests.models.music import chorale, folk_tune, groove, needs_groove
 
 CHORALES = {

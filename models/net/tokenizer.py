@@ -1,4 +1,4 @@
-"""Pieces <-> token ids (format v1, see models/vocab.py and docs/tokens.md).
+"""Pieces <-> token ids (format v1, see models/net/vocab.py and docs/tokens.md).
 
 ``encode`` quantizes onsets to the grid (the nearest 16th or 8th-triplet point), durations to
 the duration table and velocities to 8 bins; ``decode`` turns a token stream back into parts.
@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from models import vocab as V
+from models.net import vocab as V
 from models.representation import Note, Part, Piece
 
 

@@ -1,4 +1,4 @@
-"""Constrained decoding (models/decoding.py) on hand-made plans with a tiny random model:
+"""Constrained decoding (models/decoding/decoding.py) on hand-made plans with a tiny random model:
 whatever the model prefers, generated spans keep the grammar, their pitches, note counts,
 positions and the clip's end; monophonic voices wait for their last note; drums get
 velocities; the sampler is seeded; a context longer than the model's block still decodes."""
@@ -10,11 +10,11 @@ import dataclasses
 import pytest
 import torch
 
-from models import vocab as V
-from models.decoding import Constraints, Plan, Sampler, Segment, decode
+from models.decoding.decoding import Constraints, Plan, Sampler, Segment, decode
 from models.harmonize import plan_harmony
-from models.tokenizer import Header, header_tokens
-from models.transformer import GPT, GPTConfig
+from models.net import vocab as V
+from models.net.tokenizer import Header, header_tokens
+from models.net.transformer import GPT, GPTConfig
 from tests.models.conftest import tiny_gpt
 from tests.models.music import bars_of, in_quarters, melody
 

@@ -3,7 +3,7 @@ octaves against known voices (whichever voice is above), checked on hand-made vo
 
 from __future__ import annotations
 
-from models import voicing
+from models.decoding import voicing
 
 ORDER = ("melody", "alto", "tenor", "bass")
 

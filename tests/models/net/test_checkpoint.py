@@ -1,4 +1,4 @@
-"""Model files (models/checkpoint.py): safetensors + JSON round trips give the same logits, and
+"""Model files (models/net/checkpoint.py): safetensors + JSON round trips give the same logits, and
 every broken file set is a CheckpointError here and a ModelUnavailable, with what to do, at the
 engine's interface. Loading never unpickles."""
 
@@ -12,10 +12,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from models import checkpoint
-from models import vocab as V
-from models.checkpoint import CheckpointError
 from models.interface import ModelUnavailable, load_composer
+from models.net import checkpoint
+from models.net import vocab as V
+from models.net.checkpoint import CheckpointError
 from models.tasks import HarmonizeTask
 from tests.models.conftest import tiny_gpt
 from tests.models.music import in_quarters, melody

@@ -1,0 +1,1 @@
+"""Constrained decoding and the voice-leading rules it applies."""

@@ -1,0 +1,1 @@
+"""The network: the Transformer, its vocabulary, the tokenizer and checkpoints."""
