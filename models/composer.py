@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from models import continuation, drums, harmonize, regions, restyle, vary
 from models.decoding.decoding import (
     DecodeJob,
     Plan,
@@ -29,6 +28,7 @@ from models.errors import ModelUnavailable
 from models.net import checkpoint
 from models.net.tokenizer import decode as decode_tokens
 from models.net.transformer import GPT
+from models.ops import continuation, drums, harmonize, regions, restyle, vary
 from models.representation import Part
 from models.tasks import HarmonizeTask, Task
 

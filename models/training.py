@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.dataset import TokenSet, WindowSampler, build, training_pieces
+from models.data.dataset import TokenSet, WindowSampler, build, training_pieces
 from models.interface import DEFAULT_WEIGHTS
 from models.net import checkpoint
 from models.net.transformer import GPT, GPTConfig
@@ -75,7 +75,7 @@ def pick_device(name: str) -> str:
 
 def token_sets(args: argparse.Namespace) -> tuple[TokenSet, TokenSet]:
     if args.data is not None:
-        from models.midi_folder import load_folder
+        from models.data.midi_folder import load_folder
 
         pieces = load_folder(args.data)
         if not pieces["train"]:

@@ -18,7 +18,7 @@ from bridge.ports.clock import Clock
 from bridge.ports.notes import HeldNote, InputNotes, OutputNotes
 from bridge.ports.stream import CC_PANIC, CC_RESET_CONTROLLERS, CONTROL, RESET, Message
 from models.interface import Composer
-from models.live import LiveHarmonizer, LiveNote
+from models.ops.live import LiveHarmonizer, LiveNote
 from models.representation import Note, Part
 from models.tasks import ContinueTask, HarmonizeTask, Sampling
 

@@ -278,7 +278,7 @@ def build(args: argparse.Namespace) -> tuple[Ports, Mode, Clock]:
     from bridge.ports.modes import AnswerMode, HarmonizeMode
     from models.interface import load_composer
     from models.keys import parse_key
-    from models.live import LiveHarmonizer, live_model
+    from models.ops.live import LiveHarmonizer, live_model
     from models.tasks import Sampling
 
     meter = _meter(args.meter)

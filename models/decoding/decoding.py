@@ -18,9 +18,9 @@ import torch
 
 from models.decoding import voicing
 from models.errors import Cancelled
-from models.groove import GroovePrior
 from models.net import vocab as V
 from models.net.transformer import GPT, KVCache
+from models.ops.groove import GroovePrior
 
 MAX_CHORD = 6
 GRID = frozenset({0, 3, 4, 6, 8, 9})  # positions within a beat the tokenizer snaps onsets to

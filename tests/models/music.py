@@ -29,8 +29,8 @@ needs_jsb = pytest.mark.skipif(
 @functools.cache
 def chorale(name: str) -> Piece:
     """A Bach chorale of the music21 corpus ('bwv66.6.mxl') as the corpus loader reads it."""
-    from models.corpus_chorales import parse_chorale
-    from models.corpus_score import corpus_root
+    from models.data.chorales import parse_chorale
+    from models.data.score import corpus_root
 
     piece, reason = parse_chorale(corpus_root() / "bach" / name)
     assert piece is not None, f"{name}: {reason}"
@@ -40,8 +40,8 @@ def chorale(name: str) -> Piece:
 @functools.cache
 def folk_tune(collection_file: str, number: str) -> Piece:
     """One ABC tune of the music21 folk collections ('oneills1850/0550-0625.abc', '553')."""
-    from models.corpus_folk import parse_tune, split_tunes
-    from models.corpus_score import corpus_root
+    from models.data.folk import parse_tune, split_tunes
+    from models.data.score import corpus_root
 
     header, tunes = split_tunes((corpus_root() / collection_file).read_text(encoding="utf-8"))
     text = next(t for t in tunes if t.startswith(f"X:{number}\n") or t.startswith(f"X: {number}\n"))
@@ -59,9 +59,9 @@ def groove_rows() -> dict[str, dict[str, str]]:
 @functools.cache
 def groove(performance: str) -> Piece:
     """One Groove performance ('drummer1/session1/1') as a one-track drum Piece, built the way
-    models.corpus_groove.load_groove builds it."""
-    from models.corpus_groove import groove_style, read_drums
-    from models.corpus_score import bar_ceil
+    models.data.groove.load_groove builds it."""
+    from models.data.groove import groove_style, read_drums
+    from models.data.score import bar_ceil
 
     row = groove_rows()[performance]
     num, den = (int(x) for x in row["time_signature"].split("-"))

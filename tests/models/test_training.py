@@ -1,5 +1,5 @@
-"""Training data and `dawbridge train` (models/dataset.py, models/training.py,
-models/midi_folder.py): token caches built from real chorales and Groove performances,
+"""Training data and `dawbridge train` (models/data/dataset.py, models/training.py,
+models/data/midi_folder.py): token caches built from real chorales and Groove performances,
 transposition of token windows, the evaluation filter, and short real training runs on CPU that
 checkpoint, resume, and fine-tune from a folder of MIDI files."""
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.dataset import (
+from models.data.dataset import (
     HEADER,
     TokenSet,
     WindowSampler,
@@ -23,7 +23,7 @@ from models.dataset import (
     shift_range,
     transpose_tokens,
 )
-from models.midi_folder import load_folder, piece_from_file
+from models.data.midi_folder import load_folder, piece_from_file
 from models.net import checkpoint
 from models.net import vocab as V
 from models.net.tokenizer import encode
@@ -109,8 +109,8 @@ def test_token_set_saves_without_pickles(tmp_path: Path) -> None:
 
 @needs_jsb
 def test_is_evaluation_filters_jsb_valid() -> None:
-    from models.corpus_jsb import jsb_piece, read_jsb
-    from models.evaluation import evaluation_pieces
+    from models.data.jsb import jsb_piece, read_jsb
+    from models.eval.harmonize import evaluation_pieces
 
     valid = evaluation_pieces(limit=3)
     assert len(valid) == 3 and all(is_evaluation(p) for p in valid)

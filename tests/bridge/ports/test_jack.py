@@ -22,9 +22,9 @@ from bridge.cli.main import main
 from bridge.ports.clock import Clock
 from bridge.ports.modes import AnswerMode, HarmonizeMode
 from bridge.ports.ports import Mode, PortLoop, Ports
-from models.harmonize import scale_pitches
 from models.interface import load_composer
-from models.live import LiveHarmonizer, live_model
+from models.ops.harmonize import scale_pitches
+from models.ops.live import LiveHarmonizer, live_model
 from tests.bridge.ports import fixtures as ports_fixtures
 from tests.bridge.ports.fixtures import Keys, Recorder
 from tests.bridge.timing_composer import TimingComposer

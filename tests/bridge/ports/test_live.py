@@ -1,4 +1,4 @@
-"""The live harmonizer (models/live.py) with a tiny real model: voices in their ranges, below
+"""The live harmonizer (models/ops/live.py) with a tiny real model: voices in their ranges, below
 the tune, in order and in the key; one harmony per grid position; a rolling context that stays
 within its token budget and starts over when the song jumps back."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
-from models.harmonize import scale_pitches
 from models.interface import load_composer
-from models.live import CONTEXT_TOKENS, LiveHarmonizer, live_model
+from models.ops.harmonize import scale_pitches
+from models.ops.live import CONTEXT_TOKENS, LiveHarmonizer, live_model
 from tests.bridge.ports import fixtures as ports_fixtures
 
 tiny_files = ports_fixtures.tiny_files

@@ -14,7 +14,7 @@ from bridge.ports.modes import HarmonizeMode
 from bridge.ports.notes import InputNotes, OutputNotes
 from bridge.ports.stream import CLOCK, START, STOP, Message, MidiParser
 from models.interface import load_composer
-from models.live import LiveHarmonizer, live_model
+from models.ops.live import LiveHarmonizer, live_model
 from tests.bridge.ports import fixtures as ports_fixtures
 
 tiny_files = ports_fixtures.tiny_files

@@ -7,7 +7,7 @@ import pytest
 
 from models.decoding.decoding import DecodeJob, Sampler, decode, decode_many
 from models.errors import Cancelled
-from models.harmonize import plan_harmony
+from models.ops.harmonize import plan_harmony
 from models.representation import Note, Part
 from models.tasks import HarmonizeTask, Sampling
 from tests.models.conftest import tiny_gpt

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from models.decoding.decoding import Constraints, Plan, Sampler, Segment, decode
-from models.harmonize import plan_harmony
 from models.net import vocab as V
 from models.net.tokenizer import Header, header_tokens
 from models.net.transformer import GPT, GPTConfig
+from models.ops.harmonize import plan_harmony
 from tests.models.conftest import tiny_gpt
 from tests.models.music import bars_of, in_quarters, melody
 

@@ -1,0 +1,1 @@
+"""Training data: corpus readers, the cache, the token dataset, augmentation, MIDI folders."""

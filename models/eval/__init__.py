@@ -1,0 +1,1 @@
+"""Evaluation against baselines: harmonization, the other ops, and the rule harmonizer."""

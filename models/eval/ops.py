@@ -1,0 +1,344 @@
+"""`dawbridge eval --ops`: the drums, fill, continue, restyle and vary ops on data the model
+never trained on (Groove MIDI validation; folk melodies of the valid split), against baselines.
+
+- continue / drums: kick and snare onset F1 (16th/triplet grid, per class) of the bar the
+  model writes after 4 bars of a validation performance, against the bar the drummer played
+  next; baselines: repeating the last context bar, and the hits found in at least two of the
+  four context bars. ``drums`` gets only the style and tempo; its baseline is the style's
+  typical bar (the kick/snare hits of at least half the style's bars on Groove train).
+- drums with a bass line as context (4/4 bass lines of validation chorales): the share of bass
+  notes that start with a kick and of kicks on a bass note's start, with and without it.
+- fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
+  of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
+  fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
+- restyle: how often a style classifier trained on Groove train (tempo left out: restyle keeps
+  the tempo) recognises the target style, against the unchanged clip, and the kick/snare onset
+  F1 between source and result (skeleton survival), per strength.
+- restyle melodies (folk valid tunes, first 8 bars): the same with a melody style classifier
+  trained on the train split's folk tunes and chorales, and the note F1 to the source. A result
+  is judged in its style's metre family (models/ops/metre_view.py: a jig restyled over 2/2 is read
+  as 6/8, as the restyle wrote it).
+- vary: note F1 (onset and pitch) to the source per strength; it must fall as strength rises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.interface import Composer
+from models.net.tokenizer import snap
+from models.representation import Note, Part, Piece
+from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
+
+log = logging.getLogger(__name__)
+SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
+TOMS_CRASH = frozenset(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
+CONTEXT = 4  # bars read before the bar predicted
+TARGET_STYLES = ("rock", "funk", "jazz", "latin", "hiphop")
+TARGET_MELODY_STYLES = ("reel", "jig", "hornpipe", "chorale")
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def crop(part: Part, start: float, end: float) -> Part:
+    """The notes of [start, end) moved to 0 as a clip of that length. A note belongs where it
+    snaps to on the grid: a downbeat played a little early is the next bar's, not the last
+    sixteenth of this one (measured by raw time, every early downbeat would count as a miss in
+    its bar and a hit at the next bar line of the bar before)."""
+    notes = tuple(Note(n.pitch, max(0.0, round(n.start - start, 6)), n.duration, n.velocity)
+                  for n in part.notes if start <= snap(n.start * 12) / 12 < end)
+    return Part(notes, end - start, part.time_signature, part.tempo, part.key, part.name, part.kind)
+
+
+def onsets(part: Part, pitches: Sequence[int] | None = None) -> set[tuple[int, int]]:
+    """(grid tick, class) of each drum hit (or pitch for pitched parts)."""
+    out = set()
+    for n in part.notes:
+        pitch = DRUM_PITCH_MAP.get(n.pitch, n.pitch) if part.kind == "drums" else n.pitch
+        if pitches is None or pitch in pitches:
+            out.add((snap(n.start * 12), pitch))
+    return out
+
+
+def f1(predicted: set, actual: set) -> float:
+    if not predicted and not actual:
+        return 1.0
+    hits = len(predicted & actual)
+    return 2 * hits / (len(predicted) + len(actual)) if hits else 0.0
+
+
+def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]:
+    """(4 context bars, the next bar, style) from 4/4 validation beats, spread over pieces."""
+    out = []
+    for piece in pieces:
+        part = piece.first
+        if piece.labels.get("beat_type") != "beat" or part.time_signature != (4, 4) or not piece.style:
+            continue
+        bars = int(part.length // 4)
+        for k in range(CONTEXT, bars - 1, max(CONTEXT + 1, bars // 3)):
+            context, target = crop(part, (k - CONTEXT) * 4, k * 4), crop(part, k * 4, k * 4 + 4)
+            if len(context.notes) >= 8 and target.notes:
+                out.append((context, target, piece.style))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int,
+                  typical: dict[str, set[tuple[int, int]]] | None = None) -> dict[str, float]:
+    model, drums, repeat, majority, usual = [], [], [], [], []
+    for i, (context, target, style) in enumerate(cases):
+        actual = onsets(target, SKELETON)
+        (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
+        model.append(f1(onsets(cont, SKELETON), actual))
+        (new,) = composer.run(DrumsTask(1, (4, 4), context.tempo, style, humanize=0.0,
+                                        sampling=Sampling(seed=seed + i)))[0]
+        drums.append(f1(onsets(new, SKELETON), actual))
+        repeat.append(f1(onsets(crop(context, 12, 16), SKELETON), actual))
+        majority.append(f1(recurring(context), actual))
+        if typical is not None:
+            usual.append(f1(typical.get(style, set()), actual))
+    out = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
+           "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
+    if typical is not None:
+        out["style_typical_bar_f1"] = _mean(usual)
+    return out
+
+
+def typical_bars(pieces: Sequence[Piece]) -> dict[str, set[tuple[int, int]]]:
+    """The baseline for ``drums``, which hears only the style: per style, the kick/snare hits
+    found in at least half of the style's 4/4 bars on Groove train."""
+    bars: dict[str, int] = {}
+    count: dict[str, dict[tuple[int, int], int]] = {}
+    for piece in pieces:
+        part = piece.first
+        if piece.labels.get("beat_type") != "beat" or part.time_signature != (4, 4) or not piece.style:
+            continue
+        bars[piece.style] = bars.get(piece.style, 0) + int(part.length // 4)
+        seen = {(tick % 48, tick // 48, pitch) for tick, pitch in onsets(part, SKELETON)}
+        for pos, _, pitch in seen:
+            count.setdefault(piece.style, {})[(pos, pitch)] = count.setdefault(piece.style, {}).get((pos, pitch), 0) + 1
+    return {style: {hit for hit, n in hits.items() if n >= bars[style] / 2} for style, hits in count.items()}
+
+
+def recurring(context: Part) -> set[tuple[int, int]]:
+    """The second baseline: the kick/snare hits found in at least two of the context bars."""
+    count: dict[tuple[int, int], int] = {}
+    for bar in range(CONTEXT):
+        for hit in onsets(crop(context, 4 * bar, 4 * bar + 4), SKELETON):
+            count[hit] = count.get(hit, 0) + 1
+    return {hit for hit, n in count.items() if n >= 2}
+
+
+def density(part: Part, start: float, end: float) -> float:
+    return sum(start <= n.start < end for n in part.notes) / max(end - start, 1e-6)
+
+
+def real_fills(pieces: Sequence[Piece]) -> dict[str, float]:
+    """Real fills of the validation split against their session's beats."""
+    beats: dict[str, list[float]] = {}
+    for p in pieces:
+        if p.labels.get("beat_type") == "beat":
+            beats.setdefault(p.labels.get("session", ""), []).append(density(p.first, 0, p.first.length))
+    ratios, share = [], []
+    for p in pieces:
+        session = p.labels.get("session", "")
+        if p.labels.get("beat_type") == "fill" and session in beats and p.first.notes:
+            ratios.append(density(p.first, 0, p.first.length) / float(np.mean(beats[session])))
+            share.append(_toms_share(p.first.notes))
+    return {"fills": len(ratios), "density_ratio": _median(ratios), "toms_crash_share": _mean(share)}
+
+
+def _toms_share(notes: Sequence[Note]) -> float:
+    mapped = [DRUM_PITCH_MAP.get(n.pitch, n.pitch) for n in notes]
+    return sum(p in TOMS_CRASH for p in mapped) / max(1, len(mapped))
+
+
+def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, dict[str, float]]:
+    out = {}
+    for intensity in (0.2, 0.5, 0.8):
+        ratios, share = [], []
+        for i, (context, _, _) in enumerate(cases):
+            (part,) = composer.run(FillTask(context, intensity=intensity, humanize=0.0,
+                                            sampling=Sampling(seed=seed + i)))[0]
+            groove = density(part, 0, 12)
+            if groove:
+                ratios.append(density(part, 12, 16) / groove)
+                share.append(_toms_share([n for n in part.notes if n.start >= 12]))
+        out[f"model_intensity_{intensity}"] = {"fills": len(ratios), "density_ratio": _median(ratios),
+                                              "toms_crash_share": _mean(share)}
+    base = [_toms_share([n for n in c.notes if n.start >= 12]) for c, _, _ in cases]
+    out["repeat_groove"] = {"fills": len(cases), "density_ratio": 1.0, "toms_crash_share": _mean(base)}
+    return out
+
+
+def eval_drums_with_bass(composer: Composer, basses: Sequence[Part], seed: int) -> dict[str, dict[str, float]]:
+    """How a 4-bar rock groove locks with a bass line given as context: the share of the bass
+    notes that start with a kick, and of the kicks that fall on a bass note's start, against
+    the same requests without the context."""
+    out = {}
+    for name, with_bass in (("without_context", False), ("with_bass_context", True)):
+        locked, on_bass = [], []
+        for i, bass in enumerate(basses):
+            task = DrumsTask(4, (4, 4), 100.0, "rock", context=(bass,) if with_bass else (), humanize=0.0,
+                             sampling=Sampling(seed=seed + i))
+            (part,) = composer.run(task)[0]
+            kicks = {tick for tick, _ in onsets(part, [DRUM_CLASSES["kick"]])}
+            starts = {snap(n.start * 12) for n in bass.notes}
+            locked.append(len(kicks & starts) / max(1, len(starts)))
+            on_bass.append(len(kicks & starts) / max(1, len(kicks)))
+        out[name] = {"bass_starts_with_kick": _mean(locked), "kicks_on_bass_starts": _mean(on_bass)}
+    return out
+
+
+def chorale_basses(limit: int) -> list[Part]:
+    """The first 4 bars of 4/4 bass lines of validation chorales (music21), as context clips."""
+    from models.data.corpus import load_all
+
+    out = []
+    for piece in load_all(sources=("chorales",), derived=False)["chorales"]:
+        bass = piece.part("bass")
+        if piece.split == "valid" and bass is not None and bass.time_signature == (4, 4) and bass.length >= 16:
+            out.append(crop(bass, 0, 16))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train: Sequence[Piece],
+                 seed: int) -> dict[str, dict[str, float]]:
+    from models.styles.drums import train_on
+
+    classifier = train_on(train, tempo=False)
+    styles = [s for s in TARGET_STYLES if s in classifier.styles]
+    out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, _, s in cases])}}
+    for strength in (0.0, 0.5, 1.0):
+        hit, survive = [], []
+        for i, (context, _, style) in enumerate(cases):
+            target = _target(styles, i, style)
+            (part,) = composer.run(RestyleTask(context, target, strength, sampling=Sampling(seed=seed + i)))[0]
+            hit.append(classifier.predict(part) == target)
+            survive.append(f1(onsets(part, SKELETON), onsets(context, SKELETON)))
+        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "skeleton_f1": _mean(survive)}
+    return out
+
+
+def eval_restyle_melody(composer: Composer, clips: Sequence[tuple[Part, str]], train: Sequence[Piece],
+                        seed: int) -> dict[str, dict[str, float]]:
+    """Melodies restyled: how often a melody style classifier trained on the train split
+    recognises the target style, and the note F1 (onset and pitch) to the source, per strength."""
+    from models.ops.metre_view import view_for
+    from models.styles.melody import train_on
+
+    classifier = train_on(train)
+    out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, s in clips])}}
+    for strength in (0.0, 0.5, 1.0):
+        hit, kept = [], []
+        by_target: dict[str, list[bool]] = {}
+        for i, (clip, style) in enumerate(clips):
+            target = _target(TARGET_MELODY_STYLES, i, style)
+            (part,) = composer.run(RestyleTask(clip, target, strength, sampling=Sampling(seed=seed + i)))[0]
+            view = view_for(part.time_signature, target)  # a jig over 4/4 is judged as 6/8
+            hit.append(classifier.predict(view.to_view(part) if view else part) == target)
+            by_target.setdefault(target, []).append(hit[-1])
+            kept.append(f1(onsets(part), onsets(clip)))
+        out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "note_f1_to_source": _mean(kept)} | {
+            f"recognised_as_{t}": _mean(h) for t, h in sorted(by_target.items())}
+    return out
+
+
+def _target(styles: Sequence[str], i: int, source: str) -> str:
+    """The ``i``-th case's target: the styles in turn, skipping the clip's own."""
+    return next(s for s in [*styles[i % len(styles):], *styles] if s != source)
+
+
+def eval_vary(composer: Composer, clips: Sequence[Part], seed: int) -> dict[str, float]:
+    out = {}
+    for strength in STRENGTHS:
+        scores = []
+        for i, clip in enumerate(clips):
+            for (part,) in composer.run(VaryTask(clip, strength, sampling=Sampling(2, 1.0, seed + i))):
+                scores.append(f1(onsets(part), onsets(clip)))
+        out[str(strength)] = _mean(scores)
+    values = list(out.values())
+    out["monotonic"] = float(all(a >= b for a, b in zip(values, values[1:], strict=False)))
+    return out
+
+
+def folk_clips(limit: int, split: str = "valid", styled: bool = False) -> list[tuple[Part, str]]:
+    """The first 8 bars of folk tunes of ``split`` with their style (only styled tunes when
+    ``styled``)."""
+    from models.data.corpus import load_all
+
+    pieces = [p for p in load_all(sources=("folk",), derived=False)["folk"] if p.split == split]
+    clips = []
+    for p in pieces:
+        part = p.first
+        if part.bars >= 8 and (p.style or not styled):
+            clips.append((crop(part, 0, 8 * part.beats_per_bar), p.style or ""))
+        if len(clips) >= limit:
+            break
+    return clips
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return round(float(np.mean(xs)), 4) if len(xs) else 0.0
+
+
+def _median(xs: Sequence[float]) -> float:
+    return round(float(np.median(xs)), 4) if len(xs) else 0.0
+
+
+def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
+    from models.data.corpus import load_all
+
+    groove = load_all(sources=("groove",), derived=False)["groove"]
+    valid = [p for p in groove if p.split == "valid"]
+    train = [p for p in groove if p.split == "train"]
+    cases = windows(valid, limit)
+    table: dict[str, Any] = {}
+    started = time.perf_counter()
+    table["continue_drums"] = eval_continue(composer, cases, seed, typical_bars(train))
+    table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
+    table["drums_with_bass"] = eval_drums_with_bass(composer, chorale_basses(limit), seed)
+    table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
+    drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
+    table["vary_drums"] = eval_vary(composer, drum_clips, seed)
+    table["vary_melody"] = eval_vary(composer, [c for c, _ in folk_clips(max(2, limit // 3))], seed)
+    from models.styles.melody import training_pieces
+
+    table["restyle_melody"] = eval_restyle_melody(composer, folk_clips(limit, styled=True), training_pieces(), seed)
+    table["seconds"] = round(time.perf_counter() - started, 1)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="dawbridge eval --ops", description=__doc__.splitlines()[0])
+    p.add_argument("--weights", type=Path, help="model weights (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--limit", type=int, default=24, help="validation windows (4 bars + 1) to use")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write the table here")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from models.interface import load_composer
+
+    composer = load_composer(args.weights, args.device)
+    table = evaluate(composer, args.limit, args.seed)
+    print(json.dumps(table, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Style classifiers and the small tables shipped beside the weights."""

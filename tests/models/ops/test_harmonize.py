@@ -1,0 +1,238 @@
+"""Harmonize through the engine's interface (models/ops/harmonize.py, models/composer.py) with a
+tiny randomly initialised model: whatever the model's weights, every output clip has the
+melody's length, metre and bars, stays on the grid and inside the clip, keeps monophonic voices
+monophonic and in range (moved by the melody's octave shift), honours key lock and pitch_range,
+and seeded runs are reproducible while candidates differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.constants import CHORALE_RANGES, VOICE_RANGES
+from models.decoding.decoding import Sampler, decode
+from models.interface import Cancelled, load_composer
+from models.net import vocab as V
+from models.net.tokenizer import decode as decode_tokens
+from models.ops.harmonize import (
+    OUTPUT_NAMES,
+    STYLE_ROLES,
+    final_cadence,
+    octave_shift,
+    plan_harmony,
+)
+from models.representation import Part
+from models.tasks import HarmonizeTask, Sampling
+from tests.models.music import bars_of, chorale_soprano, in_quarters, melody
+
+EPS = 1e-6
+GRID = {0, 3, 4, 6, 8, 9}
+STYLES = ("chorale", "chords", "bass")
+SCALES = {"C major": {0, 2, 4, 5, 7, 9, 11}, "A minor": {9, 11, 0, 2, 4, 5, 7, 8}}  # minor: + leading tone
+
+
+def melodies() -> dict[str, Part]:
+    return {
+        "c_major": melody(in_quarters([72, 74, 76, 77, 79, 77, 76, 74]), 8.0),
+        "a_minor": melody(in_quarters([69, 71, 72, 74, 76, 74, 72, 71, 69, 68, 69, 69]), 12.0, key="A minor"),
+        "pickup": melody([(67, 3, 1)] + in_quarters([72, 74, 76, 77], 4) + [(79, 8, 2), (77, 10, 1), (76, 11, 1)], 12.0),
+        "three_four": melody([(72, 0, 2), (74, 2, 1), (76, 3, 1), (77, 4, 1), (79, 5, 1), (76, 6, 3)], 9.0, (3, 4)),
+        "six_eight": melody([(72, 0, 1.5), (74, 1.5, 0.5), (76, 2, 1), (77, 3, 1.5), (79, 4.5, 1.5), (76, 6, 3)],
+                            9.0, (6, 8)),
+        "tied": melody([(72, 0, 1), (74, 1, 1), (76, 2, 2.5), (77, 4.5, 1.5), (79, 6, 6), (77, 12, 4)], 16.0),
+        "rests": melody([(72, 0, 1), (76, 1, 1), (79, 2, 2), (77, 8, 1), (76, 9, 1), (74, 10, 2)], 16.0),
+        "far_above": melody(in_quarters([91, 93, 95, 96, 98, 96, 95, 93]), 8.0),
+        "far_below": melody(in_quarters([43, 45, 47, 48, 50, 48, 47, 45]), 8.0),
+        "humanized_short_bar": melody([(72, 0.02, 0.95), (71, 0.98, 1.03), (72, 2.01, 1.9), (74, 4.03, 0.97),
+                                       (76, 4.99, 2.2), (74, 8.02, 1.5)], 10.0),
+        "bwv66.6": chorale_soprano("bwv66.6.mxl", 4),  # F# minor, pickup of three beats
+        "bwv269": chorale_soprano("bwv269.mxl", 3),  # 3/4, pickup of two beats
+    }
+
+
+MELODIES = melodies()
+
+
+def sounding_bars(part: Part) -> set[int]:
+    bar = part.beats_per_bar
+    return {b for n in part.notes for b in range(part.bars) if n.start < (b + 1) * bar - EPS and n.end > b * bar + EPS}
+
+
+def check_clips(m: Part, parts: list[Part], style: str, pitch_range: tuple[int, int] | None = None) -> None:
+    roles = STYLE_ROLES[style]
+    shift = octave_shift(m)
+    ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
+    assert [p.name for p in parts] == [f"{OUTPUT_NAMES[r]} ({style})" for r in roles]
+    melody_bars = sounding_bars(m)
+    for role, part in zip(roles, parts, strict=True):
+        where = f"{style}/{role}"
+        assert (part.length, part.time_signature, part.bars) == (m.length, m.time_signature, m.bars), where
+        lo, hi = (pitch_range if pitch_range is not None else
+                  (ranges[role][0] - shift, ranges[role][1] - shift))
+        for n in part.notes:
+            assert 0 <= n.start and n.duration > 0 and n.end <= m.length + EPS, f"{where}: {n} leaves the clip"
+            ticks = n.start * V.TICKS_PER_BEAT
+            assert abs(ticks - round(ticks)) < EPS and round(ticks) % 12 in GRID, f"{where}: {n} is off the grid"
+            assert lo <= n.pitch <= hi, f"{where}: {n} outside {lo}..{hi}"
+            assert 1 <= n.velocity <= 127
+        if role in V.MONOPHONIC_ROLES:
+            notes = sorted(part.notes, key=lambda n: n.start)
+            for a, b in zip(notes, notes[1:], strict=False):
+                assert b.start >= a.end - EPS, f"{where}: {a} and {b} overlap in a monophonic voice"
+        assert melody_bars <= sounding_bars(part), f"{where}: silent in a bar where the melody sounds"
+
+
+def run(composer, m: Part, style: str, *, candidates: int = 1, temperature: float = 1.0, seed: int = 0,
+        key: str | None = None, pitch_range: tuple[int, int] | None = None) -> list[list[Part]]:
+    task = HarmonizeTask(m, style, key, pitch_range, Sampling(candidates, temperature, seed))
+    return composer.run(task)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name", list(MELODIES))
+def test_every_clip_keeps_the_constraints(composer, name: str, style: str) -> None:
+    m = MELODIES[name]
+    results = run(composer, m, style, candidates=2, seed=11)
+    assert len(results) == 2
+    for parts in results:
+        check_clips(m, parts, style)
+        assert all(p.key == (m.key or parts[0].key) for p in parts)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name", ["pickup", "six_eight", "tied", "rests", "humanized_short_bar"])
+def test_tokens_follow_the_grammar_with_exactly_the_melody_bars(composer, name: str, style: str) -> None:
+    m = MELODIES[name]
+    setup = plan_harmony(m, style, None, None)
+    tokens = decode(composer.model, setup.plan, 2, Sampler(seed=5))
+    for row in tokens:
+        bars = bars_of(row)
+        assert len(bars) == m.bars
+        for bar in bars:
+            assert list(bar) == ["melody", *[r for r in V.ROLE_ORDER if r in STYLE_ROLES[style]]]
+        melody_back = decode_tokens(row, m.length)[1]["melody"]
+        assert [n.pitch - setup.octave_shift for n in melody_back.notes] == [n.pitch for n in m.notes]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name, key", [("c_major", "C major"), ("a_minor", "A minor"), ("far_above", "C major"),
+                                       ("six_eight", "C major"), ("pickup", "C major")])
+def test_key_lock_keeps_every_pitch_in_the_scale(composer, name: str, key: str, style: str) -> None:
+    m = MELODIES[name]
+    for parts in run(composer, m, style, candidates=2, seed=3, key=key, temperature=1.5):
+        check_clips(m, parts, style)
+        outside = [n for p in parts for n in p.notes if n.pitch % 12 not in SCALES[key]]
+        assert not outside, f"{key} lock broken by {outside}"
+        assert all(p.key == key for p in parts)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name, pitch_range", [("c_major", (55, 67)), ("three_four", (40, 52)),
+                                               ("far_above", (70, 90)), ("far_below", (30, 45))])
+def test_pitch_range_is_honoured(composer, name: str, pitch_range: tuple[int, int], style: str) -> None:
+    m = MELODIES[name]
+    for parts in run(composer, m, style, candidates=2, seed=4, pitch_range=pitch_range):
+        check_clips(m, parts, style, pitch_range)
+        assert sum(len(p.notes) for p in parts) > 0
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name, shift", [("far_above", -24), ("far_below", 24), ("c_major", 0)])
+def test_far_melodies_are_moved_by_octaves_and_back(composer, name: str, shift: int, style: str) -> None:
+    m = MELODIES[name]
+    assert octave_shift(m) == shift
+    lowest = min(n.pitch for n in m.notes)
+    for parts in run(composer, m, style, candidates=2, seed=6):
+        check_clips(m, parts, style)  # ranges moved by the same octaves
+        for role, part in zip(STYLE_ROLES[style], parts, strict=True):
+            if role == "bass":
+                assert all(n.pitch < lowest for n in part.notes), "the bass sits below the melody"
+
+
+def test_octave_shift_leaves_a_melody_in_the_soprano_range_alone() -> None:
+    for pitches, shift in [([72, 74, 76, 77, 79, 77, 76, 79], 0), ([59, 60, 62, 60], 0), ([79, 81, 79, 81], 0),
+                           ([82, 84, 86, 84], -12), ([55, 57, 58, 57], 12), ([31, 33, 35, 33], 36)]:
+        assert octave_shift(melody(in_quarters(pitches), 4.0)) == shift, pitches
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_seeded_runs_are_reproducible(composer, tiny_weights: Path, style: str) -> None:
+    m = MELODIES["pickup"]
+    first = run(composer, m, style, seed=42)
+    again = run(load_composer(tiny_weights, "cpu"), m, style, seed=42)
+    assert [p.notes for p in first[0]] == [p.notes for p in again[0]]
+    other = run(composer, m, style, seed=43)
+    assert [p.notes for p in first[0]] != [p.notes for p in other[0]]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_four_candidates_are_four_distinct_results(composer, style: str) -> None:
+    m = MELODIES["a_minor"]
+    results = run(composer, m, style, candidates=4, seed=8)
+    assert len(results) == 4
+    assert len({tuple(p.notes for p in parts) for parts in results}) == 4
+    for parts in results:
+        check_clips(m, parts, style)
+    assert [p.notes for p in results[0]] == [p.notes for p in run(composer, m, style, candidates=4, seed=8)[0]]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_temperature_changes_the_result(composer, style: str) -> None:
+    m = MELODIES["c_major"]
+    cool = run(composer, m, style, seed=9, temperature=0.2)
+    hot = run(composer, m, style, seed=9, temperature=2.0)
+    assert [p.notes for p in cool[0]] != [p.notes for p in hot[0]]
+
+
+def test_outputs_sit_in_the_melody_key_with_a_quieter_velocity(composer) -> None:
+    m = MELODIES["bwv66.6"]
+    parts = run(composer, m, "chorale")[0]
+    assert {p.key for p in parts} == {"F# minor"}
+    assert {n.velocity for p in parts for n in p.notes} == {96 - 8}
+    assert [p.kind for p in parts] == ["bass", "other", "other"]
+
+
+@pytest.mark.parametrize("style", ["chorale", "bass"])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_melody_ending_on_the_tonic_chord_closes_on_the_tonic_in_the_bass(composer, style: str, seed: int) -> None:
+    """Even the random model ends in root position: the cadence is a constraint."""
+    for m, tonic in ((MELODIES["c_major"], 0), (MELODIES["a_minor"], 9), (MELODIES["tied"], 0)):
+        closing = m.notes[-1]
+        ends_on_tonic_chord = (closing.pitch - tonic) % 12 in (0, 3, 4, 7)
+        parts = run(composer, m, style, seed=seed)[0]
+        bass = parts[STYLE_ROLES[style].index("bass")]
+        under = [n.pitch for n in bass.notes if n.start <= closing.start + EPS < n.end]
+        if ends_on_tonic_chord:
+            assert under and under[0] % 12 == tonic, (style, m.notes[-1], bass.notes[-3:])
+    assert final_cadence([(0, 12, 74)], "C major", frozenset({36, 48})) is None  # ends on D: an open close
+    assert final_cadence([(0, 12, 76), (12, 24, 72)], "C major", frozenset({36, 41, 48})) == (12, frozenset({36, 48}))
+
+
+def test_bad_requests_are_value_errors(composer) -> None:
+    with pytest.raises(ValueError, match="clip.notes"):
+        run(composer, melody([], 8.0), "chorale")
+    with pytest.raises(ValueError, match="style must be one of"):
+        run(composer, MELODIES["c_major"], "jazz")
+
+
+def test_a_pitch_range_out_of_reach_of_the_melody_says_so(composer) -> None:
+    with pytest.raises(ValueError, match="pitch_range 0..10 leaves no pitch for the bass of a melody this high"):
+        run(composer, MELODIES["far_above"], "chorale", pitch_range=(0, 10))
+    with pytest.raises(ValueError, match="MIDI 0..127 leaves no pitch"):
+        run(composer, melody(in_quarters([0, 2, 0, 2]), 4.0), "bass")  # moved up 6 octaves
+
+
+def test_progress_and_cancel(composer) -> None:
+    seen: list[float] = []
+    run_task = HarmonizeTask(MELODIES["tied"], "chords")
+    composer.run(run_task, progress=seen.append)
+    assert seen and all(0 < f < 1 for f in seen) and seen == sorted(seen)
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 5
+
+    with pytest.raises(Cancelled):
+        composer.run(run_task, should_stop=stop)
