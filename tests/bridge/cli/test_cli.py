@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.cli import main as cli
 from bridge.cli import midifile
-from bridge.cli.main import main as cli
 from bridge.client import Client, EngineUnreachable
 from tests.bridge.midi_files import daw_export, type0_tune
 from tests.bridge.timing_composer import TimingComposer
