@@ -14,6 +14,8 @@ FILL_OUTSIDE = ("The time selection does not overlap any selected MIDI item. Sel
                 "item and make a time selection over the beats to fill.")
 CANNOT_SEND = "The selection cannot be sent to the engine: {error}."
 EMPTY_RESULT = "The engine answered, but with no notes to insert."
+NOTES_REFUSED = ("REAPER refused {count} of the notes of '{title}', so the new takes are "
+                 "incomplete. Undo it (Ctrl/Cmd+Z) and run the action again.")
 PROGRESS = "DAWBridge: {title}... {percent}% ({seconds} s). Run a DAWBridge action again to cancel."
 BUSY = ("DAWBridge is still working on '{title}' (started {seconds} s ago).\n\n"
         "Cancel it?  Yes: stop it.  No: let it finish.")

@@ -108,10 +108,12 @@ class Run(object):
             candidates = candidates_from_result(pending.result)
             if any(clip.get("notes") for candidate in candidates for clip in candidate):
                 placements.append(job.place(candidates))
-        message = None
+        message, lost = None, 0
         if placements:
-            writing.insert(self.host, self.op, placements, "DAWBridge: " + self.title)
-        if failed and done:
+            lost = writing.insert(self.host, self.op, placements, "DAWBridge: " + self.title)[1]
+        if lost:
+            message = messages.NOTES_REFUSED.format(title=self.title, count=lost)
+        elif failed and done:
             message = messages.partial_failure(self.title, len(failed), len(self.pending), failed[0])
         elif failed:
             message = messages.engine_error(self.title, failed[0])

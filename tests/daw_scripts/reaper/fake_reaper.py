@@ -1,13 +1,16 @@
 """A faithful, in-memory fake of REAPER's Python ReaScript API: the one every REAPER test uses.
 
-It follows ``reaper_python.py`` as REAPER generates it. Functions are named ``RPR_<name>``.
-Objects travel as pointer strings such as ``'(MediaItem*)0x0000000000012340'``; a NULL pointer
-is the same string with zeros, never ``None``. A function with out-parameters takes
-placeholders for them and returns a tuple of its return value followed by every argument with
-the out-values filled in (``MIDI_GetNote`` -> ``(retval, take, noteidx, selected, muted,
-startppqpos, endppqpos, chan, pitch, vel)``); C booleans come back as ``0``/``1``.
-``RPR_defer``/``RPR_atexit`` take a string of Python code that REAPER runs later in the
-script's own namespace.
+It follows ``reaper_python.py`` as REAPER generates it, through :mod:`reaper_api`: every
+``RPR_<name>`` a script sees is checked against the function's C signature there. Objects
+travel as pointer strings such as ``'(MediaItem*)0x0000000000012340'``; a pointer argument
+whose type is wrong, or whose object is no longer in the project (a PCM source counts only
+while a take owns it), reaches REAPER as NULL, and the call then does nothing and returns 0,
+False, "" or NULL (recorded in ``null_calls``). ``ValidatePtr2`` therefore returns False, as it
+does from Python. A function with out-parameters returns a tuple of its return value followed
+by every argument with the out-values filled in (``MIDI_GetNote`` -> ``(retval, take, noteidx,
+selected, muted, startppqpos, endppqpos, chan, pitch, vel)``); void functions return None; C
+booleans come back as ``0``/``1``. ``RPR_defer``/``RPR_atexit`` take a string of Python code
+that REAPER runs later in the script's own namespace.
 
 The model: one project of tracks (name, folder depth, selection) holding items (position and
 length in seconds, selection, an active take) holding takes; a MIDI take's notes are in PPQ,
@@ -15,11 +18,12 @@ length in seconds, selection, an active take) holding takes; a MIDI take's notes
 segments, each with a time signature. ExtState; nested undo blocks (the outermost one makes an
 undo point, and ``Undo_DoUndo2`` puts the project back as it was before it); a time selection;
 message boxes and input dialogs answered from queues the test fills; tooltips and console text
-recorded.
+recorded; ``Main_OnCommand`` for the one action the scripts run (40543, "Take: Implode items on
+same track into takes").
 
-Where REAPER would quietly receive a NULL (a pointer of the wrong type, an item that is gone,
-an unknown parameter name), the fake raises :class:`FakeReaperError` so the test fails at the
-bug instead of somewhere later.
+What REAPER would refuse quietly (a NULL object, a MIDI call on a take without MIDI) returns
+the C default and is recorded in ``null_calls``; a call no REAPER accepts (an unknown
+parameter name, a bad note, the wrong number of arguments) raises :class:`FakeReaperError`.
 """
 
 from __future__ import annotations
@@ -30,11 +34,18 @@ import time
 from bisect import insort
 from dataclasses import dataclass, field
 
+from tests.daw_scripts.reaper.reaper_api import API, check_result, null, pointer_parts
+
 PPQ = 960
+IMPLODE_ON_SAME_TRACK = 40543  # Take: Implode items on same track into takes
 
 
 class FakeReaperError(AssertionError):
-    """A call REAPER would not have accepted (bad pointer, unknown parameter, bad value)."""
+    """A call REAPER would not have accepted (unknown parameter, bad value, wrong arity)."""
+
+
+class _Refused(Exception):
+    """Inside an implementation: REAPER would return its "nothing" value here."""
 
 
 # --- the project --------------------------------------------------------------------------
@@ -134,11 +145,6 @@ _ITEM_PARMS = ("D_POSITION", "D_LENGTH", "B_UISEL", "I_CURTAKE")
 _TRACK_PARMS = ("IP_TRACKNUMBER", "I_FOLDERDEPTH", "I_SELECTED")
 
 
-def null(ctype: str) -> str:
-    """REAPER's spelling of a NULL pointer of ``ctype``."""
-    return f"({ctype})0x{0:016X}"
-
-
 class FakeReaper:
     """The fake host. ``namespace()`` is what a ReaScript's globals hold inside REAPER."""
 
@@ -155,6 +161,7 @@ class FakeReaper:
         self.input_answers: list[str | None] = []  # GetUserInputs answers (None = Cancel)
         self.input_prompts: list[tuple[str, str, str]] = []  # (title, captions, defaults)
         self.tooltips: list[str] = []
+        self.null_calls: list[str] = []  # "Function(param)" calls REAPER got NULL in and ignored
         self.console = ""
         self.mouse = (400, 300)
         self.deferred: list[tuple[str, dict]] = []
@@ -219,7 +226,7 @@ class FakeReaper:
         ns: dict = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
         for name in dir(self):
             if name.startswith("RPR_"):
-                ns[name] = getattr(self, name)
+                ns[name] = self.python_function(name[4:])
         ns["RPR_defer"] = lambda code: self.deferred.append((code, ns))
         ns["RPR_atexit"] = lambda code: self.at_exit.append((code, ns))
         return ns
@@ -266,6 +273,50 @@ class FakeReaper:
         for code, ns in pending:
             exec(code, ns)
 
+    # --- the Python layer -----------------------------------------------------------------
+
+    def python_function(self, name: str):
+        """``RPR_<name>`` as a script calls it: arguments packed and results shaped by the C
+        signature, the way ``reaper_python.py`` does it."""
+        sig = API.get(name)
+        if sig is None:
+            raise FakeReaperError(f"{name} has no signature in reaper_api.SIGNATURES")
+        implementation = getattr(self, "RPR_" + name)
+
+        def call(*args):
+            if len(args) != len(sig.params):
+                raise TypeError(f"RPR_{name}() takes {len(sig.params)} arguments ({len(args)} given)")
+            packed = [self._pack(p.object_type, a) if p.object_type else a for p, a in zip(sig.params, args, strict=True)]
+            for param, value in zip(sig.params, packed, strict=True):
+                if param.object_type not in (None, "ReaProject*") and value == null(param.object_type):
+                    self.null_calls.append(f"{name}({param.name})")
+                    return sig.null_result(args)
+            try:
+                result = implementation(*packed)
+            except _Refused:
+                self.null_calls.append(name)
+                return sig.null_result(args)
+            return check_result(sig, args, result)
+
+        call.__name__ = "RPR_" + name
+        return call
+
+    def _pack(self, ctype: str, value) -> str:
+        """``rpr_packp``: the pointer when its type fits and ``ValidatePtr`` accepts it, else NULL."""
+        parts = pointer_parts(value)
+        if parts is None or (parts[0] != ctype and ctype != "void*") or not self.valid(parts[1], ctype):
+            return null(ctype)
+        return str(value)
+
+    def valid(self, address: int, ctype: str) -> bool:
+        """``ValidatePtr``: an object of ``ctype`` in the project (a source: owned by a take in it)."""
+        found = self._by_address.get(address)
+        if found is None or _TYPES.get(type(found)) != ctype:
+            return False
+        if isinstance(found, Source):
+            return any(take.source is found for item in self._all_items() for take in item.takes)
+        return self._alive(found)
+
     # --- pointers and bookkeeping -----------------------------------------------------------
 
     def ptr(self, obj: object | None, ctype: str = "void*") -> str:
@@ -311,9 +362,10 @@ class FakeReaper:
         return next(i for t in self.project.tracks for i in t.items if any(k is take for k in i.takes))
 
     def _midi_take(self, pointer: str) -> Take:
+        """The take, when it has a MIDI source; MIDI calls on any other take do nothing."""
         take = self.obj(pointer, Take)
         if take.source is None or take.source.kind != "MIDI":
-            raise FakeReaperError(f"{pointer!r} is not a MIDI take")
+            raise _Refused(pointer)
         return take
 
     def _source_start_qn(self, take: Take) -> float:
@@ -521,11 +573,31 @@ class FakeReaper:
             raise FakeReaperError(f"only MIDI sources are modelled, got {sourcetype!r}")
         return self.ptr(Source("MIDI"))
 
+    def RPR_GetMediaItemTake_Source(self, take):
+        return self.ptr(self.obj(take, Take).source, "PCM_source*")
+
     def RPR_SetMediaItemTake_Source(self, take, source):
-        tk = self.obj(take, Take)
-        self._changed("SetMediaItemTake_Source")
-        tk.source = self.obj(source, Source)
+        tk, src = self.obj(take, Take), self.obj(source, Source)
+        if src is not tk.source:  # only an owned source gets here (see ``valid``)
+            raise FakeReaperError("a source another take owns would be owned twice")
         return 1
+
+    def RPR_Main_OnCommand(self, command, flag):
+        if command != IMPLODE_ON_SAME_TRACK:
+            raise FakeReaperError(f"action {command} is not modelled")
+        self._changed("Main_OnCommand")
+        for track in self.project.tracks:
+            chosen = [i for i in track.items if i.selected]
+            if len(chosen) < 2:
+                continue
+            first = chosen[0]
+            end = max(i.position + i.length for i in chosen)
+            for other in chosen[1:]:
+                for take in other.takes:
+                    take.start_offset += first.position - other.position
+                first.takes.extend(other.takes)
+                track.items.remove(other)
+            first.position, first.length = min(i.position for i in chosen), end - min(i.position for i in chosen)
 
     # --- MIDI --------------------------------------------------------------------------------
 
