@@ -15,11 +15,10 @@ RESERVED = ("v", "id", "op", "clip", "context", "timeout")
 class Action(object):
     """A request in flight for one selection. ``poll`` -> None while waiting, else a message."""
 
-    def __init__(self, op, selection, region_length, pending):
+    def __init__(self, op, selection, pending):
         self.op = op
         self.style = pending.fields.get("style")
         self.selection = selection
-        self.region_length = region_length
         self.pending = pending
         self.title = clips.OP_NOUNS.get(op, op.capitalize())
 
@@ -30,13 +29,13 @@ class Action(object):
         if not isinstance(selection, view.Selection):
             return None, selection
         try:
-            fields, region_length = request_fields(song, selection, config, op, overrides)
+            fields = request_fields(song, selection, config, op, overrides)
         except ValueError as exc:
             return None, "the selected clip cannot be sent: {}".format(exc)
         timeout = float(config.settings.get("timeout", engine_client.DEFAULT_TIMEOUT))
         pending = engine_client.PendingRequest.start(client, op, fields, timeout=timeout)
         log.info("%s of %r: request %s", op, selection.clip.name, pending.id or "not sent")
-        return cls(op, selection, region_length, pending), None
+        return cls(op, selection, pending), None
 
     @property
     def progress(self):
@@ -48,8 +47,7 @@ class Action(object):
             return None
         if self.pending.error is not None:
             return describe_error(self.pending.error)
-        report = placement.place(song, self.selection, self.op, self.pending.result,
-                                 self.region_length, self.style)
+        report = placement.place(song, self.selection, self.op, self.pending.result, self.style)
         return "{}: {}".format(self.title, report)
 
     def cancel(self):
@@ -57,7 +55,7 @@ class Action(object):
 
 
 def request_fields(song, selection, config, op, overrides=None):
-    """The request's fields for ``op`` on the selection, and the length of the region sent."""
+    """The request's fields for ``op`` on the selection."""
     kind = "drums" if track.holds_drums(selection.track) else None
     source = clip.read(song, selection.clip, selection.clip.name or selection.track.name, kind)
     extra = dict((k, v) for k, v in (overrides or {}).items() if k not in RESERVED)
@@ -76,7 +74,7 @@ def request_fields(song, selection, config, op, overrides=None):
             span = clip.selected_span(selection.clip, bar_beats)
             if span is not None:
                 fields["span"] = span
-    return fields, source["length"]
+    return fields
 
 
 def describe_error(error):

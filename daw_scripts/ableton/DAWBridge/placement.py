@@ -14,7 +14,7 @@ from . import song as song_info
 from .shared import clips
 
 
-def place(song, selection, op, result, region_length, style=None):
+def place(song, selection, op, result, style=None):
     """Write ``result``'s candidates; return a short report for the status bar. Clips are
     labelled "Harmony 2/3 (chorale)": op, candidate, and the style asked for (else the part)."""
     candidates = [c for c in clips.candidates_from_result(result) if c]
@@ -31,7 +31,7 @@ def place(song, selection, op, result, region_length, style=None):
             names.append(new_track.name)
             clips_of_part = [(i, c[part]) for i, c in enumerate(candidates) if len(c) > part]
             if selection.is_arrangement:
-                position = selection.clip.start_time + (region_length if op == "continue" else 0.0)
+                position = arrangement_position(selection.clip, op)
                 _arrangement(song, new_track, op, clips_of_part, len(candidates), position, style)
             else:
                 _session(song, new_track, op, clips_of_part, len(candidates), selection.slot_index,
@@ -40,6 +40,12 @@ def place(song, selection, op, result, region_length, style=None):
     return "{} on {} '{}'".format(
         "{} candidates".format(len(candidates)) if len(candidates) > 1 else "1 result",
         "new tracks" if len(names) > 1 else "new track", "', '".join(names))
+
+
+def arrangement_position(source, op):
+    """Where an Arrangement result goes: at the source clip, or for ``continue`` at its right
+    edge on the timeline (a looped clip may be stretched over several loops)."""
+    return float(source.end_time if op == "continue" else source.start_time)
 
 
 def _reselect(song, selection):

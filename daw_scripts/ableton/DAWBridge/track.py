@@ -1,5 +1,5 @@
 """Tracks: what a track holds (a Drum Rack means drums) and clips on a track's Arrangement
-timeline, created directly (Live 12) or through a Session slot (Live 11)."""
+timeline, created directly (Live 12.1 and later) or through a Session slot (Live 11, 12.0)."""
 
 from . import clip, clip_slot
 
@@ -18,11 +18,15 @@ def holds_drums(track):
 def add_arrangement_clip(song, track, position, notes, length, name):
     """A new MIDI clip with ``notes`` on ``track``'s timeline at ``position`` beats.
 
-    Live 12 has ``Track.create_midi_clip``. Live 11 gets there through a Session slot: the clip
-    is made in the first empty slot, copied to the Arrangement, and the slot emptied again."""
+    Live 12.1 and later have ``Track.create_midi_clip``; it returns None in 12.1 and the clip
+    in 12.3, so the new clip is found on the timeline instead. Live 11 and 12.0 get there
+    through a Session slot: the clip is made in the first empty slot, copied to the
+    Arrangement, and the slot emptied again."""
     create = getattr(track, "create_midi_clip", None)
     if create is not None:
-        new = create(float(position), float(length))
+        before = list(track.arrangement_clips)
+        create(float(position), float(length))
+        new = _new_arrangement_clip(track, before, position)
         new.name = name
         clip.write(new, notes)
         return
@@ -35,3 +39,11 @@ def add_arrangement_clip(song, track, position, notes, length, name):
     clip.write(temporary, notes)
     track.duplicate_clip_to_arrangement(temporary, float(position))
     slot.delete_clip()
+
+
+def _new_arrangement_clip(track, before, position):
+    """The clip that appeared on ``track``'s timeline at ``position`` since ``before``."""
+    for candidate in track.arrangement_clips:
+        if candidate not in before and abs(float(candidate.start_time) - position) < 1e-6:
+            return candidate
+    raise RuntimeError("Live made no Arrangement clip at beat {:g}".format(position))

@@ -20,7 +20,7 @@ class DrumRack:
     name = "Drum Rack"
 
 
-def session_melody(version=12, slot=2, scenes=8):
+def session_melody(version=None, slot=2, scenes=8):
     """A set whose track 'Lead' holds MELODY in ``slot``, selected in the Detail View."""
     song = fake_live.Song(version=version, scenes=scenes)
     song.add_track("Bass")
@@ -32,7 +32,7 @@ def session_melody(version=12, slot=2, scenes=8):
     return song, lead, clip
 
 
-def arrangement_melody(version=12, position=16.0):
+def arrangement_melody(version=None, position=16.0):
     """A set whose track 'Lead' holds MELODY on the timeline at ``position``, selected."""
     song = fake_live.Song(version=version)
     lead = song.add_track("Lead")

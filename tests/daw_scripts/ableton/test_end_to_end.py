@@ -1,6 +1,9 @@
 """The script in the fake Live against a real engine (serving the engine tests' trivial
 composer, which returns the input transposed): both triggers, every op, Session and
-Arrangement, and what the user sees when the engine is away, busy or without a model."""
+Arrangement, and what the user sees when the engine is away, busy or without a model.
+
+Every test runs once per Live version the script supports (11.2, 12.0, 12.1, 12.3): the fake
+plays that version's API."""
 
 import fake_live
 import live_sets as sets
@@ -14,6 +17,13 @@ from daw_scripts.common import EngineClient
 TITLES = {"harmonize": "Harmony", "drums": "Drums", "fill": "Fill", "vary": "Variation",
           "continue": "Continuation", "restyle": "Restyle"}
 BUTTONS = {"harmonize": 36, "drums": 37, "fill": 38, "vary": 39, "continue": 40, "restyle": 41}
+
+
+@pytest.fixture(autouse=True, params=fake_live.LIVE_VERSIONS)
+def live_version(request, monkeypatch):
+    """The Live version every Song of the test plays."""
+    monkeypatch.setattr(fake_live, "DEFAULT_VERSION", request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -116,15 +126,30 @@ def test_arrangement_results_land_at_the_source_position(trigger, engine, load_s
     assert source.snapshot() == original and song.undo_steps() == 1
 
 
-def test_live_11_arrangement_continuation_goes_after_the_source(engine, load_script):
+def test_an_arrangement_continuation_goes_after_the_source(engine, load_script):
     server, _ = engine
-    song, _, _ = sets.arrangement_melody(version=11, position=8.0)
+    song, _, _ = sets.arrangement_melody(position=8.0)
     host = load_script(song, server.address, "candidates = 1\n")
     _attach(host, server)
     host.press("note", 40)
     assert "1 result on new track" in _finish(host)
     (placed,) = song.tracks[1].arrangement_clips
     assert (placed.start_time, placed.name) == (16.0, "Continuation (transposed +7)")
+
+
+def test_a_continuation_of_a_looped_clip_goes_after_its_last_loop(engine, load_script):
+    server, _ = engine
+    song = fake_live.Song()
+    lead = song.add_track("Lead")
+    song.view.detail_clip = fake_live.add_arrangement_clip(
+        lead, 8.0, 8.0, sets.MELODY, "Riff", end_time=40.0, looping=True)  # four loops
+    host = load_script(song, server.address, "candidates = 1\n")
+    _attach(host, server)
+    host.press("note", 40)
+    assert "1 result on new track" in _finish(host)
+    (placed,) = song.tracks[1].arrangement_clips
+    assert placed.start_time == 40.0 and sets.notes_of(placed)[0][0] == sets.MELODY[0][0] + 7
+    assert song.undo_steps() == 1
 
 
 def test_no_engine_says_how_to_start_it(load_script):

@@ -59,6 +59,25 @@ def test_get_notes_extended_returns_notes_starting_in_the_area():
         clip.add_new_notes(((60, 0.0, 1.0, 100),))
 
 
-def test_create_midi_clip_is_live_12_only():
-    assert hasattr(fake_live.Song(version=12).add_track("A"), "create_midi_clip")
-    assert not hasattr(fake_live.Song(version=11).add_track("A"), "create_midi_clip")
+def test_create_midi_clip_is_live_12_1_on_and_returns_the_clip_only_from_12_3():
+    made = {}
+    for version in fake_live.LIVE_VERSIONS:
+        track = fake_live.Song(version=version).add_track("A")
+        if hasattr(track, "create_midi_clip"):
+            made[version] = track.create_midi_clip(4.0, 8.0)
+            assert [c.start_time for c in track.arrangement_clips] == [4.0]
+    assert sorted(made) == ["12.1", "12.3"]
+    assert made["12.1"] is None and made["12.3"].length == 8.0
+
+
+def test_each_version_has_its_python_and_its_scale():
+    assert fake_live.APIS["11.2"].python == (3, 7)
+    assert {fake_live.APIS[v].python for v in ("12.0", "12.1", "12.3")} == {(3, 11)}
+    assert not hasattr(fake_live.Song(version="11.2"), "scale_name")
+    assert fake_live.Song(version="12.0").scale_name == "Major"
+
+
+def test_a_stretched_loop_ends_at_its_right_edge():
+    track = fake_live.Song().add_track("A")
+    clip = fake_live.add_arrangement_clip(track, 8.0, 4.0, [], end_time=24.0, looping=True)
+    assert (clip.length, clip.end_time) == (4.0, 24.0)

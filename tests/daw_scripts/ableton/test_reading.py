@@ -9,7 +9,7 @@ from DAWBridge import action, clip, config, song, view
 
 def _fields(live_song, op, text="", overrides=None):
     selection = view.selected_clip(live_song)
-    return action.request_fields(live_song, selection, config.Config(text), op, overrides)[0]
+    return action.request_fields(live_song, selection, config.Config(text), op, overrides)
 
 
 def test_a_looping_session_clip_is_read_over_its_loop():
@@ -45,13 +45,13 @@ def test_metre_comes_from_the_clip():
     (2, "Minor", False, None),
 ])
 def test_live_12_scale_becomes_the_key(root, scale, mode, expected):
-    live_song = fake_live.Song(version=12)
+    live_song = fake_live.Song(version="12.3")
     live_song.root_note, live_song.scale_name, live_song.scale_mode = root, scale, mode
     assert song.key(live_song) == expected
 
 
 def test_live_11_has_no_scale():
-    assert song.key(fake_live.Song(version=11)) is None
+    assert song.key(fake_live.Song(version="11.2")) is None
 
 
 def test_nothing_or_audio_selected_says_what_to_do():
