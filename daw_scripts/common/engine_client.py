@@ -19,7 +19,6 @@ all others come out of ``poll``. When the connection breaks, every request sent 
 synthesized error reply with code ``unreachable`` instead of hanging. Python 3.7, stdlib only.
 """
 
-import binascii
 import json
 import logging
 import os
@@ -60,7 +59,7 @@ class EngineClient(object):
     def __init__(self, address=DEFAULT_ADDRESS, transport="auto", connect_timeout=2.0):
         self.address = address
         self._transport = open_transport(address, transport, connect_timeout)
-        self._prefix = binascii.hexlify(os.urandom(4)).decode("ascii")
+        self._prefix = os.urandom(4).hex()
         self._counter = 0
         self._pending = {}  # id -> transport session it was sent on
         self._backlog = []  # messages for ids nobody took

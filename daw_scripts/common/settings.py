@@ -6,7 +6,7 @@ user's typo: a bad value falls back to its default and is reported in ``problems
 percent-escaped where they hold a separator. Python 3.7, stdlib only.
 """
 
-from urllib.parse import quote, unquote
+import re
 
 from .zmtp import parse_endpoint
 
@@ -72,6 +72,24 @@ def check(key, value):
     if key == "address":
         parse_endpoint(value)
     return value
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def quote(text, safe=""):
+    """Percent-encode ``text`` (UTF-8) except letters, digits, ``_.-~`` and ``safe``: what
+    ``urllib.parse.quote`` does, which not every host's Python carries."""
+    keep = _UNRESERVED.union(safe)
+    return "".join(c if c in keep else "".join("%{:02X}".format(b) for b in c.encode("utf-8"))
+                   for c in text)
+
+
+def unquote(text):
+    """Undo :func:`quote` (invalid UTF-8 becomes U+FFFD, as ``urllib.parse.unquote`` does)."""
+    return _ESCAPES.sub(lambda m: bytes(int(h, 16) for h in m.group(0).split("%")[1:]).decode(
+        "utf-8", "replace"), text)
 
 
 def parse(text, problems=None):

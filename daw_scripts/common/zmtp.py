@@ -5,18 +5,27 @@ security mechanism with its READY handshake (Socket-Type DEALER and an Identity 
 short and long frames with the MORE flag, and command frames (PING is answered with PONG, an
 ERROR command ends the connection).
 
-The socket is non-blocking and driven by ``select``: ``recv_multipart(timeout=0)`` returns at
-once, buffering partial frames between calls; ``send_multipart`` queues the frames and writes
-what the kernel takes, the rest leaves on later calls. Only ``connect`` waits, at most
-``connect_timeout`` seconds. When the peer goes away the next ``send_multipart`` reconnects.
-Python 3.7, standard library only.
+The socket is non-blocking: ``recv_multipart(timeout=0)`` returns at once, buffering partial
+frames between calls; ``send_multipart`` queues the frames and writes what the kernel takes,
+the rest leaves on later calls. Only ``connect`` waits, at most ``connect_timeout`` seconds.
+When the peer goes away the next ``send_multipart`` reconnects.
+
+Waiting uses ``select`` where the Python has it. A connection attempt is watched in the
+exception set too, and its ``SO_ERROR`` is read after every wait: Winsock reports a refused
+connect only there, never as writable. A Python without ``select`` (a host's reduced one) waits
+in short sleeps and reads ``SO_ERROR`` and ``connect_ex`` instead. Python 3.7, standard library
+only.
 """
 
 import errno
-import select
 import socket
 import struct
 import time
+
+try:
+    import select
+except ImportError:  # not in every host's Python
+    select = None
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame above this is treated as a broken stream
@@ -29,6 +38,10 @@ FLAG_COMMAND = 0x04
 _SIGNATURE = b"\xff" + b"\x00" * 8 + b"\x7f"
 _GREETING = _SIGNATURE + b"\x03\x01" + b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31
 GREETING_BYTES = 64
+POLL_SECONDS = 0.005  # the sleep between checks where there is no select
+_CONNECTING = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 10035, 10036, 10037)
+_CONNECTED = (0, errno.EISCONN, 10056)
+_WINSOCK_PENDING = 10022  # WSAEINVAL: connect_ex on a socket whose connect is still under way
 
 
 class ZmtpError(Exception):
@@ -247,16 +260,14 @@ class ZmtpDealer(object):
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = sock.connect_ex(address)
-        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 10035):
+        if code not in _CONNECTING + _CONNECTED:
             raise OSError(code, "connect failed")
-        if code != 0:
-            _, writable, _ = select.select([], [sock], [], max(0.0, deadline - time.monotonic()))
-            if not writable:
+        while code not in _CONNECTED:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise ZmtpConnectError("cannot connect to {}: no answer within {:g} s".format(
                     self.endpoint, self.connect_timeout))
-            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if code:
-                raise OSError(code, "connect failed")
+            code = _connect_progress(sock, address, left)
 
     def _handshake(self, deadline):
         while not self._ready:
@@ -300,6 +311,9 @@ class ZmtpDealer(object):
 
     def _wait(self, timeout):
         if self._sock is None:
+            return
+        if select is None:
+            time.sleep(POLL_SECONDS if timeout is None else min(max(0.0, timeout), POLL_SECONDS))
             return
         writers = [self._sock] if self._outbuf else []
         select.select([self._sock], writers, [], timeout)
@@ -415,6 +429,24 @@ class ZmtpDealer(object):
                 self.endpoint, peer_type.decode("ascii", "replace") or "untyped"))
         self.peer_properties = props
         self._ready = True
+
+
+def _connect_progress(sock, address, left):
+    """Wait (at most ``left`` seconds) for a connection attempt; 0 once connected, a pending
+    code while it is under way. Raises OSError as soon as the attempt has failed."""
+    if select is not None:
+        select.select([], [sock], [sock], left)  # Winsock: a failed connect is an exception
+    else:
+        time.sleep(min(left, POLL_SECONDS))
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, "connect failed")
+    code = sock.connect_ex(address)  # 0 / EISCONN once connected
+    if code == _WINSOCK_PENDING or code in _CONNECTING:
+        return errno.EINPROGRESS
+    if code not in _CONNECTED:
+        raise OSError(code, "connect failed")
+    return 0
 
 
 def _describe(exc):

@@ -12,7 +12,6 @@ one ``name = value`` per line, ``#`` comment lines, parsed by the shared setting
 A bad line is skipped with a message naming it and what is allowed; the rest still applies.
 """
 
-import io
 import os
 
 from . import constants
@@ -152,13 +151,13 @@ def load(path=None):
     if not os.path.exists(path):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with io.open(path, "w", encoding="utf-8") as handle:
+            with open(path, "w", encoding="utf-8") as handle:
                 handle.write(default_text())
         except OSError:
             pass  # the defaults apply; the log says why the file is missing
         return Config()
     try:
-        with io.open(path, "r", encoding="utf-8") as handle:
+        with open(path, "r", encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         config = Config()
