@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from models.keys import canonical_key
+
 # The styles the model knows, as the vocabulary lists them (the Literals below match them).
 from models.net.vocab import DRUM_STYLES as DRUM_STYLES
 from models.net.vocab import MELODY_STYLES as MELODY_STYLES
@@ -50,7 +52,7 @@ DrumStyle = Literal[
 ]
 MelodyStyle = Literal["chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march"]
 ClipKind = Literal["melody", "chords", "bass", "drums", "other"]
-KEY_PATTERN = r"^[A-G](#|b)? (major|minor)$"
+MAX_KEY_CHARS = 32
 
 
 class ErrorCode(str, Enum):
@@ -70,6 +72,12 @@ class ErrorCode(str, Enum):
     unauthorized = "unauthorized"  # the peer is not allowed to do this
     shutting_down = "shutting_down"  # the engine is stopping and takes no new work
     internal = "internal"  # a bug in the engine; the message says what failed
+
+
+def _key_name(value: str | None) -> str | None:
+    """A key as people type it ("C major", "Cm", "F#m", "bb minor", "A min"), held in its canonical
+    form ("C minor"); anything else is refused with the accepted spellings."""
+    return None if value is None else canonical_key(value)
 
 
 class _Strict(BaseModel):
@@ -97,7 +105,8 @@ class Clip(_Strict):
     length: float = Field(gt=0.0, le=MAX_CLIP_BEATS, description="Clip length in beats.")
     time_signature: tuple[int, int] = Field(default=(4, 4), description="[numerator 1..32, denominator 1|2|4|8|16|32].")
     tempo: float | None = Field(default=None, ge=10.0, le=400.0, description="Beats per minute at the clip start.")
-    key: str | None = Field(default=None, pattern=KEY_PATTERN, description='Key such as "C major" or "F# minor".')
+    key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Key such as "C major" or "F# minor" (also "Cm", "F#m", "Bb min").')
+    _key = field_validator("key")(_key_name)
     name: str | None = Field(default=None, max_length=256, description="The clip's or track's name in the DAW.")
     kind: ClipKind | None = Field(default=None, description="What the clip holds; guessed from its notes when absent.")
 
@@ -148,7 +157,8 @@ class HarmonizeRequest(_Generate):
     clip: Clip = Field(description="The melody to harmonize.")
     style: HarmonizeStyle = Field(default="chorale",
                                   description="chorale: alto, tenor, bass voices; chords: a block-chord part; bass: a bass line.")
-    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock every generated note to this key.")
+    key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Lock every generated note to this key, e.g. "G major", "F#m", "Bb min".')
+    _key = field_validator("key")(_key_name)
     pitch_range: tuple[int, int] | None = Field(default=None, description="[low, high] MIDI pitches for generated notes.")
 
     @field_validator("pitch_range")
@@ -188,7 +198,8 @@ class VaryRequest(_Generate):
     clip: Clip = Field(description="The clip to vary (melody, chords, bass or drums).")
     strength: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = identical, 1 = a new part over the same bars.")
     keep_rhythm: bool = Field(default=False, description="Keep every onset and duration; change pitches only.")
-    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock generated notes to this key.")
+    key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Lock generated notes to this key, e.g. "G major", "F#m", "Bb min".')
+    _key = field_validator("key")(_key_name)
 
 
 class ContinueRequest(_Generate):
@@ -198,7 +209,8 @@ class ContinueRequest(_Generate):
     op: Literal["continue"]
     clip: Clip = Field(description="The clip to continue.")
     bars: int = Field(default=4, ge=1, le=MAX_GENERATED_BARS, description="Bars to add, 1..64.")
-    key: str | None = Field(default=None, pattern=KEY_PATTERN, description="Lock generated notes to this key.")
+    key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Lock generated notes to this key, e.g. "G major", "F#m", "Bb min".')
+    _key = field_validator("key")(_key_name)
 
 
 class RestyleRequest(_Generate):

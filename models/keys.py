@@ -1,8 +1,10 @@
-"""Key names and key estimation: "C major" / "F# minor" strings, their pitch classes, and a
-Krumhansl-Kessler profile estimate over a duration-weighted pitch-class histogram."""
+"""Key names and key estimation: "C major" / "F# minor" strings (read from the spellings people
+type: "Cm", "F#m", "bb minor", "A min"), their pitch classes, and a Krumhansl-Kessler profile
+estimate over a duration-weighted pitch-class histogram."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -12,6 +14,12 @@ from models.representation import Note
 MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 _PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# A tonic letter, an optional sharp or flat (music21's "-" too, before a space or the end), a mode word.
+_KEY_SPELLING = re.compile(r"^\s*([A-Ga-g])([#♯b♭]|-(?=\s|$))?\s*([A-Za-z]*)\s*$")
+_ACCIDENTALS = {None: "", "#": "#", "♯": "#", "b": "b", "♭": "b", "-": "b"}
+_MODES = {"": "major", "M": "major", "maj": "major", "major": "major", "m": "minor", "min": "minor", "minor": "minor"}
+ACCEPTED_KEYS = ('a tonic A..G (either case) with an optional # or b, then major, maj, M, minor, min or m '
+                 '(nothing means major), e.g. "C major", "c major", "C", "Cm", "F#m", "Bb minor", "A min"')
 
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 _KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -26,17 +34,21 @@ def key_name(tonic_pc: int, mode: str) -> str:
     return f"{tonics[tonic_pc % 12]} {mode}"
 
 
+def canonical_key(name: str) -> str:
+    """The canonical form of a key name a producer may type: canonical_key("F#m") == "F# minor",
+    canonical_key("c") == "C major", canonical_key("Bb min") == "Bb minor". The tonic keeps its
+    spelling (sharp or flat); raises ValueError listing the accepted spellings."""
+    match = _KEY_SPELLING.match(name) if isinstance(name, str) else None
+    mode = None if match is None else _MODES.get(match[3] if match[3] == "M" else match[3].lower())
+    if match is None or mode is None:
+        raise ValueError(f"key must be {ACCEPTED_KEYS}; got {name!r}")
+    return f"{match[1].upper()}{_ACCIDENTALS[match[2]]} {mode}"
+
+
 def parse_key(name: str) -> tuple[int, str]:
-    """"F# minor" -> (6, "minor"); accepts any sharps/flats spelling ("Gb major", "A- minor")."""
-    try:
-        tonic, mode = name.split()
-        pc = _PC[tonic[0].upper()]
-    except (ValueError, KeyError):
-        raise ValueError(f"key must look like 'C major' or 'F# minor', got {name!r}") from None
-    if mode not in ("major", "minor"):
-        raise ValueError(f"key mode must be 'major' or 'minor', got {name!r}")
-    for accidental in tonic[1:]:
-        pc += {"#": 1, "b": -1, "-": -1}.get(accidental, 0)
+    """"F# minor" -> (6, "minor"); accepts every spelling canonical_key does ("Gbm", "A- minor")."""
+    tonic, mode = canonical_key(name).split()
+    pc = _PC[tonic[0]] + {"#": 1, "b": -1}.get(tonic[1:], 0)
     return pc % 12, mode
 
 

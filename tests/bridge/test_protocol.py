@@ -102,3 +102,12 @@ def test_style_literals_are_the_vocabularys_styles():
 
     assert get_args(protocol.DrumStyle) == protocol.DRUM_STYLES
     assert get_args(protocol.MelodyStyle) == protocol.MELODY_STYLES
+
+
+def test_keys_as_people_type_them_come_back_canonical() -> None:
+    clip = {**melody(1), "key": "c major"}
+    request = decode_request(json.dumps({"v": 1, "id": "k", "op": "vary", "clip": clip, "key": "F#m"}).encode())
+    assert (request.clip.key, request.key) == ("C major", "F# minor")
+    with pytest.raises(ProtocolError) as caught:
+        decode_request(json.dumps({"v": 1, "id": "k", "op": "continue", "clip": clip, "key": "H dur"}).encode())
+    assert caught.value.field == "key" and '"F#m", "Bb minor", "A min"' in str(caught.value)
