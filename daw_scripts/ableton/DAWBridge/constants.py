@@ -13,14 +13,13 @@ START_HINT = "start it with `dawbridge serve`"
 
 MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
 
-# Controller buttons: name -> "note|cc <number> [channel <1..16>]". Notes 36..41 are C1..F1 in
-# Live's naming (the bottom row of most pad controllers); CCs 102..107 are undefined in the MIDI
-# spec, free for buttons. A name is an op, optionally with ":<label>" to give it more buttons.
+# Controller buttons: name -> "note|cc <number> [channel <1..16>]". The defaults are CCs 102..107
+# on channel 1, which the MIDI spec leaves undefined. No note is a default: a note the script
+# takes from Live's MIDI map reaches no track, and the low notes are a controller's drum pads.
+# A name is an op, optionally with ":<label>" to give it more buttons.
 DEFAULT_BUTTONS = (
-    ("harmonize", "note 36"), ("drums", "note 37"), ("fill", "note 38"),
-    ("vary", "note 39"), ("continue", "note 40"), ("restyle", "note 41"),
-    ("harmonize:cc", "cc 102"), ("drums:cc", "cc 103"), ("fill:cc", "cc 104"),
-    ("vary:cc", "cc 105"), ("continue:cc", "cc 106"), ("restyle:cc", "cc 107"),
+    ("harmonize", "cc 102"), ("drums", "cc 103"), ("fill", "cc 104"),
+    ("vary", "cc 105"), ("continue", "cc 106"), ("restyle", "cc 107"),
 )
 
 # Per-op controls besides candidates, temperature and style (those are common settings).

@@ -28,7 +28,8 @@ Faithful to the LOM as documented (Cycling '74 LOM reference, the decompiled
 - The LOM may only be touched from Live's main thread (Live crashes otherwise; here it raises).
 - ``schedule_message(delay_in_ticks, callback, parameter=None)`` runs ``callback`` on a later tick
   (one tick is about 100 ms); MIDI reaches ``receive_midi`` only for the notes and CCs the script
-  forwarded in ``build_midi_map`` via ``Live.MidiMap.forward_midi_note/forward_midi_cc``.
+  forwarded in ``build_midi_map`` via ``Live.MidiMap.forward_midi_note/forward_midi_cc``, and
+  what the script takes that way no longer reaches the tracks (``LiveHost.reaches_tracks``).
 
 ``install()`` puts the modules ``Live``, ``_Framework`` and ``_Framework.ControlSurface`` into
 ``sys.modules``; ``LiveHost`` loads a Remote Script package and drives it like Live does.
@@ -577,6 +578,11 @@ class LiveHost:
                 return True
             time.sleep(real_time)
         return bool(until()) if until is not None else True
+
+    def reaches_tracks(self, kind, channel, number):
+        """True when a note or CC from the controller still plays the armed tracks: the script
+        did not take it into its MIDI map."""
+        return (kind, channel, number) not in self.forwarded
 
     def press(self, kind, number, channel=0, value=127):
         """A controller button: note-on (then note-off) or CC, delivered only when forwarded."""

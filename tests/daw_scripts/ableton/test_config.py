@@ -11,16 +11,16 @@ def test_first_load_writes_the_defaults_and_reads_them_back(home):
     assert first.buttons == again.buttons and first.settings == again.settings
     assert again.problems == []
     assert again.address == "tcp://127.0.0.1:5555"
-    assert again.buttons[("note", 0, 36)] == ("harmonize", {})
+    assert again.buttons[("cc", 0, 102)] == ("harmonize", {})
     assert again.buttons[("cc", 0, 107)] == ("restyle", {})
-    assert len(again.buttons) == 12
+    assert len(again.buttons) == 6 and {kind for kind, _, _ in again.buttons} == {"cc"}
 
 
 def test_buttons_with_channels_controls_and_removal():
     cfg = config.Config("\n".join([
         "harmonize = note 48 channel 10",
         "harmonize:chords = note 49 channel 10 style=chords candidates=1",
-        "drums:cc = off",
+        "drums = off",
         "continue.bars = 8",
         "seed = 7",
     ]))

@@ -16,7 +16,7 @@ from daw_scripts.common import EngineClient
 
 TITLES = {"harmonize": "Harmony", "drums": "Drums", "fill": "Fill", "vary": "Variation",
           "continue": "Continuation", "restyle": "Restyle"}
-BUTTONS = {"harmonize": 36, "drums": 37, "fill": 38, "vary": 39, "continue": 40, "restyle": 41}
+BUTTONS = {"harmonize": 102, "drums": 103, "fill": 104, "vary": 105, "continue": 106, "restyle": 107}
 
 
 @pytest.fixture(autouse=True, params=fake_live.LIVE_VERSIONS)
@@ -74,7 +74,7 @@ def test_a_controller_button_turns_the_session_clip_into_new_clips(op, engine, l
     before, original = list(song.tracks), source.snapshot()
     host = load_script(song, server.address)
     _attach(host, server)
-    assert host.press("note", BUTTONS[op])
+    assert host.press("cc", BUTTONS[op])
     message = _finish(host)
     assert message.startswith(f"DAWBridge: {TITLES[op]}: 3 candidates on new track")
     _check_session_result(song, op, track, source, before, original)
@@ -131,7 +131,7 @@ def test_an_arrangement_continuation_goes_after_the_source(engine, load_script):
     song, _, _ = sets.arrangement_melody(position=8.0)
     host = load_script(song, server.address, "candidates = 1\n")
     _attach(host, server)
-    host.press("note", 40)
+    host.press("cc", 106)
     assert "1 result on new track" in _finish(host)
     (placed,) = song.tracks[1].arrangement_clips
     assert (placed.start_time, placed.name) == (16.0, "Continuation (transposed +7)")
@@ -145,7 +145,7 @@ def test_a_continuation_of_a_looped_clip_goes_after_its_last_loop(engine, load_s
         lead, 8.0, 8.0, sets.MELODY, "Riff", end_time=40.0, looping=True)  # four loops
     host = load_script(song, server.address, "candidates = 1\n")
     _attach(host, server)
-    host.press("note", 40)
+    host.press("cc", 106)
     assert "1 result on new track" in _finish(host)
     (placed,) = song.tracks[1].arrangement_clips
     assert placed.start_time == 40.0 and sets.notes_of(placed)[0][0] == sets.MELODY[0][0] + 7
@@ -158,7 +158,7 @@ def test_no_engine_says_how_to_start_it(load_script):
     host.run(0.2)
     assert host.status_bar[-1] == ("DAWBridge: the engine is not running at tcp://127.0.0.1:9: "
                                    "start it with `dawbridge serve`")
-    host.press("note", 36)
+    host.press("cc", 102)
     assert host.status_bar[-1] == (
         "DAWBridge: Harmony: the engine is not running: start it with `dawbridge serve`")
     assert song.undo_steps() == 0 and len(song.tracks) == 3
@@ -169,7 +169,7 @@ def test_no_model_says_so(start_engine, load_script, tmp_path):
     song, _, _ = sets.session_melody()
     host = load_script(song, server.address)
     _attach(host, server)
-    host.press("note", 36)
+    host.press("cc", 102)
     assert _finish(host).startswith("DAWBridge: Harmony: the engine has no model loaded: ")
     assert song.undo_steps() == 0
 
@@ -190,11 +190,11 @@ def test_one_action_at_a_time_and_the_same_button_cancels(start_engine, load_scr
     song, _, _ = sets.session_melody()
     host = load_script(song, server.address)
     _attach(host, server)
-    host.press("note", 36)
+    host.press("cc", 102)
     host.run(0.2)
-    host.press("note", 39)
+    host.press("cc", 105)
     assert host.status_bar[-1] == "DAWBridge: still working on Harmony; wait for it first"
-    host.press("note", 36)
+    host.press("cc", 102)
     assert _finish(host) == "DAWBridge: Harmony: cancelled"
     assert len(song.tracks) == 3 and song.undo_steps() == 0
 

@@ -12,7 +12,7 @@ def test_ticks_stay_short_while_the_engine_is_absent(load_script, monkeypatch):
     song, _, _ = sets.session_melody()
     host = load_script(song)
     host.run(1.0)
-    host.press("note", 36)
+    host.press("cc", 102)
     host.run(0.3)
     assert len(host.tick_seconds) > 50
     assert max(host.tick_seconds) < TICK_BUDGET
@@ -23,7 +23,7 @@ def test_ticks_stay_short_while_a_slow_request_is_in_flight(start_engine, load_s
     song, _, _ = sets.session_melody()
     host = load_script(song, server.address, "candidates = 1\n")
     host.run(10, until=lambda: len(server.sessions) == 1)
-    host.press("note", 39)
+    host.press("cc", 105)
     waiting = len(host.tick_seconds)
     assert host.run(20, until=lambda: not host.script.busy)
     during = host.tick_seconds[waiting:-1]  # the last tick writes the result into the set
@@ -36,7 +36,7 @@ def test_progress_reaches_the_status_bar(start_engine, load_script):
     song, _, _ = sets.session_melody()
     host = load_script(song, server.address, "candidates = 2\n")
     host.run(10, until=lambda: len(server.sessions) == 1)
-    host.press("note", 36)
+    host.press("cc", 102)
     host.run(20, until=lambda: not host.script.busy)
     progress = [m for m in host.status_bar if "working..." in m]
     assert "DAWBridge: Harmony: working... 50%" in progress

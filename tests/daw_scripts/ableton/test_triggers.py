@@ -9,7 +9,7 @@ def _presses(host):
 
 
 def test_only_configured_buttons_are_forwarded(load_script):
-    host = load_script(extra="vary = note 60 channel 3\nfill:cc = off\n")
+    host = load_script(extra="vary = note 60 channel 3\nfill = off\n")
     host.run(0.1)
     assert ("note", 2, 60) in host.forwarded and ("note", 0, 39) not in host.forwarded
     assert ("cc", 0, 104) not in host.forwarded and ("cc", 0, 102) in host.forwarded
@@ -18,7 +18,7 @@ def test_only_configured_buttons_are_forwarded(load_script):
 
 def test_a_note_fires_once_per_press_a_cc_once_per_rise(load_script):
     song, _, _ = sets.session_melody()
-    host = load_script(song)
+    host = load_script(song, extra="harmonize:pad = note 36\n")
     host.run(0.1)
     host.press("note", 36)
     assert _presses(host) == 1
@@ -43,6 +43,16 @@ def test_a_button_can_carry_controls(load_script, monkeypatch):
     host.run(0.1)
     host.press("note", 50)
     assert sent == [("harmonize", {"style": "bass", "candidates": 1})]
+
+
+def test_the_default_buttons_leave_every_note_to_the_tracks(load_script):
+    """A forwarded note reaches the script only; the drum pads (36..51, on channel 1 or 10)
+    and the keys must all reach the instruments."""
+    host = load_script()
+    host.run(0.1)
+    assert all(host.reaches_tracks("note", channel, note)
+               for channel in range(16) for note in range(128))
+    assert not host.reaches_tracks("cc", 0, 102)
 
 
 def test_the_settings_problems_are_shown_on_load(load_script):
