@@ -14,6 +14,7 @@ events.
 from __future__ import annotations
 
 import json
+import math
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -35,12 +36,16 @@ from models.net.vocab import MELODY_STYLES as MELODY_STYLES
 
 PROTOCOL_VERSION = 1
 
-MAX_NOTES_PER_CLIP = 20_000
+MAX_NOTES_PER_CLIP = 8192  # 256 bars of a busy drum part (32 notes a bar); a dense piano part of 64 bars
+MAX_NOTES_PER_REQUEST = 8192  # every clip of one request together (a drum request's context clips)
 MAX_CLIP_BEATS = 1024.0  # 256 bars of 4/4
 MAX_CONTEXT_CLIPS = 8
 MAX_CANDIDATES = 8
 MAX_ID_CHARS = 128
 MAX_GENERATED_BARS = 64
+MAX_COMMAND_ITEMS = 64  # values in a dispatch command, nested ones included
+MAX_COMMAND_DEPTH = 4
+MAX_COMMAND_NUMBER = 2**31  # numbers in a dispatch command are finite and at most this in size
 
 HARMONIZE_STYLES = ("chorale", "chords", "bass")
 
@@ -81,7 +86,8 @@ def _key_name(value: str | None) -> str | None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: 1e999 (infinity) and NaN are refused in every float field
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- music -------------------------------------------------------------------------------
@@ -113,12 +119,7 @@ class Clip(_Strict):
     @field_validator("time_signature")
     @classmethod
     def _metre(cls, value: tuple[int, int]) -> tuple[int, int]:
-        num, den = value
-        if not 1 <= num <= 32:
-            raise ValueError("time_signature numerator must be in range 1..32")
-        if den not in (1, 2, 4, 8, 16, 32):
-            raise ValueError("time_signature denominator must be one of 1, 2, 4, 8, 16, 32")
-        return value
+        return _check_metre(value)
 
     @model_validator(mode="after")
     def _notes_inside(self) -> Clip:
@@ -138,6 +139,13 @@ Span = tuple[float, float]
 
 class _Request(_Strict):
     v: Literal[1] = Field(description="Protocol version; must be 1.")
+
+    @field_validator("v", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if type(value) is not int:
+            raise ValueError(f"v must be the integer {PROTOCOL_VERSION}")
+        return value
     id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Client-chosen request id, echoed in every reply.")
     timeout: float | None = Field(default=None, gt=0.0, le=600.0,
                                   description="Seconds the client will wait; the engine answers 'timeout' after it.")
@@ -180,6 +188,11 @@ class DrumsRequest(_Generate):
     humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
     density: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = sparse, 1 = busy.")
 
+    @field_validator("time_signature")
+    @classmethod
+    def _metre(cls, value: tuple[int, int]) -> tuple[int, int]:
+        return _check_metre(value)
+
 
 class FillRequest(_Generate):
     """A drum clip with a span replaced by a fill; notes outside the span are kept exactly."""
@@ -189,6 +202,13 @@ class FillRequest(_Generate):
     span: Span | None = Field(default=None, description="[start, end] beats to replace; default: the last bar.")
     intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = a light fill on the groove's own drums, 1 = a busy one around the toms and crash.")
     humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
+
+    @field_validator("span")
+    @classmethod
+    def _span(cls, value: Span | None) -> Span | None:
+        if value is not None and not 0.0 <= value[0] < value[1] <= MAX_CLIP_BEATS:
+            raise ValueError(f"span must be [start, end] with 0 <= start < end <= {MAX_CLIP_BEATS:g}")
+        return value
 
 
 class VaryRequest(_Generate):
@@ -265,6 +285,7 @@ class DispatchRequest(_Request):
     def _musical(cls, value: dict[str, Any]) -> dict[str, Any]:
         if value.get("op") not in MUSICAL_OPS:
             raise ValueError(f"command.op must be one of {', '.join(MUSICAL_OPS)}")
+        _check_plain(value, "command", [0])
         return value
 
 
@@ -310,7 +331,7 @@ class InfoResult(_Strict):
     device: str
     ops: list[str]
     styles: dict[str, list[str]] = Field(description="Styles per op.")
-    limits: dict[str, float]
+    limits: dict[str, int | float] = Field(description="Sizes and counts are integers; times are seconds.")
     uptime: float = 0.0
     queue_depth: int = 0
     served: int = 0
@@ -379,6 +400,34 @@ def _check_pitch_range(value: tuple[int, int] | None) -> tuple[int, int] | None:
     return value
 
 
+def _check_metre(value: tuple[int, int]) -> tuple[int, int]:
+    num, den = value
+    if not 1 <= num <= 32:
+        raise ValueError("time_signature numerator must be in range 1..32")
+    if den not in (1, 2, 4, 8, 16, 32):
+        raise ValueError("time_signature denominator must be one of 1, 2, 4, 8, 16, 32")
+    return value
+
+
+def _check_plain(value: Any, path: str, seen: list[int], depth: int = 0) -> None:
+    """A free-form JSON value (a dispatch command): finite, bounded numbers, bounded nesting
+    and size; raises ValueError naming the offending path."""
+    seen[0] += 1
+    if seen[0] > MAX_COMMAND_ITEMS or depth > MAX_COMMAND_DEPTH:
+        raise ValueError(f"{path}: at most {MAX_COMMAND_ITEMS} values nested {MAX_COMMAND_DEPTH} deep")
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if not (math.isfinite(value) and abs(value) <= MAX_COMMAND_NUMBER):
+            raise ValueError(f"{path} must be a finite number in range -2**31..2**31")
+    elif isinstance(value, str) and len(value) > 256:
+        raise ValueError(f"{path}: at most 256 characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(item, f"{path}.{key}", seen, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_plain(item, f"{path}.{index}", seen, depth + 1)
+
+
 RESULTS = (MusicResult, PingResult, InfoResult, CancelResult, AttachResult, DispatchResult)
 
 
@@ -429,7 +478,12 @@ def decode_request(frame: bytes) -> Any:
     """Validate one request frame; returns the request model, raises ProtocolError.
 
     Checks run in order so the error code says the most useful thing: text, JSON, object,
-    version, op, then every field (strictly: no strings for numbers, no floats for ints)."""
+    version, op, then every field (strictly: no strings for numbers, no floats for ints). A valid
+    frame is parsed once; the checks in order run only to say what is wrong with an invalid one."""
+    try:
+        return REQUEST_ADAPTER.validate_json(frame, strict=True)
+    except ValidationError:
+        pass
     try:
         text = frame.decode("utf-8")
     except UnicodeDecodeError:
