@@ -3,35 +3,41 @@
 ``dawbridge install reaper [--resource-path DIR] [--uninstall]`` and ``dawbridge doctor reaper``
 call :func:`add_arguments` and :func:`run`. Installing:
 
-1. finds REAPER's resource folder (``--resource-path``; else a running portable REAPER; else
+1. finds REAPER's resource folder (``--resource-path``, e.g. a portable REAPER's folder; else
    ``~/Library/Application Support/REAPER``, ``%APPDATA%\\REAPER`` or ``~/.config/REAPER``);
 2. copies ``daw_scripts/common`` and ``daw_scripts/reaper`` to ``Scripts/DAWBridge/``;
 3. registers one action per script in ``reaper-kb.ini`` (stable command ids, so shortcuts and
    toolbar buttons survive a reinstall; installing twice changes nothing);
-4. enables Python for ReaScript in ``reaper.ini`` when it is not, with reapy's configuration
-   helper (``reapy.config.enable_python``), which also points REAPER at this Python's library.
+4. enables Python for ReaScript in ``reaper.ini`` when it is not: ``reascript=1`` and this
+   Python's shared library (``pythonlibpath64``, ``pythonlibdll64``), edited in place
+   (:mod:`installers.reaper_ini`), no backup files.
 
-A manifest in ``Scripts/DAWBridge/`` records what was added; ``--uninstall`` removes exactly
-that. ``dawbridge doctor reaper`` (:func:`doctor`) reports what is missing. REAPER reads these files at start-up: quit REAPER before installing, start it after.
+A manifest in ``Scripts/DAWBridge/`` records what was added, and the ``reaper.ini`` values the
+install replaced; ``--uninstall`` removes exactly that and puts those values back (unless they
+were changed since), and removes the ``reaper.ini`` backups that installs before this one made
+with reapy. ``dawbridge doctor reaper`` (:func:`doctor`) reports what is missing. REAPER reads
+these files at start-up: quit REAPER before installing, start it after.
 """
 
 from __future__ import annotations
 
 import argparse
-import configparser
 import hashlib
 import json
+import os
 import sys
-import warnings
 from pathlib import Path
 
 from daw_scripts.reaper.catalog import ACTIONS, SCRIPT_FOLDER, action_script
+from installers import python_library, reaper_ini
 
 REPO_SCRIPTS = Path(__file__).resolve().parent.parent / "daw_scripts"
 PACKAGES = ("common", "reaper")
 MANIFEST = "dawbridge-install.json"
 KB_INI = "reaper-kb.ini"
 REAPER_INI = "reaper.ini"
+# What earlier installs left beside reaper.ini (reapy's config writer made them).
+LEGACY_BACKUPS = ("reaper.ini.bak", "reaper.ini.before-reapy.bak")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,25 +85,23 @@ def _resource_or_say_why(args: argparse.Namespace, out) -> Path | None:
 
 
 def find_resource_path(given: str | None) -> Path | None:
-    """``given`` when set; else a running (portable) REAPER's folder; else the default one."""
+    """``given`` when set; else the default resource folder of this system, when REAPER has
+    written its ``reaper.ini`` there."""
     if given:
         path = Path(given).expanduser()
         return path if path.is_dir() else None
-    reapy_paths = _reapy("resource_path")
-    try:
-        found = reapy_paths.get_resource_path(detect_portable_install=True)
-    except RuntimeError:  # no REAPER running, or several
-        found = reapy_paths.get_resource_path(detect_portable_install=False)
-    return Path(found) if found else None
+    for folder in _default_folders():
+        if (folder / REAPER_INI).is_file():
+            return folder
+    return None
 
 
-def _reapy(module: str):
-    """A ``reapy.config`` submodule, imported quietly (reapy warns when REAPER is not running)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import importlib
-
-        return importlib.import_module("reapy.config." + module)
+def _default_folders() -> list[Path]:
+    if sys.platform == "darwin":
+        return [Path.home() / "Library" / "Application Support" / "REAPER"]
+    if sys.platform == "win32":
+        return [Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "REAPER"]
+    return [Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "REAPER"]
 
 
 # --- install / uninstall -----------------------------------------------------------------
@@ -109,15 +113,16 @@ def install(resource: Path, out) -> None:
     files = _copy_scripts(target)
     lines = [action_line(script, name) for script, name, _ in ACTIONS]
     added = _add_kb_lines(resource / KB_INI, lines)
-    enabled = python_enabled(resource)
-    enabled_now = False if enabled else _enable_python(resource, out)
+    replaced = None if python_enabled(resource) else _enable_python(resource, out)
     manifest["files"] = sorted(set(manifest.get("files", [])) | set(files))
     manifest["actions"] = sorted(set(manifest.get("actions", [])) | {command_id(s) for s, _, _ in ACTIONS})
-    manifest["python_enabled_by_installer"] = bool(manifest.get("python_enabled_by_installer") or enabled_now)
+    if replaced is not None:
+        manifest["python_enabled_by_installer"] = True
+        manifest["reaper_ini"] = {"before": replaced, "written": reaper_ini.read(resource / REAPER_INI)}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"Copied {len(files)} files to {target}", file=out)
     print(f"Registered {added} new actions in {resource / KB_INI} ({len(lines) - added} already there)", file=out)
-    if enabled_now:
+    if replaced is not None:
         print(f"Enabled Python for ReaScript in {resource / REAPER_INI}", file=out)
     print("Restart REAPER, then find the actions under 'DAWBridge:' in Actions > Show action list. "
           "Start the engine with `dawbridge serve`.", file=out)
@@ -138,10 +143,32 @@ def uninstall(resource: Path, out) -> None:
     for folder in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
         _remove_if_empty(folder)
     _remove_if_empty(target)
+    _remove_if_empty(resource / "Scripts")
+    kb = resource / KB_INI
+    if kb.is_file() and not kb.read_bytes().strip():
+        kb.unlink()  # only our actions were in it
     print(f"Removed {removed_files} files and {removed_lines} actions.", file=out)
     if manifest.get("python_enabled_by_installer"):
-        print("Python for ReaScript stays enabled (other scripts may use it); turn it off in "
-              "REAPER's Preferences > Plug-ins > ReaScript if you like.", file=out)
+        _restore_python_setting(resource, manifest.get("reaper_ini"), out)
+
+
+def _restore_python_setting(resource: Path, edit: dict | None, out) -> None:
+    """Put back the reaper.ini values the install replaced, unless changed since; remove the
+    backups earlier (reapy-based) installs left."""
+    ini = resource / REAPER_INI
+    if edit is None:  # an install made with reapy: its backups are all there is to remove
+        for name in LEGACY_BACKUPS:
+            (resource / name).unlink(missing_ok=True)
+        print("Python for ReaScript stays enabled; turn it off in REAPER's Preferences > "
+              "Plug-ins > ReaScript if you like.", file=out)
+        return
+    now = reaper_ini.read(ini)
+    before, written = edit.get("before", {}), edit.get("written", {})
+    if any(now.get(key.lower()) != written.get(key.lower()) for key in before):
+        print(f"Python for ReaScript was changed in {ini} since the install; left as it is.", file=out)
+        return
+    reaper_ini.write(ini, before)
+    print(f"Python for ReaScript restored in {ini} to how it was before the install.", file=out)
 
 
 def _copy_scripts(target: Path) -> list[str]:
@@ -230,43 +257,27 @@ def _remove_kb_lines(kb: Path, ids: set[str]) -> int:
 # --- Python for ReaScript ----------------------------------------------------------------
 
 
-def _reaper_section(resource: Path) -> dict[str, str]:
-    """The ``[reaper]`` section of ``reaper.ini``, read only."""
-    parser = configparser.RawConfigParser(strict=False, delimiters=("=",))
-    parser.optionxform = str.lower  # type: ignore[assignment,method-assign]
-    try:
-        parser.read(resource / REAPER_INI, encoding="utf-8")
-    except configparser.Error:
-        return {}
-    return dict(parser["reaper"]) if parser.has_section("reaper") else {}
-
-
 def python_enabled(resource: Path) -> bool:
     """Python is on for ReaScript, and the library REAPER is told to load (if any) exists."""
-    section = _reaper_section(resource)
+    section = reaper_ini.read(resource / REAPER_INI)
     if section.get("reascript", "0").strip() != "1":
         return False
     folder, library = section.get("pythonlibpath64", ""), section.get("pythonlibdll64", "")
     return not library or Path(folder, library).exists() or Path(library).exists()
 
 
-def _enable_python(resource: Path, out) -> bool:
-    """reapy's helper: ``reascript=1`` and this Python's shared library in ``reaper.ini``.
-    False (with advice printed) when this Python has no shared library REAPER could load."""
-    try:
-        _reapy("shared_library").get_python_shared_library()
-    except FileNotFoundError:
+def _enable_python(resource: Path, out) -> dict[str, str | None] | None:
+    """``reascript=1`` and this Python's shared library in ``reaper.ini``; the values replaced.
+    None (with advice printed) when this Python has no shared library REAPER could load."""
+    found = python_library.find()
+    if found is None:
         print("This Python has no shared library for REAPER to load, so Python for ReaScript "
               "was not enabled. Install Python from python.org, then tick 'Enable Python for use "
               "with ReaScript' in REAPER's Preferences > Plug-ins > ReaScript.", file=out)
-        return False
-    ini = resource / REAPER_INI
-    text = ini.read_text(encoding="utf-8", errors="replace") if ini.is_file() else ""
-    if "[reaper]" not in text.lower():  # the helper edits an existing [reaper] section
-        with ini.open("a", encoding="utf-8") as f:
-            f.write(("\n" if text and not text.endswith("\n") else "") + "[reaper]\n")
-    _reapy("config").enable_python(str(resource))
-    return True
+        return None
+    folder, name = found
+    return reaper_ini.write(resource / REAPER_INI, {
+        "reascript": "1", "pythonlibpath64": str(folder), "pythonlibdll64": name})
 
 
 # --- doctor --------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ The Live closure is what the installer copies: ``DAWBridge/`` and ``daw_scripts/
 ``DAWBridge/common``). An import inside ``try: ... except ImportError`` (or ``Exception``), or
 inside a function that runs only when the module is there, is optional: the code works
 without it (``select``: the ZMTP client then waits in short sleeps; ``zmq``: the pure-Python
-client is used)."""
+client is used). CPython's own ``socket`` module imports ``select`` (through ``selectors``), so
+a Python that loads ``socket`` has it; the fallback covers a host that ships its own."""
 
 import ast
 from pathlib import Path
