@@ -41,6 +41,7 @@ MAX_ANSWER_BARS = 16
 
 _API_CONSTANTS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
                   "windows": "API_WINDOWS_MM"}
+_SYSTEM_HINTS = {"alsa": "is the snd-seq kernel module loaded?", "jack": "is jackd running?"}
 
 
 class PortError(RuntimeError):
@@ -76,13 +77,7 @@ class Ports:
     def open(self) -> None:
         import rtmidi
 
-        api = getattr(rtmidi, _API_CONSTANTS[self.api]) if self.api != "auto" else rtmidi.API_UNSPECIFIED
-        try:
-            self._in = rtmidi.MidiIn(api, self.in_name)
-            self._out = rtmidi.MidiOut(api, self.out_name)
-        except rtmidi.SystemError as exc:
-            raise PortError(f"cannot use the {self.api} MIDI system: {exc}"
-                            + (" (is jackd running?)" if self.api == "jack" else "")) from exc
+        self._open_system()
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
         self._in.set_callback(self._callback)
         virtual = not self.attach
@@ -99,6 +94,30 @@ class Ports:
                     raise PortError(f"no MIDI {side}put port named like {self._name(side)!r}; this system "
                                     "has no virtual ports: create one with a loopback driver (loopMIDI on "
                                     "Windows) and name it so, or pass --in/--out with an existing port's name")
+
+    def _open_system(self) -> None:
+        """Make the input and output on ``api``; ``auto`` takes the first MIDI system that works,
+        in rtmidi's order (Linux: ALSA, then JACK when the ALSA sequencer is missing)."""
+        import rtmidi
+
+        names = {getattr(rtmidi, constant): name for name, constant in _API_CONSTANTS.items()}
+        tried = [self.api] if self.api != "auto" else [names[api] for api in rtmidi.get_compiled_api() if api in names]
+        failures: list[str] = []
+        for name in tried:
+            api = getattr(rtmidi, _API_CONSTANTS[name])
+            try:
+                self._in = rtmidi.MidiIn(api, self.in_name)
+                self._out = rtmidi.MidiOut(api, self.out_name)
+            except rtmidi.SystemError as exc:
+                self.close()
+                failures.append(f"{name.upper()}: {exc}" + (f" ({_SYSTEM_HINTS[name]})" if name in _SYSTEM_HINTS else ""))
+                continue
+            if name != tried[0]:
+                log.warning("using %s MIDI (%s)", name, "; ".join(failures))
+            self.api = name
+            return
+        raise PortError(f"no MIDI system to open the ports on (--api {self.api}): "
+                        + ("; ".join(failures) or "python-rtmidi was built without one"))
 
     def _callback(self, event: tuple[list[int], float], _data: object) -> None:
         self.received(event[0], time.perf_counter())  # rtmidi's thread: hand over, nothing more
@@ -261,7 +280,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--meter", default="4/4", help="time signature, e.g. 3/4 (default 4/4)")
     parser.add_argument("--bars", type=int, default=4, help="answer mode: bars to capture and to answer")
     parser.add_argument("--channel", type=int, help="output MIDI channel 1..16 (default: the input note's)")
-    parser.add_argument("--api", choices=APIS, default="auto", help="MIDI system (default: the platform's)")
+    parser.add_argument("--api", choices=APIS, default="auto",
+                        help="MIDI system (default auto: the platform's; on Linux ALSA, else JACK)")
     parser.add_argument("--attach", action="store_true",
                         help="attach to existing ports named like --in/--out instead of opening virtual ones")
     parser.add_argument("--weights", help="a trained model (default: the shipped weights)")
