@@ -26,24 +26,33 @@ NOT_CONTROLS = frozenset({"v", "id", "op", "timeout", "clip", "context"})
 METAVARS = {"pitch_range": ("LOW", "HIGH"), "span": ("START", "END"), "time_signature": ("NUM", "DEN")}
 
 
-def add_controls(parser: argparse.ArgumentParser, op: str) -> None:
-    """Add one flag per control field of ``op``; every default is None (= the engine's)."""
+def add_controls(parser: argparse.ArgumentParser, op: str, defaults: dict[str, str] | None = None) -> None:
+    """Add one flag per control field of ``op``; every default is None (= the engine's, or what
+    ``defaults`` says the command fills in, e.g. ``{"bars": "the file's length"}``); a field
+    the protocol requires is a required flag."""
     group = parser.add_argument_group(f"{op} controls")
     for name, info in REQUESTS[op].model_fields.items():
         if name in NOT_CONTROLS:
             continue
         flag = "--" + name.replace("_", "-")
         kind = _without_none(info.annotation)
-        help_text = f"{info.description or ''} (default: {info.default})".replace("%", "%%")
-        if kind is bool:
-            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif get_origin(kind) is Literal:
-            group.add_argument(flag, dest=name, choices=list(get_args(kind)), default=None, help=help_text)
-        elif get_origin(kind) is tuple:
-            group.add_argument(flag, dest=name, type=get_args(kind)[0], nargs=2, default=None,
-                               metavar=METAVARS.get(name, ("A", "B")), help=help_text)
+        default = (defaults or {}).get(name, info.default)
+        shown = "required" if info.is_required() else None if default is None else f"default: {default}"
+        help_text = " ".join(filter(None, (info.description, shown and f"({shown})"))).replace("%", "%%")
+        common: dict[str, Any] = {"dest": name, "help": help_text}
+        if info.is_required():
+            common["required"] = True
         else:
-            group.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
+            common["default"] = None
+        if kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
+        elif get_origin(kind) is Literal:
+            group.add_argument(flag, choices=list(get_args(kind)), **common)
+        elif get_origin(kind) is tuple:
+            group.add_argument(flag, type=get_args(kind)[0], nargs=2, metavar=METAVARS.get(name, ("A", "B")),
+                               **common)
+        else:
+            group.add_argument(flag, type=kind, **common)
 
 
 def controls(args: argparse.Namespace, op: str) -> dict[str, Any]:

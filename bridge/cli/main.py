@@ -12,12 +12,20 @@ import signal
 import sys
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from bridge import __version__
 from bridge.cli.controls import add_controls, controls
 from bridge.cli.midifile import MidiFileError
 from bridge.client import Client, ClientError, EngineError
-from bridge.constants import DEFAULT_ADDRESS, MAX_BATCH, QUEUE_SIZE, WORKERS
+from bridge.constants import (
+    CLIENT_MUSIC_TIMEOUT,
+    CLIENT_TIMEOUT,
+    DEFAULT_ADDRESS,
+    MAX_BATCH,
+    QUEUE_SIZE,
+    WORKERS,
+)
 from bridge.ports import ports
 from bridge.protocol import MUSICAL_OPS
 from bridge.studio.keys import KeyFileError
@@ -33,6 +41,8 @@ OP_HELP = {
     "continue": "continue a part by some bars",
     "restyle": "play a part in another style",
 }
+# What a file command fills in from the file where the protocol has a fixed default.
+FILE_DEFAULTS = {"drums": {"bars": "the file's length", "time_signature": "the file's", "tempo": "the file's"}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
 
 
@@ -106,10 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_keys_generate)
 
     for name, handler, text in (("ping", _ping, "check that the engine answers"),
-                                ("info", _info, "show the engine's model, device, ops and limits")):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--address", default=DEFAULT_ADDRESS)
-        sub.add_argument("--timeout", type=float, default=5.0)
+                                ("info", _info, "show the engine's model, device, ops, limits and load")):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--address", default=DEFAULT_ADDRESS,
+                         help=f"the engine's (or relay's) ZeroMQ address (default {DEFAULT_ADDRESS})")
+        sub.add_argument("--timeout", type=float, default=CLIENT_TIMEOUT,
+                         help=f"seconds to wait for the answer (default {CLIENT_TIMEOUT:g})")
+        if name == "info":
+            sub.add_argument("--json", action="store_true", help="print the engine's answer as JSON, for scripts")
         sub.set_defaults(handler=handler)
 
     for op in MUSICAL_OPS:
@@ -118,12 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("-o", "--output", required=True, help="where to write the result (.mid)")
         sub.add_argument("--track", help="the part to use: its number or part of its name (default: chosen)")
         sub.add_argument("--preview", metavar="PNG", help="also draw a piano roll of input and output")
-        sub.add_argument("--address", default=DEFAULT_ADDRESS, help="the engine to use when it answers")
+        sub.add_argument("--address", default=DEFAULT_ADDRESS,
+                         help=f"the engine to use when it answers (default {DEFAULT_ADDRESS})")
         sub.add_argument("--in-process", action="store_true", help="run the model in this process")
         sub.add_argument("--weights", help="run this model in this process")
-        sub.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-        sub.add_argument("--timeout", type=float, default=120.0, help="seconds the work may take")
-        add_controls(sub, op)
+        sub.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help="where an in-process model runs (default auto: CUDA when present)")
+        sub.add_argument("--timeout", type=float, default=CLIENT_MUSIC_TIMEOUT,
+                         help=f"seconds the work may take, queue included (default {CLIENT_MUSIC_TIMEOUT:g})")
+        add_controls(sub, op, FILE_DEFAULTS.get(op))
         sub.set_defaults(handler=_file_command(op))
 
     for daw, title in DAW_NAMES.items():
@@ -137,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, targets in (("install", INSTALL_TARGETS), ("doctor", DOCTOR_TARGETS)):
         text = "install DAW scripts or the engine service" if name == "install" else "check a DAW's setup"
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("target", choices=targets)
-        sub.add_argument("rest", nargs=argparse.REMAINDER, help="the installer's own options")
+        sub = commands.add_parser(name, help=text, description=f"{text}; `dawbridge {name} TARGET --help` "
+                                  "lists the target's own options")
+        sub.add_argument("target", nargs="?", choices=targets, help=f"one of {', '.join(targets)}")
+        sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         sub.set_defaults(handler=_installer)
 
     sub = commands.add_parser("ports", help="open virtual MIDI ports for any DAW: a live harmonizer, "
@@ -291,8 +310,33 @@ def _ping(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     with Client(args.address, timeout=args.timeout) as client:
-        print(json.dumps(client.info(), indent=2))
+        info = client.info()
+    print(json.dumps(info, indent=2) if args.json else info_text(args.address, info))
     return 0
+
+
+def info_text(address: str, info: dict[str, Any]) -> str:
+    """The engine's `info` answer for a person: what runs where, what it does, its load."""
+    model = f"{info.get('model')} on {info.get('device')}" if info.get("model") else \
+        f"none loaded: {info.get('model_error') or 'no reason given'}"
+    lines = [f"engine    {address}: dawbridge {info.get('version')}, protocol {info.get('protocol')}, "
+             f"up {_duration(float(info.get('uptime', 0)))}",
+             f"model     {model}",
+             f"ops       {', '.join(info.get('ops', [])) or 'none'}"]
+    for number, (op, styles) in enumerate(sorted(info.get("styles", {}).items())):
+        lines.append(f"{'styles' if number == 0 else '':<10}{op}: {', '.join(styles)}")
+    limits = info.get("limits", {})
+    lines.append(f"limits    {', '.join(f'{name} {value:g}' for name, value in limits.items()) or 'none'}")
+    lines.append(f"requests  {info.get('served', 0)} served, {info.get('failed', 0)} failed, "
+                 f"{info.get('queue_depth', 0)} waiting now")
+    lines.append(f"workers   {info.get('workers', 0)}; attached DAW sessions {info.get('sessions', 0)}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def _file_command(op: str) -> Callable[[argparse.Namespace], int]:
@@ -324,16 +368,33 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _installer(args: argparse.Namespace) -> int:
+    targets = INSTALL_TARGETS if args.command == "install" else DOCTOR_TARGETS
+    if args.target is None:
+        what = "DAW's setup to check" if args.command == "doctor" else "DAW scripts or service to install"
+        print(f"error: name the {what}: " + " or ".join(f"`dawbridge {args.command} {t}`" for t in targets),
+              file=sys.stderr)
+        return 2
     module = _optional(f"installers.{args.target}", f"the {args.target} installer")
     if module is None:
         return 2
-    parser = argparse.ArgumentParser(prog=f"dawbridge {args.command} {args.target}")
+    doctor = args.command == "doctor"
+    parser = (_DoctorOptions if doctor else argparse.ArgumentParser)(prog=f"dawbridge {args.command} {args.target}")
     module.add_arguments(parser)
     options = parser.parse_args(args.rest)
     options.action = args.command
+    options.uninstall = getattr(options, "uninstall", False)
     if args.command == "doctor" and hasattr(module, "doctor"):
         return int(module.doctor(options))
     return int(module.run(options))
+
+
+class _DoctorOptions(argparse.ArgumentParser):
+    """An installer's options as `doctor` takes them: without those only installing uses."""
+
+    def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
+        if "--uninstall" in names:
+            return argparse.Action(option_strings=list(names), dest="uninstall")  # not offered
+        return super().add_argument(*names, **kwargs)
 
 
 def _forward(name: str, argv: list[str]) -> int:

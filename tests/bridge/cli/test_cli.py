@@ -3,6 +3,7 @@ commands, previews, ping/info, dispatch to attached sessions, `serve` under SIGT
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,7 +85,12 @@ def test_ping_info_and_unreachable(modelless_address: str, capsys) -> None:
     assert cli.main(["ping", "--address", modelless_address]) == 0
     assert "answered in" in capsys.readouterr().out
     assert cli.main(["info", "--address", modelless_address]) == 0
-    assert '"protocol": 1' in capsys.readouterr().out
+    view = capsys.readouterr().out
+    assert "protocol 1" in view and "model     none loaded: " in view, view
+    assert "requests  0 served, 0 failed" in view and "max_candidates 8," in view and "{" not in view
+    assert cli.main(["info", "--json", "--address", modelless_address]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["protocol"] == 1 and info["model"] is None
     assert cli.main(["ping", "--address", _free_address(), "--timeout", "0.2"]) == 2
     assert "dawbridge serve" in capsys.readouterr().err
 
@@ -130,3 +136,37 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _help(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*argv, "--help"])
+    assert exited.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_texts_say_what_the_commands_do(capsys) -> None:
+    restyle = _help(["restyle"], capsys)
+    assert "PydanticUndefined" not in restyle and "[--style" not in restyle and "--style STYLE" in restyle
+    assert "melody style for melodies. (required)" in restyle
+    with pytest.raises(SystemExit):
+        cli.main(["restyle", "in.mid", "-o", "out.mid"])
+    assert "the following arguments are required: --style" in capsys.readouterr().err
+    drums = _help(["drums"], capsys)
+    assert "Bars to generate, 1..64. (default: the file's length)" in drums
+    assert "--uninstall" not in _help(["doctor"], capsys) and "--uninstall" not in _help(["doctor", "reaper"], capsys)
+    assert "--uninstall" in _help(["install", "reaper"], capsys)
+    for command in ("ping", "info"):
+        text = _help([command], capsys)
+        assert "--address ADDRESS the engine's (or relay's) ZeroMQ address" in text
+        assert "--timeout TIMEOUT seconds to wait for the answer (default 5)" in text
+    assert "--json print the engine's answer as JSON" in _help(["info"], capsys)
+
+
+def test_doctor_without_a_target_says_which_to_name(capsys) -> None:
+    assert cli.main(["doctor"]) == 2
+    err = capsys.readouterr().err
+    assert "`dawbridge doctor reaper` or `dawbridge doctor ableton`" in err and "required" not in err
+    with pytest.raises(SystemExit):
+        cli.main(["doctor", "reaper", "--uninstall"])
+    assert "unrecognized arguments: --uninstall" in capsys.readouterr().err
