@@ -309,6 +309,8 @@ class Candidate(_Strict):
     """One generated result: one or more clips (a chorale harmonization has three)."""
 
     clips: list[Clip] = Field(description="The generated clips, each named after what it holds.")
+    sources: list[str] = Field(default_factory=list, max_length=16,
+                               description="The drummers' performances the clips started from (Groove MIDI Dataset train split, CC BY 4.0) and their bars, e.g. 'groove:drummer1/session1/3 bars 1-8'; empty when the model wrote them alone.")
 
 
 class MusicResult(_Strict):
@@ -338,6 +340,7 @@ class InfoResult(_Strict):
     failed: int = 0
     workers: int = 0
     sessions: int = Field(default=0, description="Attached DAW sessions.")
+    credits: list[str] = Field(default_factory=list, description="Data the shipped model and tables were built from, with their attribution.")
 
 
 class CancelResult(_Strict):

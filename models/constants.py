@@ -56,6 +56,7 @@ DRUM_PITCH_MAP: dict[int, int] = {
     pitch: DRUM_CLASSES[cls] for cls, members in _DRUM_MEMBERS.items() for pitch in members
 }
 
+GROOVE_CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"  # CC BY 4.0 asks for it
 DEFAULT_VELOCITY = 100  # notes of score sources, which carry no dynamics per note
 JSB_STEP = 0.25  # beats per step of the JSB 16th-note grid
 VALID_PERCENT = 5  # share of hashed sources put in the validation split

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from models.constants import WEIGHTS_DIR
+from models.constants import GROOVE_CREDIT, WEIGHTS_DIR
 from models.errors import Cancelled, ModelUnavailable
 from models.representation import Part
 from models.tasks import Task
 
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "dawbridge-small"
+# The attribution the shipped weights and tables owe to the data they were built from.
+CREDITS = (f"Drum grooves, humanizing and drum styles: {GROOVE_CREDIT} (CC BY 4.0)",)
 
-__all__ = ["Cancelled", "Composer", "DEFAULT_WEIGHTS", "ModelUnavailable", "load_composer"]
+__all__ = ["CREDITS", "Cancelled", "Composer", "DEFAULT_WEIGHTS", "ModelUnavailable", "load_composer"]
 
 
 class Composer(Protocol):

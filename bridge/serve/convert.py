@@ -74,7 +74,9 @@ def request_to_task(request: MusicalRequest, seed: int) -> tasks.Task:
 
 def music_result(candidates: list[list[rep.Part]], model: str, seed: int, elapsed: float) -> MusicResult:
     """The reply body for the model's output: one Candidate per list of parts."""
-    return MusicResult(candidates=[Candidate(clips=[part_to_clip(p) for p in parts]) for parts in candidates],
+    return MusicResult(candidates=[Candidate(clips=[part_to_clip(p) for p in parts],
+                                             sources=sorted({p.extra["source"] for p in parts if "source" in p.extra}))
+                                   for parts in candidates],
                        model=model, seed=seed, elapsed=round(elapsed, 6))
 
 

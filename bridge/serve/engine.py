@@ -30,7 +30,7 @@ from bridge.protocol import (
 )
 from bridge.serve.convert import music_result, request_to_task
 from bridge.serve.scheduler import Job, Refused
-from models.interface import Cancelled, Composer, ModelUnavailable, load_composer
+from models.interface import CREDITS, Cancelled, Composer, ModelUnavailable, load_composer
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class Engine:
                 "queue_size": queue_size, "default_timeout": DEFAULT_TIMEOUT,
             },
             uptime=round(time.monotonic() - self.started, 3), queue_depth=queue_depth,
-            served=served, failed=failed, workers=workers, sessions=sessions,
+            served=served, failed=failed, workers=workers, sessions=sessions, credits=list(CREDITS),
         )
 
 
