@@ -356,9 +356,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         delivered = client.dispatch(command, daw=args.daw)
     title = DAW_NAMES[args.daw]
     if not delivered:
-        print(f"no {title} session is attached to the engine at {args.address}; open {title} with the "
-              f"DAWBridge script enabled (`dawbridge doctor {args.daw if args.daw != 'live' else 'ableton'}`)",
-              file=sys.stderr)
+        how = ("run the action 'DAWBridge: Listen' in REAPER" if args.daw == "reaper" else
+               f"open {title} with the DAWBridge script enabled")
+        print(f"no {title} session is attached to the engine at {args.address}; {how} "
+              f"(`dawbridge doctor {args.daw if args.daw != 'live' else 'ableton'}`)", file=sys.stderr)
         return 1
     print(f"sent {args.op} to {delivered} {title} session(s)")
     return 0

@@ -1,29 +1,44 @@
-"""The script's link to the engine: one client, attached as a Live session so that commands
-from the CLI (``dawbridge live harmonize``) or any client reach this set.
+"""A DAW session's link to the engine: one client, attached as a session of its DAW (``live``,
+``reaper``) so that commands from the CLI (``dawbridge live harmonize``, ``dawbridge reaper
+drums``) or any client's ``dispatch`` reach it.
 
-Polled from the manager's tick and never blocking: ``poll`` sends an attach while detached (at
-most every ATTACH_RETRY_SECONDS; a refused loopback connection fails at once), reads whatever has
-arrived, and returns the commands addressed to this session. When the connection is lost (the
-engine stopped or restarted) it attaches again.
+Polled from the host's timer and never blocking for long: ``poll`` sends an attach while
+detached (at most every ``retry_seconds``; a refused loopback connection fails at once), reads
+whatever has arrived, and returns the commands addressed to this session. When the connection
+is lost (the engine stopped or restarted) it attaches again. Python 3.7, stdlib only.
 """
 
 import logging
 import time
 
-from . import constants
-from .shared import engine_client, errors
+from . import engine_client, errors
 
 log = logging.getLogger(__name__)
 
+MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
+# Fields a button or a pushed command may not set: the script supplies them from the selection.
+RESERVED = ("v", "id", "op", "clip", "context", "timeout")
+RETRY_SECONDS = 5.0  # how often to try attaching while the engine is away
+MAX_CONNECT_SECONDS = 0.5  # a connection attempt runs on the host's main thread
 
-class EngineLink(object):
+
+def controls(command):
+    """The controls a pushed command (or a button) sets over the settings: all but the op and
+    the fields the script fills in itself."""
+    return dict((k, v) for k, v in (command or {}).items() if k not in RESERVED)
+
+
+class SessionLink(object):
     """The client plus the attached session's state."""
 
-    def __init__(self, settings, session_name, clock=time.monotonic):
+    def __init__(self, settings, daw, session_name, retry_seconds=RETRY_SECONDS,
+                 clock=time.monotonic):
         self.address = settings["address"]
+        self.daw = daw
         self.session_name = session_name
-        connect = min(float(settings.get("connect_timeout", constants.MAX_CONNECT_SECONDS)),
-                      constants.MAX_CONNECT_SECONDS)  # a connection attempt holds Live's thread
+        self.retry_seconds = retry_seconds
+        connect = min(float(settings.get("connect_timeout", MAX_CONNECT_SECONDS)),
+                      MAX_CONNECT_SECONDS)  # a connection attempt holds the host's thread
         self.client = engine_client.EngineClient(
             self.address, settings.get("transport", "auto"), connect)
         self.attach_id = None
@@ -53,9 +68,9 @@ class EngineLink(object):
         self.client.close()
 
     def _attach(self, now):
-        self._next_attach = now + constants.ATTACH_RETRY_SECONDS
+        self._next_attach = now + self.retry_seconds
         try:
-            self.attach_id = self.client.submit("attach", daw="live", name=self.session_name)
+            self.attach_id = self.client.submit("attach", daw=self.daw, name=self.session_name)
         except errors.EngineError as exc:
             log.debug("attach failed: %s", exc)
             self.unreachable = exc.code == errors.UNREACHABLE
@@ -65,7 +80,7 @@ class EngineLink(object):
     def _on_session_message(self, message, now):
         if message.get("event") == "command":
             command = message.get("command")
-            if isinstance(command, dict) and command.get("op") in constants.MUSICAL_OPS:
+            if isinstance(command, dict) and command.get("op") in MUSICAL_OPS:
                 return [command]
             log.warning("ignored a command that names no musical op: %r", command)
         elif message.get("ok") is True:
@@ -75,7 +90,7 @@ class EngineLink(object):
         elif message.get("ok") is False:
             log.info("attach refused: %s", (message.get("error") or {}).get("message"))
             self.attach_id, self.attached = None, False
-            self._next_attach = now + constants.ATTACH_RETRY_SECONDS
+            self._next_attach = now + self.retry_seconds
         return []
 
     def _connection(self):

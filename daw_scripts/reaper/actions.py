@@ -1,5 +1,6 @@
 """The six musical actions: what each one reads from the selection, what it asks the engine,
-and where its answer goes. ``main(op, namespace)`` is what every action script calls.
+and where its answer goes. ``main(op, namespace)`` is what every action script calls;
+``start(host, op, controls)`` is what a command pushed to "DAWBridge: Listen" runs.
 
 - harmonize / vary / restyle: one request per selected MIDI item; the result sits under the
   item's track, aligned with the item.
@@ -15,6 +16,7 @@ Python 3.7, stdlib only.
 
 import traceback
 
+from ..common.session import controls as command_controls
 from ..common.settings import request_fields
 from . import messages, preferences, reading, runner
 from .host import Host
@@ -39,17 +41,25 @@ def main(op, namespace):
     try:
         if runner.offer_cancel(host):
             return
-        settings = preferences.load(host)
-        try:
-            jobs, problem = PLANNERS[op](host, settings)
-        except ValueError as exc:  # a selection the protocol cannot carry (too long, too many notes)
-            jobs, problem = [], messages.CANNOT_SEND.format(error=exc)
-        if problem:
-            host.message(problem)
-            return
-        runner.Run(host, op, TITLES[op], jobs, settings).start()
+        start(host, op)
     except Exception:
         host.message(messages.BUG.format(error=traceback.format_exc(limit=4)))
+
+
+def start(host, op, controls=None):
+    """Plan ``op`` on the selection and send its requests; ``controls`` (a pushed command's)
+    go over the settings."""
+    settings = preferences.load(host)
+    try:
+        jobs, problem = PLANNERS[op](host, settings)
+    except ValueError as exc:  # a selection the protocol cannot carry (too long, too many notes)
+        jobs, problem = [], messages.CANNOT_SEND.format(error=exc)
+    if problem:
+        host.message(problem)
+        return
+    for job in jobs:
+        job.fields.update(command_controls(controls))
+    runner.Run(host, op, TITLES[op], jobs, settings).start()
 
 
 def _selected(host):

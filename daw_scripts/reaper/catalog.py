@@ -7,7 +7,9 @@ these; the README lists them. Python 3.7, stdlib only.
 SCRIPT_FOLDER = "DAWBridge"  # under <resource path>/Scripts/
 EXT_SECTION = "DAWBridge"  # REAPER ExtState section for settings and the running request
 
-# (script file in daw_scripts/reaper/, action name in REAPER's action list, op or None)
+# (script file in daw_scripts/reaper/, action name in REAPER's action list, op, or None for
+# the settings, or LISTEN)
+LISTEN = "listen"
 ACTIONS = (
     ("DAWBridge_Harmonize_selected_items.py", "DAWBridge: Harmonize selected items", "harmonize"),
     ("DAWBridge_Drums_for_time_selection.py", "DAWBridge: Drums for time selection", "drums"),
@@ -16,6 +18,7 @@ ACTIONS = (
     ("DAWBridge_Continue_selected_items.py", "DAWBridge: Continue selected items", "continue"),
     ("DAWBridge_Restyle_selected_items.py", "DAWBridge: Restyle selected items", "restyle"),
     ("DAWBridge_Settings.py", "DAWBridge: Settings", None),
+    ("DAWBridge_Listen.py", "DAWBridge: Listen", LISTEN),
 )
 
 # What the installer writes for each action, next to this file: REAPER runs one file per
@@ -46,6 +49,8 @@ def action_script(name, op):
     """The source of the script for the action ``name`` running ``op`` (None: the settings)."""
     if op is None:
         call = "from daw_scripts.reaper import preferences  # noqa: E402\n\npreferences.main(globals())"
+    elif op == LISTEN:
+        call = "from daw_scripts.reaper import listener  # noqa: E402\n\nlistener.main(globals())"
     else:
         call = "from daw_scripts.reaper import actions  # noqa: E402\n\nactions.main({!r}, globals())".format(op)
     return ACTION_SCRIPT.format(name=name, call=call)

@@ -21,6 +21,14 @@ BUSY = ("DAWBridge is still working on '{title}' (started {seconds} s ago).\n\n"
         "Cancel it?  Yes: stop it.  No: let it finish.")
 SETTINGS_SAVED = "DAWBridge settings saved."
 SETTINGS_PROBLEMS = "Some settings were not saved:\n\n{problems}\n\nThe other settings were saved."
+LISTENING = ("DAWBridge: listening for commands from the engine at {address} "
+             "(`dawbridge reaper <op>`). To stop, run 'DAWBridge: Listen' again and choose "
+             "Terminate instances.\n")
+LISTEN_ATTACHED = "DAWBridge: attached to the engine at {address}.\n"
+LISTEN_AWAY = ("DAWBridge: the engine at {address} is not running; attaching when it starts "
+               "(`dawbridge serve`).\n")
+LISTEN_BUSY = "DAWBridge: '{op}' from the engine was skipped: '{title}' is still running.\n"
+LISTEN_STOPPED = "DAWBridge: stopped listening.\n"
 BUG = ("DAWBridge hit an unexpected error and stopped; the project was not changed by it.\n\n"
        "{error}\n\nPlease report this with the text above.")
 

@@ -25,21 +25,28 @@ TOOLTIP_EVERY = 0.25  # seconds between tooltip refreshes
 CANCEL_FLUSH = 0.1  # seconds the socket stays open after a cancel was sent
 
 
-def offer_cancel(host):
-    """When another DAWBridge request is running, ask whether to cancel it. True when one was
-    running (the caller should not start another)."""
-    state = host.ext_get(EXT_SECTION, RUNNING)
-    parts = state.split("|")
+def running(host):
+    """``(token, title, seconds running)`` of the DAWBridge request running now, or None."""
+    parts = host.ext_get(EXT_SECTION, RUNNING).split("|")
     if len(parts) != 4:
-        return False
+        return None
     token, title, started, beat = parts
     now = host.now()
     try:
         if now - float(beat) > HEARTBEAT_STALE:
-            return False
-        seconds = int(now - float(started))
+            return None
+        return token, title, int(now - float(started))
     except ValueError:
+        return None
+
+
+def offer_cancel(host):
+    """When another DAWBridge request is running, ask whether to cancel it. True when one was
+    running (the caller should not start another)."""
+    state = running(host)
+    if state is None:
         return False
+    token, title, seconds = state
     if host.ask(messages.BUSY.format(title=title, seconds=seconds)):
         host.ext_set(EXT_SECTION, CANCEL, token)
     return True

@@ -46,7 +46,7 @@ def test_install_copies_the_script_and_vendors_common(library: Path) -> None:
     code, text = run("--user-library", str(library))
     assert code == 0 and "installed the DAWBridge Remote Script" in text
     target = library / "Remote Scripts" / "DAWBridge"
-    for name in ("__init__.py", "manager.py", "engine.py", "common/__init__.py",
+    for name in ("__init__.py", "manager.py", "common/session.py", "common/__init__.py",
                  "common/engine_client.py", "common/zmtp.py", "common/clips.py"):
         assert (target / name).is_file(), name
     assert (target / "common" / "zmtp.py").read_bytes() == \

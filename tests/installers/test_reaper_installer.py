@@ -71,7 +71,7 @@ def test_installing_twice_changes_nothing(resource):
 
     status, output = run("--resource-path", str(resource))
 
-    assert status == 0 and "Registered 0 new actions" in output and "7 already there" in output
+    assert status == 0 and "Registered 0 new actions" in output and "8 already there" in output
     assert kb(resource) == first_kb
     assert (resource / "Scripts/DAWBridge/dawbridge-install.json").read_text() == first_manifest
 
@@ -155,4 +155,4 @@ def test_the_cli_runs_install_doctor_and_uninstall(resource, capsys):
     assert main(["doctor", "reaper", "--resource-path", str(resource)]) == 0
     assert main(["install", "reaper", "--resource-path", str(resource), "--uninstall"]) == 0
     assert kb(resource) == USER_KB
-    assert "Registered 7 new actions" in capsys.readouterr().out
+    assert "Registered 8 new actions" in capsys.readouterr().out

@@ -4,12 +4,9 @@ the selection and sends the request; the manager calls ``poll`` every tick until
 import logging
 
 from . import clip, constants, placement, track, view
-from .shared import clips, engine_client, errors
+from .shared import clips, engine_client, errors, session
 
 log = logging.getLogger(__name__)
-
-# Fields a button or a command may not set: the script supplies them from the selection.
-RESERVED = ("v", "id", "op", "clip", "context", "timeout")
 
 
 class Action(object):
@@ -58,7 +55,7 @@ def request_fields(song, selection, config, op, overrides=None):
     """The request's fields for ``op`` on the selection."""
     kind = "drums" if track.holds_drums(selection.track) else None
     source = clip.read(song, selection.clip, selection.clip.name or selection.track.name, kind)
-    extra = dict((k, v) for k, v in (overrides or {}).items() if k not in RESERVED)
+    extra = session.controls(overrides)
     fields = config.fields_for(op, source["kind"], extra)
     numerator, denominator = source["time_signature"]
     bar_beats = numerator * 4.0 / denominator

@@ -3,15 +3,16 @@
 Times are in Live's ticks (about 100 ms each) or seconds, as named.
 """
 
+from .shared import session
+
 SCRIPT_NAME = "DAWBridge"
 
 TICK_INTERVAL = 1  # schedule_message delay between two polls of the engine (ticks)
 ATTACH_RETRY_SECONDS = 5.0  # how often to try attaching while the engine is away
-MAX_CONNECT_SECONDS = 0.5  # a connection attempt runs on Live's thread (loopback: instant)
 
 START_HINT = "start it with `dawbridge serve`"
 
-MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
+MUSICAL_OPS = session.MUSICAL_OPS
 
 # Controller buttons: name -> "note|cc <number> [channel <1..16>]". The defaults are CCs 102..107
 # on channel 1, which the MIDI spec leaves undefined. No note is a default: a note the script

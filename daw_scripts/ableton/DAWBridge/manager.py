@@ -19,7 +19,7 @@ from . import config, constants
 from . import log as log_file
 from . import song as song_info
 from .action import Action
-from .engine import EngineLink
+from .shared import session
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ class Manager(ControlSurface):
         self._config = config.load()
         for problem in self._config.problems:
             log.warning("settings: %s", problem)
-        self._link = EngineLink(self._config.settings, song_info.set_name(self._song()))
+        self._link = session.SessionLink(self._config.settings, "live", song_info.set_name(self._song()),
+                                         constants.ATTACH_RETRY_SECONDS)
         self._action = None
         self._shown_percent = None
         self._cc_values = {}
@@ -111,7 +112,7 @@ class Manager(ControlSurface):
             return
         try:
             for command in self._link.poll():
-                overrides = dict((k, v) for k, v in command.items() if k != "op")
+                overrides = session.controls(command)
                 log.info("command from the engine: %s %s", command["op"], overrides)
                 self.trigger(command["op"], overrides, "engine")
             self._report_connection()

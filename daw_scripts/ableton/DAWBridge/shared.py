@@ -5,8 +5,8 @@ source tree it is the package ``daw_scripts.common``.
 """
 
 try:
-    from .common import clips, engine_client, errors, settings
+    from .common import clips, engine_client, errors, session, settings
 except ImportError:  # running from the source tree (tests, development)
-    from daw_scripts.common import clips, engine_client, errors, settings
+    from daw_scripts.common import clips, engine_client, errors, session, settings
 
-__all__ = ["clips", "engine_client", "errors", "settings"]
+__all__ = ["clips", "engine_client", "errors", "session", "settings"]

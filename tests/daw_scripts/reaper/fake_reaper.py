@@ -152,6 +152,7 @@ class FakeReaper:
                  resource_path: str = "/fake/REAPER") -> None:
         self.project = Project(TempoMap(bpm, time_signature))
         self.resource_path = resource_path
+        self.project_name = ""  # the .rpp file name; "" while the project is unsaved
         self.ext_state: dict[tuple[str, str], str] = {}
         self.persisted: set[tuple[str, str]] = set()
         self.undo_points: list[str] = []
@@ -755,6 +756,9 @@ class FakeReaper:
         if answer is None:
             return (0, title, num_inputs, captions_csv, retvals_csv, retvals_csv_sz)
         return (1, title, num_inputs, captions_csv, answer, retvals_csv_sz)
+
+    def RPR_GetProjectName(self, proj, bufOut, bufOut_sz):
+        return (proj, self.project_name, bufOut_sz)
 
     def RPR_GetResourcePath(self):
         return self.resource_path

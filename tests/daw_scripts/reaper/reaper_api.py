@@ -40,6 +40,7 @@ MediaItem* CreateNewMIDIItemInProj(MediaTrack* track, double starttime, double e
 void DeleteExtState(const char* section, const char* key, bool persist)
 MediaItem_Take* GetActiveTake(MediaItem* item)
 const char* GetExtState(const char* section, const char* key)
+void GetProjectName(ReaProject* proj, char* bufOut, int bufOut_sz)
 MediaItem* GetMediaItem(ReaProject* proj, int itemidx)
 MediaTrack* GetMediaItem_Track(MediaItem* item)
 double GetMediaItemInfo_Value(MediaItem* item, const char* parmname)
