@@ -85,7 +85,7 @@ class PyzmqTransport(object):
         self.connect_timeout = connect_timeout
         self._disconnects = 0
         self._refused = False
-        self.socket = zmq.Context.instance().socket(zmq.DEALER)
+        self.socket = zmq.Context.instance().socket(zmq.DEALER)  # type: ignore[var-annotated]
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.IMMEDIATE, 1)
         self.socket.setsockopt(zmq.RECONNECT_IVL, 100)

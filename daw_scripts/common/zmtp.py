@@ -25,7 +25,7 @@ import time
 try:
     import select
 except ImportError:  # not in every host's Python
-    select = None
+    select = None  # type: ignore[assignment]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame above this is treated as a broken stream
@@ -346,7 +346,7 @@ class ZmtpDealer(object):
         """Move arrived bytes into the input buffer; the reason when the connection ended."""
         while True:
             try:
-                chunk = self._sock.recv(_READ_CHUNK)
+                chunk = self._sock.recv(_READ_CHUNK)  # type: ignore[union-attr]
             except (BlockingIOError, InterruptedError):
                 return None
             except OSError as exc:

@@ -30,7 +30,7 @@ class Config(object):
     """Parsed settings. ``buttons`` maps ``(kind, channel 0..15, number)`` to ``(op, controls)``."""
 
     def __init__(self, text=""):
-        self.problems = []
+        self.problems = []  # type: list[str]
         self.settings = common_settings.parse(text, self.problems)
         self.op_controls = dict((op, {}) for op in constants.MUSICAL_OPS)
         self.buttons = {}

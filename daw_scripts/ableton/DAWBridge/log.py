@@ -18,7 +18,7 @@ def start(live_log=None):
     """Attach a file handler (and, for errors, ``live_log(text)``) to the package's logger."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.INFO)
-    handlers = []
+    handlers = []  # type: list[logging.Handler]
     try:
         os.makedirs(os.path.dirname(log_path()), exist_ok=True)
         handlers.append(logging.FileHandler(log_path(), encoding="utf-8"))
