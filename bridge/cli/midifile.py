@@ -1,14 +1,14 @@
 """Standard MIDI Files in and out (mido): the parts of a type 0 or type 1 file as protocol
 Clips, the choice of which part is the melody (or the drums), and writing results back.
 
-Times become quarter-note beats from the start of the file. The first tempo and time
-signature are honoured (later changes are reported and ignored); a part is one track and
-channel, so type 0 files split by channel.
+Times become quarter-note beats from the start of the file. The model hears the first tempo
+and time signature; tempo changes and each part's program changes are kept for the written
+file, later metre changes are ignored (both reported in ``Song.notices``, for the command to
+say). A part is one track and channel, so type 0 files split by channel.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,8 +17,9 @@ from pathlib import Path
 import mido
 
 from bridge.protocol import MAX_CLIP_BEATS, MAX_NOTES_PER_CLIP, Clip, ClipKind, Note
+from models.keys import canonical_key, key_name, parse_key
 
-log = logging.getLogger(__name__)
+Programs = list[tuple[float, int]]  # (beat, General MIDI program 0..127), in time order
 
 DRUM_CHANNEL = 9
 TICKS_PER_BEAT = 480
@@ -39,6 +40,13 @@ class FilePart:
     name: str
     channel: int
     notes: list[tuple[int, float, float, int]] = field(default_factory=list)  # pitch, start, duration, velocity
+    programs: Programs = field(default_factory=list)
+
+    def program_at(self, beat: float) -> int | None:
+        """The program sounding at ``beat`` (the first one before any change), None when the
+        file sets none."""
+        earlier = [program for at, program in self.programs if at <= beat]
+        return earlier[-1] if earlier else self.programs[0][1] if self.programs else None
 
     @property
     def is_drums(self) -> bool:
@@ -58,6 +66,8 @@ class Song:
     tempo: float | None
     time_signature: tuple[int, int]
     key: str | None
+    tempos: list[tuple[float, float]] = field(default_factory=list)  # (beat, bpm): every tempo change
+    notices: list[str] = field(default_factory=list)  # what the file holds that the model does not hear
 
     def clip(self, part: FilePart, kind: ClipKind | None = None) -> Clip:
         """``part`` as a validated protocol Clip over the whole song."""
@@ -78,10 +88,11 @@ def read(path: str | Path) -> Song:
     if midi.type == 2:
         raise MidiFileError(f"{path}: type 2 MIDI files (independent sequences) are not supported")
     tpb = float(midi.ticks_per_beat)
-    tempos: list[float] = []
+    tempos: list[tuple[float, float]] = []
     metres: list[tuple[int, int]] = []
     keys: list[str] = []
     parts: dict[tuple[int, int], FilePart] = {}
+    programs: dict[tuple[int, int], Programs] = defaultdict(list)  # (track, channel) -> changes
     end = 0.0
     for track_index, track in enumerate(midi.tracks):
         name = ""
@@ -92,11 +103,13 @@ def read(path: str | Path) -> Song:
             if message.type == "track_name" and not name:
                 name = message.name.strip()
             elif message.type == "set_tempo":
-                tempos.append(round(mido.tempo2bpm(message.tempo), 3))
+                tempos.append((round(tick / tpb, 6), min(400.0, max(10.0, round(mido.tempo2bpm(message.tempo), 3)))))
+            elif message.type == "program_change":
+                programs[(track_index, message.channel)].append((round(tick / tpb, 6), message.program))
             elif message.type == "time_signature":
                 metres.append((message.numerator, message.denominator))
             elif message.type == "key_signature":
-                keys.append(_key_name(message.key))
+                keys.append(canonical_key(message.key))
             elif message.type == "note_on" and message.velocity > 0:
                 sounding[(message.channel, message.note)].append((tick, message.velocity))
             elif message.type in ("note_off", "note_on"):
@@ -111,10 +124,14 @@ def read(path: str | Path) -> Song:
         for (index, _channel), part in parts.items():
             if index == track_index:
                 part.name = name
-    if len(set(tempos)) > 1 or len(set(metres)) > 1:
-        log.warning("%s changes tempo or metre; using the first (%s bpm, %s)", path,
-                    tempos[0] if tempos else 120, metres[0] if metres else (4, 4))
+    tempos = _tempo_map(tempos)
+    notices = []
+    if len(tempos) > 1:
+        notices.append(f"{path} changes tempo {len(tempos) - 1} time(s); the model hears the first tempo "
+                       f"({tempos[0][1]:g} bpm), the written file keeps the changes")
     metre = metres[0] if metres else (4, 4)
+    if len(set(metres)) > 1:
+        notices.append(f"{path} changes metre; every part is read in the first one, {metre[0]}/{metre[1]}")
     if not 1 <= metre[0] <= 32 or metre[1] not in (1, 2, 4, 8, 16, 32):
         raise MidiFileError(f"{path}: time signature {metre[0]}/{metre[1]} is not supported")
     bar = metre[0] * 4.0 / metre[1]
@@ -123,12 +140,24 @@ def read(path: str | Path) -> Song:
     if length > MAX_CLIP_BEATS:
         raise MidiFileError(f"{path}: the music is {length:g} beats long; the limit is {MAX_CLIP_BEATS:g} "
                             "beats (trim the file first)")
-    tempo = min(400.0, max(10.0, tempos[0])) if tempos else None
     ordered = sorted((p for p in parts.values() if p.notes), key=lambda p: (p.index, p.channel))
     for number, part in enumerate(ordered):
         part.notes.sort(key=lambda n: (n[1], n[0]))
+        part.programs = sorted(programs.get((part.index, part.channel)) or  # else the channel's, set elsewhere
+                               [change for (_, channel), changes in programs.items() if channel == part.channel
+                                for change in changes])
         part.index = number
-    return Song(ordered, length, tempo, metre, keys[0] if keys else None)
+    return Song(ordered, length, tempos[0][1] if tempos else None, metre, keys[0] if keys else None,
+                tempos, notices)
+
+
+def _tempo_map(changes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Tempo changes in time order, one per beat (the last wins), repeats of the tempo dropped."""
+    tempos: list[tuple[float, float]] = []
+    for beat, bpm in sorted(dict(changes).items()):
+        if not tempos or tempos[-1][1] != bpm:
+            tempos.append((beat, bpm))
+    return tempos
 
 
 def _add(parts: dict[tuple[int, int], FilePart], track: int, channel: int, pitch: int, on: int, off: int,
@@ -136,11 +165,6 @@ def _add(parts: dict[tuple[int, int], FilePart], track: int, channel: int, pitch
     part = parts.setdefault((track, channel), FilePart(index=track, name="", channel=channel))
     duration = max(off - on, 1) / tpb
     part.notes.append((pitch, round(on / tpb, 6), round(duration, 6), min(max(velocity, 1), 127)))
-
-
-def _key_name(key: str) -> str:
-    minor = key.endswith("m")
-    return f"{key[:-1] if minor else key} {'minor' if minor else 'major'}"
 
 
 def choose(song: Song, want: str = "melody", track: str | None = None) -> FilePart:
@@ -183,36 +207,54 @@ def _drum_score(part: FilePart) -> float:
 
 
 def write(path: str | Path, tracks: list[tuple[Clip, float]], tempo: float | None = None,
-          time_signature: tuple[int, int] = (4, 4), key: str | None = None) -> None:
-    """Write a type 1 file: a conductor track, then one track per (clip, offset in beats)."""
+          time_signature: tuple[int, int] = (4, 4), key: str | None = None,
+          tempos: list[tuple[float, float]] | None = None, programs: list[Programs] | None = None) -> None:
+    """Write a type 1 file: a conductor track (metre, key, ``tempo`` or the ``tempos`` map of
+    (beat, bpm) changes), then one track per (clip, offset in beats), each with its
+    ``programs`` (program changes, in beats of the track) when given."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("time_signature", numerator=time_signature[0], denominator=time_signature[1], time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo or 120.0), time=0),
-    ])
+    conductor: list[tuple[int, int, mido.Message]] = [
+        (0, 0, mido.MetaMessage("time_signature", numerator=time_signature[0], denominator=time_signature[1])),
+    ]
     if key is not None:
-        tonic, mode = key.split()
-        conductor.append(mido.MetaMessage("key_signature", key=tonic + ("m" if mode == "minor" else ""), time=0))
-    midi.tracks.append(conductor)
+        tonic, mode = key_name(*parse_key(key)).split()  # the spelling Standard MIDI Files have
+        conductor.append((0, 0, mido.MetaMessage("key_signature", key=tonic + ("m" if mode == "minor" else ""))))
+    for beat, bpm in tempos or [(0.0, tempo or 120.0)]:
+        conductor.append((_tick(beat), 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    midi.tracks.append(_timed(conductor))
     pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
     for number, (clip, offset) in enumerate(tracks):
-        drums = clip.kind == "drums" or (clip.notes and all(n.channel == DRUM_CHANNEL for n in clip.notes))
-        channel = DRUM_CHANNEL if drums else pitched_channels[number % len(pitched_channels)]
-        midi.tracks.append(_track(clip, offset, channel))
+        channel = DRUM_CHANNEL if is_drum_clip(clip) else pitched_channels[number % len(pitched_channels)]
+        midi.tracks.append(_track(clip, offset, channel, programs[number] if programs else []))
     midi.save(str(path))
 
 
-def _track(clip: Clip, offset: float, channel: int) -> mido.MidiTrack:
-    events: list[tuple[int, int, mido.Message]] = []
+def is_drum_clip(clip: Clip) -> bool:
+    """A clip for the drum channel: of kind drums, or all its notes on channel 10."""
+    return clip.kind == "drums" or bool(clip.notes) and all(n.channel == DRUM_CHANNEL for n in clip.notes)
+
+
+def _track(clip: Clip, offset: float, channel: int, programs: Programs) -> mido.MidiTrack:
+    events: list[tuple[int, int, mido.Message]] = [
+        (_tick(beat), 0, mido.Message("program_change", program=program, channel=channel))
+        for beat, program in programs]
     for note in clip.notes:
-        on = round((offset + note.start) * TICKS_PER_BEAT)
-        off = max(on + 1, round((offset + note.start + note.duration) * TICKS_PER_BEAT))
-        events.append((on, 1, mido.Message("note_on", note=note.pitch, velocity=note.velocity, channel=channel)))
-        events.append((off, 0, mido.Message("note_off", note=note.pitch, velocity=0, channel=channel)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = mido.MidiTrack([mido.MetaMessage("track_name", name=clip.name or "generated", time=0)])
+        on = _tick(offset + note.start)
+        off = max(on + 1, _tick(offset + note.start + note.duration))
+        events.append((on, 2, mido.Message("note_on", note=note.pitch, velocity=note.velocity, channel=channel)))
+        events.append((off, 1, mido.Message("note_off", note=note.pitch, velocity=0, channel=channel)))
+    return _timed([(0, 0, mido.MetaMessage("track_name", name=clip.name or "generated"))] + events)
+
+
+def _tick(beat: float) -> int:
+    return round(beat * TICKS_PER_BEAT)
+
+
+def _timed(events: list[tuple[int, int, mido.Message]]) -> mido.MidiTrack:
+    """A track of (absolute tick, order at that tick, message) events, with delta times."""
+    track = mido.MidiTrack()
     now = 0
-    for tick, _, message in events:
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(message.copy(time=tick - now))
         now = tick
     return track

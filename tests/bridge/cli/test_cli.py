@@ -4,11 +4,8 @@ commands, previews, ping/info, dispatch to attached sessions, `serve` under SIGT
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from bridge.cli import main as cli
 from bridge.cli import midifile
 from bridge.client import Client, EngineUnreachable
+from tests.bridge.cli.process import dawbridge
 from tests.bridge.midi_files import daw_export, type0_tune
 from tests.bridge.timing_composer import TimingComposer
 
@@ -118,24 +116,18 @@ def test_serve_refuses_a_network_bind_without_insecure(capsys) -> None:
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     address = _free_address()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    process = subprocess.Popen([sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address, "--weights",
-                                str(tmp_path / "none")], env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        with Client(address, timeout=0.5) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    client.ping()
-                    break
-                except EngineUnreachable:
-                    assert time.monotonic() < deadline and process.poll() is None
+    with dawbridge("serve", "--bind", address, "--weights", str(tmp_path / "none")) as process, \
+            Client(address, timeout=0.5) as client:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except EngineUnreachable:
+                assert time.monotonic() < deadline and process.poll() is None
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
         assert "engine stopped" in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def _help(argv: list[str], capsys) -> str:

@@ -62,3 +62,21 @@ def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
     mido.MidiFile(type=1).save(str(empty))
     with pytest.raises(MidiFileError, match="no notes"):
         midifile.choose(midifile.read(empty))
+
+
+def test_tempo_map_programs_and_notices(tmp_path: Path) -> None:
+    path = type0_tune(tmp_path / "tune.mid")
+    midi = mido.MidiFile(str(path))
+    track = midi.tracks[0]
+    track.insert(3, mido.Message("program_change", program=73, channel=0))
+    track.insert(len(track) - 1, mido.MetaMessage("time_signature", numerator=4, denominator=4))
+    midi.save(str(path))
+    song = midifile.read(path)
+    assert song.parts[0].programs == [(0.0, 73)] and song.parts[0].program_at(5.0) == 73
+    assert song.notices == [f"{path} changes metre; every part is read in the first one, 3/4"]
+    clip = song.clip(song.parts[0])
+    midifile.write(tmp_path / "out.mid", [(clip, 0.0)], time_signature=(3, 4), key="Db minor",
+                   tempos=[(0.0, 90.0), (3.0, 60.0), (6.0, 90.0)], programs=[[(0.0, 73), (6.0, 74)]])
+    again = midifile.read(tmp_path / "out.mid")
+    assert again.key == "C# minor" and again.tempos == [(0.0, 90.0), (3.0, 60.0), (6.0, 90.0)]
+    assert again.parts[0].programs == [(0.0, 73), (6.0, 74)] and len(again.notices) == 1
