@@ -6,14 +6,34 @@ from __future__ import annotations
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
 """Where `dawbridge serve` binds and where clients connect by default (loopback only)."""
 
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
-"""A request frame larger than this is answered `too_large` without being parsed."""
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+"""A request frame larger than this is answered `too_large` without being parsed. The largest
+request the protocol accepts (8192 notes in all, about 100 bytes each) is 0.8 MiB."""
 
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-"""ZMQ_MAXMSGSIZE: libzmq disconnects a peer that sends a larger message."""
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""ZMQ_MAXMSGSIZE (one frame; libzmq disconnects a peer that sends a larger one), and the limit on
+all frames of one multipart message together, which the engine reads part by part."""
+
+MAX_MESSAGE_PARTS = 8
+"""Frames of one message: routing ids (a relay adds one), the empty delimiter, the JSON frame."""
 
 QUEUE_SIZE = 32
 """Musical requests waiting or running at once; more are answered `overloaded`."""
+
+CLIENT_SHARE = 0.5
+"""The part of the queue one client (one connection) may hold; the rest is answered `overloaded`."""
+
+MAX_REQUEST_WORK = 256
+"""Estimated work of one musical request: bars the model writes times candidates (one candidate
+of a 256-bar clip, or 8 of 32 bars). On a busy CPU the shipped model writes a bar of one
+candidate in 0.2-0.8 s (chorale the slowest), so the largest request runs for a few minutes,
+not an hour. More is answered `too_large` before it is queued."""
+
+MAX_SESSIONS_PER_CONNECTION = 8
+"""Attached DAW sessions one connection may hold (a relay carries every DAW of its machine)."""
+
+MAX_SESSIONS = 256
+"""Attached DAW sessions in all."""
 
 WORKERS = 1
 """Threads that call the model. One is right for one CPU model or one GPU."""
@@ -56,6 +76,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 KEYS_FOLDER = "~/.dawbridge/keys"
 """Where `dawbridge keys generate` writes key pairs unless told otherwise."""
+
+KEYS_REFRESH = 1.0
+"""Seconds between two readings of the allowed-keys folders (a removed key is revoked then)."""
 
 DEFAULT_WORKER_ADDRESS = "tcp://127.0.0.1:5556"
 """Where an engine started with `--worker-bind` listens for workers by default."""

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from bridge import __version__
-from bridge.constants import DEFAULT_TIMEOUT, MAX_REQUEST_BYTES
+from bridge.constants import DEFAULT_TIMEOUT, MAX_REQUEST_BYTES, MAX_REQUEST_WORK
 from bridge.protocol import (
     ALL_OPS,
     DRUM_STYLES,
@@ -22,6 +22,7 @@ from bridge.protocol import (
     MAX_CONTEXT_CLIPS,
     MAX_GENERATED_BARS,
     MAX_NOTES_PER_CLIP,
+    MAX_NOTES_PER_REQUEST,
     MELODY_STYLES,
     PROTOCOL_VERSION,
     ErrorCode,
@@ -98,10 +99,12 @@ class ComposerSlot:
 
 
 class Engine:
-    """What the server needs from the model: ``compose`` for the scheduler, ``info``."""
+    """What the server needs from the model: ``compose`` for the scheduler, ``info``. With
+    ``local_model`` false the engine only hands work to remote workers and never loads one."""
 
-    def __init__(self, slot: ComposerSlot) -> None:
+    def __init__(self, slot: ComposerSlot, local_model: bool = True) -> None:
         self.slot = slot
+        self.local_model = local_model
         self.started = time.monotonic()
 
     def compose(self, job: Job, progress: Callable[[float], None]) -> MusicResult:
@@ -153,16 +156,20 @@ class Engine:
             "restyle": list(DRUM_STYLES + MELODY_STYLES),
         }
         error = "the model is loading" if self.slot.loading else self.slot.error
+        if not self.local_model:
+            error = "this engine runs no model itself: its remote workers do"
         return InfoResult(
             version=__version__, protocol=PROTOCOL_VERSION,
             model=composer.name if composer is not None else None, model_error=error,
-            device=composer.device if composer is not None else self.slot.requested_device,
+            device=(composer.device if composer is not None else
+                    self.slot.requested_device if self.local_model else "remote workers"),
             ops=list(ALL_OPS), styles=styles,
             limits={
                 "max_request_bytes": MAX_REQUEST_BYTES, "max_notes_per_clip": MAX_NOTES_PER_CLIP,
-                "max_clip_beats": MAX_CLIP_BEATS, "max_context_clips": MAX_CONTEXT_CLIPS,
+                "max_notes_per_request": MAX_NOTES_PER_REQUEST, "max_request_work": MAX_REQUEST_WORK,
+                "max_clip_beats": int(MAX_CLIP_BEATS), "max_context_clips": MAX_CONTEXT_CLIPS,
                 "max_candidates": MAX_CANDIDATES, "max_generated_bars": MAX_GENERATED_BARS,
-                "queue_size": queue_size, "default_timeout": DEFAULT_TIMEOUT,
+                "queue_size": queue_size, "default_timeout": int(DEFAULT_TIMEOUT),
             },
             uptime=round(time.monotonic() - self.started, 3), queue_depth=queue_depth,
             served=served, failed=failed, workers=workers, sessions=sessions, credits=list(CREDITS),

@@ -2,7 +2,8 @@
 per-request deadlines, cancel by id, and an orderly stop.
 
 Every job is answered exactly once (:meth:`Job.claim`), whoever gets there first: the worker
-with a result, a cancel, an expired deadline, or shutdown. The scheduler never touches a
+with a result, a cancel (by id, or of everything a client asked for when it goes away), an
+expired deadline, or shutdown. One client (one connection) holds at most its share of the queue. The scheduler never touches a
 socket; it hands replies and progress events to ``deliver``, which must be thread-safe.
 Workers take jobs through :meth:`Scheduler._take`: a batch of waiting jobs, clients in turn
 (bridge/serve/fairqueue.py), which ``work_many`` runs in shared forward passes when the model can.
@@ -48,6 +49,9 @@ class Job:
     request: MusicalRequest
     deadline: float  # time.monotonic() seconds
     received: float = field(default_factory=time.monotonic)
+    started: float | None = None  # when a worker (thread or remote) took it
+    one_reply: bool = False  # the client reads only the final reply (a REQ socket): no progress
+    client: str = ""  # how logs name the client
     reason: ErrorCode | None = None
     last_progress: float = 0.0
     attempts: int = 0  # times handed to a remote worker
@@ -67,6 +71,11 @@ class Job:
     @property
     def answered(self) -> bool:
         return self._answered
+
+    @property
+    def client_id(self) -> bytes:
+        """The connection that sent it: its share of the queue is counted by this."""
+        return self.envelope[0] if self.envelope else b""
 
     def should_stop(self) -> bool:
         """Polled by the model between steps."""
@@ -102,16 +111,20 @@ class Scheduler:
 
     def __init__(self, work: Work, deliver: Deliver, queue_size: int = QUEUE_SIZE,
                  workers: int = WORKERS, *, max_batch: int = 1, max_rows: int = MAX_BATCH_ROWS,
-                 work_many: WorkMany | None = None, batchable: Callable[[], bool] | None = None) -> None:
+                 work_many: WorkMany | None = None, batchable: Callable[[], bool] | None = None,
+                 client_share: float = 1.0) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         if workers < 0:
             raise ValueError("workers must be at least 0")
         if max_batch < 1 or max_rows < 1:
             raise ValueError("max_batch and max_rows must be at least 1")
+        if not 0.0 < client_share <= 1.0:
+            raise ValueError("client_share must be in range 0..1 (above 0)")
         self._work = work
         self._deliver = deliver
         self.queue_size = queue_size
+        self.client_limit = max(1, int(queue_size * client_share))
         self.workers = workers
         self.max_batch = max_batch
         self.max_rows = max_rows
@@ -121,6 +134,7 @@ class Scheduler:
         self.batched = 0  # jobs run in them
         self._queue: FairQueue[Job] = FairQueue()
         self._jobs: dict[tuple[Envelope, str], Job] = {}
+        self._per_client: dict[bytes, int] = {}
         self._cond = threading.Condition()
         self._closed = False
         self._threads: list[threading.Thread] = []
@@ -149,6 +163,12 @@ class Scheduler:
             if len(self._jobs) >= self.queue_size:
                 raise Refused(ErrorCode.overloaded,
                               f"the engine is busy ({self.queue_size} requests in flight); retry shortly")
+            held = self._per_client.get(job.client_id, 0)
+            if held >= self.client_limit:
+                raise Refused(ErrorCode.overloaded,
+                              f"you have {held} requests in flight, your share of this engine; "
+                              "retry when one is answered")
+            self._per_client[job.client_id] = held + 1
             self._jobs[job.key] = job
             self._queue.append(job)
             self._cond.notify()
@@ -156,7 +176,7 @@ class Scheduler:
     def take_nowait(self, limit: int) -> list[Job]:
         """Up to ``limit`` waiting jobs, clients in turn, for a remote worker; never waits."""
         with self._cond:
-            return self._queue.take(limit)
+            return _started(self._queue.take(limit))
 
     def requeue(self, job: Job) -> bool:
         """Put a job whose remote worker died first in line again; False when it was answered."""
@@ -173,7 +193,7 @@ class Scheduler:
 
     def progress(self, job: Job, done: float) -> None:
         """A progress event a remote worker sent."""
-        if not job.should_stop():
+        if not job.should_stop() and not job.one_reply:
             self._deliver(job, progress_event(job.request.id, done))
 
     def cancel(self, envelope: Envelope, target: str) -> bool:
@@ -184,6 +204,15 @@ class Scheduler:
             return False
         self._end(job, ErrorCode.cancelled, f"request {target!r} was cancelled")
         return True
+
+    def cancel_client(self, client_id: bytes, why: str) -> int:
+        """Stop every request of the connection ``client_id`` (it went away, or lost its key);
+        returns how many. The model thread is free for the next request at its next step."""
+        with self._cond:
+            jobs = [job for job in self._jobs.values() if job.client_id == client_id]
+        for job in jobs:
+            self._end(job, ErrorCode.cancelled, f"request {job.request.id!r} was cancelled: {why}")
+        return len(jobs)
 
     def expire(self, now: float | None = None) -> int:
         """Answer ``timeout`` for every job past its deadline; returns how many."""
@@ -228,7 +257,12 @@ class Scheduler:
         if not job.claim():
             return
         with self._cond:
-            self._jobs.pop(job.key, None)
+            if self._jobs.pop(job.key, None) is not None:
+                held = self._per_client.get(job.client_id, 1) - 1
+                if held > 0:
+                    self._per_client[job.client_id] = held
+                else:
+                    self._per_client.pop(job.client_id, None)
             self._queue.remove(job)
         self._deliver(job, message)
 
@@ -238,7 +272,7 @@ class Scheduler:
         with self._cond:
             while not self._queue and not self._closed:
                 self._cond.wait()
-            return self._queue.take(limit, self.max_rows)
+            return _started(self._queue.take(limit, self.max_rows))
 
     def _worker(self) -> None:
         while True:
@@ -254,6 +288,8 @@ class Scheduler:
     def _progress(self, job: Job) -> Callable[[float], None]:
         def progress(done: float) -> None:
             now = time.monotonic()
+            if job.one_reply:
+                return
             if now - job.last_progress >= PROGRESS_INTERVAL and not job.should_stop():
                 job.last_progress = now
                 self._deliver(job, progress_event(job.request.id, done))
@@ -289,3 +325,10 @@ class Scheduler:
             self._answer(job, error_reply(job.request.id, ErrorCode.internal, f"{type(exc).__name__}: {exc}"))
         else:
             self._answer(job, ok_reply(job.request.id, result))
+
+
+def _started(jobs: list[Job]) -> list[Job]:
+    now = time.monotonic()
+    for job in jobs:
+        job.started = now
+    return jobs

@@ -6,11 +6,21 @@
 Service ops are answered in the loop; musical ops go to the scheduler, whose workers hand
 replies back through a thread-safe outbox and a wake-up socket pair. Every request gets
 exactly one final reply with its id; a frame that cannot be read gets an error reply or is
-dropped, and the loop keeps serving.
+dropped, and the loop keeps serving. Nothing a peer sends can make the loop raise: messages are
+read within a total size limit, a request's cost is checked before it is queued, and a reply
+that cannot be encoded becomes an ``internal`` error.
 
-Studio options: ``keys`` (bridge/studio/keys.py) makes both sockets CURVE servers that accept only the
-allowed client keys; ``worker_bind`` opens the worker socket (bridge/studio/broker.py) the same loop
-polls; ``max_batch`` lets a worker thread run waiting requests in shared forward passes.
+Connections are tracked (bridge/serve/peers.py): one that closes takes its DAW sessions and its
+requests with it (cancelled, so the model is free for the next); a REQ socket gets exactly one
+message per request; a DAW session is reached only by a dispatch from the same client key (on
+loopback, the same machine), and sessions are bounded per connection and in total. Every final
+reply is logged on one line: id, op, client, queue wait, compute time, outcome.
+
+Studio options: ``keys`` (bridge/studio/keys.py) makes both sockets CURVE servers, the client
+socket accepting the allowed client keys and the worker socket the allowed worker keys; a key
+removed from its folder stops being served. ``worker_bind`` opens the worker socket
+(bridge/studio/broker.py) the same loop polls; with ``workers=0`` the engine loads no model
+itself. ``max_batch`` lets a worker thread run waiting requests in shared forward passes.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import zmq
 
 from bridge import constants as C
 from bridge.protocol import (
+    MAX_NOTES_PER_REQUEST,
     AttachResult,
     CancelResult,
     DispatchResult,
@@ -41,11 +52,19 @@ from bridge.protocol import (
     error_reply,
     ok_reply,
 )
+from bridge.serve import cost
 from bridge.serve.engine import ComposerSlot, Engine
+from bridge.serve.peers import Peer, Peers
 from bridge.serve.scheduler import Envelope, Job, Refused, Scheduler
-from bridge.serve.sockets import bind_router
+from bridge.serve.sockets import (
+    Inbound,
+    bind_router,
+    closed_connections,
+    receive,
+    watch_connections,
+)
 from bridge.studio.broker import Broker
-from bridge.studio.keys import Gatekeeper, ServerKeys
+from bridge.studio.keys import CLIENTS, Gatekeeper, ServerKeys
 from models.interface import Composer
 
 log = logging.getLogger(__name__)
@@ -82,12 +101,13 @@ class Waker:
 
 @dataclass
 class Session:
-    """An attached DAW session: where to push commands."""
+    """An attached DAW session: where to push commands, and whose it is."""
 
     envelope: Envelope
     id: str
     daw: str
     name: str
+    owner: str  # the attaching connection's key or address: only its own dispatches reach it
 
 
 class Server:
@@ -97,31 +117,36 @@ class Server:
                  queue_size: int = C.QUEUE_SIZE, workers: int = C.WORKERS,
                  shutdown_grace: float = C.SHUTDOWN_GRACE, context: zmq.Context | None = None,
                  max_batch: int = C.MAX_BATCH, keys: ServerKeys | None = None,
-                 worker_bind: str | None = None) -> None:
+                 worker_bind: str | None = None, client_share: float = C.CLIENT_SHARE) -> None:
         if workers == 0 and worker_bind is None:
             raise ValueError("workers must be at least 1 unless remote workers connect (worker_bind)")
+        if worker_bind is not None and keys is not None and keys.workers is None:
+            raise ValueError("a worker socket with keys needs its own allowed-workers folder (--allowed-workers)")
         self.bind_address = bind
-        self.engine = Engine(slot or ComposerSlot.from_weights(None, "auto"))
+        self.engine = Engine(slot or ComposerSlot.from_weights(None, "auto"), local_model=workers > 0)
         self.scheduler = Scheduler(self.engine.compose, self._deliver, queue_size, workers,
                                    max_batch=max_batch, work_many=self.engine.compose_many,
-                                   batchable=self.engine.batchable)
+                                   batchable=self.engine.batchable, client_share=client_share)
         self.shutdown_grace = shutdown_grace
         self.keys = keys
         # ZAP (the key check) is one handler per context: an authenticating engine gets its own
         self._own_context = context is None and keys is not None
         self._context = context or (zmq.Context() if keys is not None else zmq.Context.instance())
         self._gatekeeper = Gatekeeper(self._context, keys) if keys is not None else None
-        self.broker = Broker(self.scheduler, worker_bind, self._context, keys) if worker_bind else None
-        self._outbox: queue.SimpleQueue[tuple[Envelope, dict[str, Any]]] = queue.SimpleQueue()
+        self.broker = (Broker(self.scheduler, worker_bind, self._context, keys, self._gatekeeper)
+                       if worker_bind else None)
+        self._outbox: queue.SimpleQueue[tuple[Job, dict[str, Any]]] = queue.SimpleQueue()
         self._waker = Waker()
         self._stopping = threading.Event()
         self.bound = threading.Event()
         self.address: str | None = None
         self.sessions: dict[Envelope, Session] = {}
-        self.served = 0
-        self.failed = 0
+        self.peers = Peers()
+        self.served = 0  # musical requests answered with a result
+        self.failed = 0  # musical requests answered with an error
         self._socket: zmq.Socket | None = None
-        self._handlers: dict[str, Callable[[Envelope, Any], None]] = {
+        self._monitor: zmq.Socket | None = None
+        self._handlers: dict[str, Callable[[Peer, Envelope, Any], None]] = {
             "ping": self._ping, "info": self._info, "cancel": self._cancel,
             "attach": self._attach, "dispatch": self._dispatch,
             "harmonize": self._submit, "drums": self._submit, "fill": self._submit,
@@ -146,14 +171,17 @@ class Server:
             self._gatekeeper.start()
         try:
             self._socket = sock = self._open()
+            self._monitor = watch_connections(sock)
             if self.broker is not None:
                 self.broker.open()
         except BaseException:
             self._close()
             raise
-        self.engine.slot.start()
+        if self.engine.local_model:
+            self.engine.slot.start()
         self.scheduler.start()
         poller = zmq.Poller()
+        poller.register(self._monitor, zmq.POLLIN)
         poller.register(sock, zmq.POLLIN)
         poller.register(self._waker, zmq.POLLIN)
         if self.broker is not None and self.broker.socket is not None:
@@ -170,6 +198,9 @@ class Server:
 
     def _close(self) -> None:
         if self._socket is not None:
+            if self._monitor is not None:
+                self._socket.disable_monitor()
+                self._monitor.close(linger=0)
             self._socket.close(linger=1000)
         if self.broker is not None:
             self.broker.close()
@@ -181,13 +212,18 @@ class Server:
 
     def _round(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
         events = dict(poller.poll(C.POLL_MS))
+        if self._monitor is not None and events.get(self._monitor):
+            for fd in closed_connections(self._monitor):  # before reading: a descriptor may be reused
+                peer = self.peers.closed(fd)
+                if peer is not None:
+                    self._gone(peer, "its client went away")
         if events.get(sock):
             for _ in range(C.MAX_MESSAGES_PER_ROUND):
                 try:
-                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                    inbound = receive(sock)
                 except zmq.Again:
                     break
-                self._on_frames(frames)
+                self._on_message(inbound)
         if self.broker is not None:
             if events.get(self.broker.socket):
                 self.broker.receive()
@@ -196,7 +232,7 @@ class Server:
         self.scheduler.expire()
         self._flush()
         if self._gatekeeper is not None:
-            self._gatekeeper.refresh()
+            self._revoke(self._gatekeeper.refresh())
 
     def _drain(self, poller: zmq.Poller, sock: zmq.Socket) -> None:
         """Shutdown: refuse new work, let running work finish for a grace period, then stop it;
@@ -212,31 +248,52 @@ class Server:
 
     # --- frames ----------------------------------------------------------------------------
 
-    def _on_frames(self, frames: list[bytes]) -> None:
+    def _on_message(self, inbound: Inbound) -> None:
+        peer, closed = self.peers.seen(inbound)
+        if closed is not None:
+            self._gone(closed, "its client went away")
+        if peer.keyed and self._gatekeeper is not None and not self._gatekeeper.allows(CLIENTS, peer.owner):
+            self._refuse_revoked(peer)
+            return
+        if inbound.too_large:
+            self._send((peer.routing_id, b""), error_reply(
+                None, ErrorCode.too_large, f"the message is {inbound.size} bytes in {C.MAX_MESSAGE_PARTS} "
+                f"frames at most; the limit is {C.MAX_MESSAGE_BYTES} bytes"))
+            return
+        frames = inbound.frames
         try:
             envelope, body = _peel(frames)
             if len(body) > C.MAX_REQUEST_BYTES:
                 raise ProtocolError(ErrorCode.too_large,
                                     f"the request is {len(body)} bytes; the limit is {C.MAX_REQUEST_BYTES}")
+            if cost.counted_notes(body) > MAX_NOTES_PER_REQUEST:
+                raise ProtocolError(ErrorCode.too_large, f"the request holds more than {MAX_NOTES_PER_REQUEST} "
+                                    "notes in all its clips; send a shorter clip")
             request = decode_request(body)
         except ProtocolError as exc:
+            log.debug("refused a frame from %s: %s", peer.label, exc.message)
             self._send(_envelope_of(frames), exc.reply())
             return
         try:
-            self._handlers[request.op](envelope, request)
+            self._handlers[request.op](peer, envelope, request)
         except Exception as exc:  # a bug in a handler: answer, log, keep serving
             log.error("handling %s %r failed", request.op, request.id, exc_info=True)
-            self._send(envelope, error_reply(request.id, ErrorCode.internal, f"{type(exc).__name__}: {exc}"))
+            self._answer(peer, envelope, request, error_reply(request.id, ErrorCode.internal,
+                                                              f"{type(exc).__name__}: {exc}"))
 
     def _send(self, envelope: Envelope, message: dict[str, Any]) -> bool:
-        """Send to one peer; False when it is gone or not reading (then it is forgotten)."""
-        if "ok" in message:
-            if message["ok"]:
-                self.served += 1
-            else:
-                self.failed += 1
+        """Send to one peer; False when it is gone or not reading (a session there is forgotten).
+        Never raises: a message that cannot be encoded is logged and replaced by an error."""
         assert self._socket is not None
-        payload = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+        try:
+            payload = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            log.error("a message for %r could not be encoded: %s", message.get("id"), exc)
+            if "ok" not in message:
+                return False
+            request_id = message.get("id") if isinstance(message.get("id"), str) else None
+            payload = json.dumps(error_reply(request_id, ErrorCode.internal,
+                                             f"the engine could not encode its reply ({exc})")).encode()
         try:
             self._socket.send_multipart([*envelope, payload], zmq.NOBLOCK)
             return True
@@ -245,28 +302,70 @@ class Server:
             self.sessions.pop(envelope, None)
             return False
 
+    def _answer(self, peer: Peer, envelope: Envelope, request: Any, message: dict[str, Any]) -> None:
+        """The final reply of a request answered in the loop, logged."""
+        self._send(envelope, message)
+        level = logging.DEBUG if request.op in ("ping", "info") else logging.INFO
+        if log.isEnabledFor(level):
+            _log_reply(level, request.id, request.op, peer.label, 0.0, 0.0, message)
+
     def _deliver(self, job: Job, message: dict[str, Any]) -> None:
         """Called by scheduler threads: queue for the loop and wake it."""
-        self._outbox.put((job.envelope, message))
+        self._outbox.put((job, message))
         self._waker.ring()
 
     def _flush(self) -> None:
         while True:
             try:
-                envelope, message = self._outbox.get_nowait()
+                job, message = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            self._send(envelope, message)
+            if "ok" in message:  # counted before it is sent: a client that reads it sees it counted
+                if message["ok"]:
+                    self.served += 1
+                else:
+                    self.failed += 1
+            self._send(job.envelope, message)
+            if "ok" in message:
+                now = time.monotonic()
+                started = job.started if job.started is not None else now
+                _log_reply(logging.INFO, job.request.id, job.request.op, job.client,
+                           started - job.received, now - started, message)
+
+    # --- connections -----------------------------------------------------------------------
+
+    def _gone(self, peer: Peer, why: str) -> None:
+        """A connection closed (or lost its key): its requests are cancelled, its sessions end."""
+        self.peers.forget(peer)
+        cancelled = self.scheduler.cancel_client(peer.routing_id, why)
+        ended = [envelope for envelope in self.sessions if envelope[0] == peer.routing_id]
+        for envelope in ended:
+            del self.sessions[envelope]
+        if cancelled or ended:
+            log.info("client %s: %s; %d requests cancelled, %d sessions ended", peer.label, why,
+                     cancelled, len(ended))
+
+    def _revoke(self, keys: set[bytes]) -> None:
+        for key in keys:
+            for peer in self.peers.of_owner(key.decode()):
+                self._gone(peer, "its key was revoked")
+        if keys and self.broker is not None:
+            self.broker.revoke(keys)
+
+    def _refuse_revoked(self, peer: Peer) -> None:
+        self._gone(peer, "its key was revoked")
+        self._send((peer.routing_id, b""), error_reply(
+            None, ErrorCode.unauthorized, "this machine's key is no longer allowed on this engine; ask its admin"))
 
     # --- ops -------------------------------------------------------------------------------
 
-    def _ping(self, envelope: Envelope, request: Any) -> None:
-        self._send(envelope, ok_reply(request.id, PingResult(time=time.time())))
+    def _ping(self, peer: Peer, envelope: Envelope, request: Any) -> None:
+        self._answer(peer, envelope, request, ok_reply(request.id, PingResult(time=time.time())))
 
-    def _info(self, envelope: Envelope, request: Any) -> None:
+    def _info(self, peer: Peer, envelope: Envelope, request: Any) -> None:
         info = self.engine.info(self.scheduler.depth, self.scheduler.queue_size, self.worker_count,
                                 self.served, self.failed, len(self.sessions))
-        self._send(envelope, ok_reply(request.id, info))
+        self._answer(peer, envelope, request, ok_reply(request.id, info))
 
     def metrics(self) -> dict[str, float]:
         """The figures bridge/studio/metrics.py exposes (read from another thread; plain counters)."""
@@ -293,43 +392,67 @@ class Server:
         """Threads calling the model here plus remote workers connected."""
         return self.scheduler.workers + (self.broker.count if self.broker is not None else 0)
 
-    def _cancel(self, envelope: Envelope, request: Any) -> None:
+    def _cancel(self, peer: Peer, envelope: Envelope, request: Any) -> None:
         if self.scheduler.cancel(envelope, request.target):
             self._flush()  # the cancelled request's reply goes first
-            self._send(envelope, ok_reply(request.id, CancelResult(cancelled=request.target)))
+            self._answer(peer, envelope, request, ok_reply(request.id, CancelResult(cancelled=request.target)))
         else:
-            self._send(envelope, error_reply(request.id, ErrorCode.not_found,
-                                             f"no request {request.target!r} of yours is in flight", "target"))
+            self._answer(peer, envelope, request, error_reply(
+                request.id, ErrorCode.not_found, f"no request {request.target!r} of yours is in flight", "target"))
 
-    def _attach(self, envelope: Envelope, request: Any) -> None:
-        self.sessions[envelope] = Session(envelope, request.id, request.daw, request.name)
-        log.info("%s session %r attached", request.daw, request.name)
-        self._send(envelope, ok_reply(request.id, AttachResult(session=request.id)))
+    def _attach(self, peer: Peer, envelope: Envelope, request: Any) -> None:
+        refusal = None
+        if peer.one_reply:
+            refusal = (ErrorCode.invalid_request, "a REQ socket takes one message per request; attach "
+                       "from a DEALER socket to receive commands")
+        elif envelope not in self.sessions:
+            own = sum(1 for held in self.sessions if held[0] == peer.routing_id)
+            if own >= C.MAX_SESSIONS_PER_CONNECTION or len(self.sessions) >= C.MAX_SESSIONS:
+                refusal = (ErrorCode.overloaded, f"at most {C.MAX_SESSIONS_PER_CONNECTION} sessions per "
+                           f"connection and {C.MAX_SESSIONS} in all may attach")
+        if refusal is not None:
+            self._answer(peer, envelope, request, error_reply(request.id, *refusal))
+            return
+        self.sessions[envelope] = Session(envelope, request.id, request.daw, request.name, peer.owner)
+        self._answer(peer, envelope, request, ok_reply(request.id, AttachResult(session=request.id)))
 
-    def _dispatch(self, envelope: Envelope, request: Any) -> None:
-        targets = [s for s in self.sessions.values() if request.daw in (None, s.daw)]
+    def _dispatch(self, peer: Peer, envelope: Envelope, request: Any) -> None:
+        targets = [s for s in self.sessions.values()
+                   if s.owner == peer.owner and request.daw in (None, s.daw)]
         delivered = 0
         for session in targets:
             if self._send(session.envelope, command_event(session.id, request.command)):
                 delivered += 1
-        self._send(envelope, ok_reply(request.id, DispatchResult(delivered=delivered)))
+        self._answer(peer, envelope, request, ok_reply(request.id, DispatchResult(delivered=delivered)))
 
-    def _submit(self, envelope: Envelope, request: Any) -> None:
+    def _submit(self, peer: Peer, envelope: Envelope, request: Any) -> None:
+        refusal: tuple[ErrorCode, str] | None = None
         if self._stopping.is_set():
-            self._send(envelope, error_reply(request.id, ErrorCode.shutting_down,
-                                             "the engine is shutting down; retry when it is back"))
-            return
-        if self.worker_count == 0:
-            self._send(envelope, error_reply(request.id, ErrorCode.unavailable,
-                                             "no worker is connected to this engine; start one with "
-                                             "`dawbridge worker --connect ...`"))
+            refusal = (ErrorCode.shutting_down, "the engine is shutting down; retry when it is back")
+        elif self.worker_count == 0:
+            refusal = (ErrorCode.unavailable, "no worker is connected to this engine; start one with "
+                       "`dawbridge worker --connect ...`")
+        elif (why := cost.too_costly(request)) is not None:
+            refusal = (ErrorCode.too_large, why)
+        if refusal is not None:
+            self._answer(peer, envelope, request, error_reply(request.id, *refusal))
             return
         timeout = request.timeout if request.timeout is not None else C.DEFAULT_TIMEOUT
-        job = Job(envelope=envelope, request=request, deadline=time.monotonic() + timeout)
+        job = Job(envelope=envelope, request=request, deadline=time.monotonic() + timeout,
+                  one_reply=peer.one_reply, client=peer.label)
         try:
             self.scheduler.submit(job)
         except Refused as refused:
-            self._send(envelope, error_reply(request.id, refused.code, refused.message))
+            self._answer(peer, envelope, request, error_reply(request.id, refused.code, refused.message))
+
+
+def _log_reply(level: int, request_id: str, op: str, client: str, waited: float, computed: float,
+               message: dict[str, Any]) -> None:
+    """One line per request: id, op, client, queue wait, compute time, outcome."""
+    outcome = "ok" if message.get("ok") else str((message.get("error") or {}).get("code", "internal"))
+    log.log(level, "%s %s from %s: %s (queue %.3f s, compute %.3f s)", request_id, op, client, outcome,
+            waited, computed, extra={"request_id": request_id, "op": op, "client": client, "outcome": outcome,
+                                     "queue_seconds": round(waited, 4), "compute_seconds": round(computed, 4)})
 
 
 def _peel(frames: list[bytes]) -> tuple[Envelope, bytes]:

@@ -14,11 +14,19 @@ Frames after the ROUTER identity: ``[command, JSON object]``.
                        HEARTBEAT {}
                        DISCONNECT {}                            unknown worker: send READY again
 
-Both sides send a heartbeat every WORKER_HEARTBEAT seconds and take a peer that stays silent
-for WORKER_LIVENESS of them for dead. A dead or departed worker's jobs go back to the front of
-the queue once (a second loss answers ``unavailable``), so a request costs at most one retry
-or an error reply within its deadline, never a hang. Malformed frames are counted, logged and
-dropped; a worker cannot crash the engine.
+Both sides send a heartbeat every WORKER_HEARTBEAT seconds and the engine takes a worker that
+stays silent for WORKER_LIVENESS of them for dead; a round of the engine's loop that came late
+does not count against its workers. Under these, ZMTP heartbeats (answered by libzmq's own I/O
+thread, which nothing in Python blocks) and the socket's monitor notice a dead connection,
+which loses its worker at once. A dead or departed worker's jobs go back to the front of the
+queue once (a second loss answers ``unavailable``), so a request costs at most one retry or an
+error reply within its deadline, never a hang.
+
+A worker is checked like a client: frames within a total size limit, strict JSON (no NaN or
+Infinity), a RESULT rebuilt from a reply validated by the protocol's models (a bad one fails
+that job only, with ``internal``); with keys, only keys from the allowed-workers folder, and a
+worker whose key is revoked is lost. Malformed frames are counted, logged and dropped; a worker
+cannot crash the engine.
 """
 
 from __future__ import annotations
@@ -31,12 +39,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import zmq
+from pydantic import ValidationError
 
 from bridge import constants as C
-from bridge.protocol import ErrorCode, error_reply
+from bridge.protocol import ErrorCode, MusicResult, error_reply, ok_reply
 from bridge.serve.scheduler import Job, Scheduler
-from bridge.serve.sockets import bind_router
-from bridge.studio.keys import ServerKeys
+from bridge.serve.sockets import bind_router, closed_connections, receive, watch_connections
+from bridge.studio.keys import WORKERS, Gatekeeper, ServerKeys
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +56,12 @@ MAX_FRAME_BYTES = C.MAX_MESSAGE_BYTES
 
 
 def encode(command: bytes, body: dict[str, Any] | None = None) -> list[bytes]:
+    """Raises ValueError for a body that holds NaN or Infinity (the protocol never does)."""
     return [command, json.dumps(body or {}, separators=(",", ":"), allow_nan=False).encode()]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def decode(frames: list[bytes]) -> tuple[bytes, dict[str, Any]]:
@@ -58,7 +72,7 @@ def decode(frames: list[bytes]) -> tuple[bytes, dict[str, Any]]:
     if len(raw) > MAX_FRAME_BYTES:
         raise ValueError(f"a {len(raw)}-byte body is over the limit")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -72,6 +86,8 @@ class RemoteWorker:
     capacity: int
     name: str
     expires: float
+    user: str = ""  # its CURVE key (Z85), "" without keys
+    fd: int = -1
     tickets: dict[str, Job] = field(default_factory=dict)
 
     @property
@@ -84,13 +100,16 @@ class Broker:
     and calls :meth:`housekeeping` every round."""
 
     def __init__(self, scheduler: Scheduler, bind: str, context: zmq.Context,
-                 keys: ServerKeys | None = None) -> None:
+                 keys: ServerKeys | None = None, gatekeeper: Gatekeeper | None = None) -> None:
         self.scheduler = scheduler
         self.bind_address = bind
         self.address: str | None = None
         self._context = context
         self._keys = keys
+        self._gatekeeper = gatekeeper
         self.socket: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
+        self._last_round = time.monotonic()
         self.workers: dict[bytes, RemoteWorker] = {}
         self._tickets: dict[str, tuple[bytes, Job]] = {}
         self._ids = itertools.count(1)
@@ -98,12 +117,15 @@ class Broker:
         self.malformed = 0
         self.retried = 0
         self.lost = 0  # workers taken for dead
+        self.refused = 0  # frames from a key not (or no longer) allowed
 
     # --- life cycle ------------------------------------------------------------------------
 
     def open(self) -> zmq.Socket:
-        sock, self.address = bind_router(self._context, self.bind_address, self._keys, linger_ms=0)
+        sock, self.address = bind_router(self._context, self.bind_address, self._keys, linger_ms=0,
+                                         heartbeat=True, domain=WORKERS)
         self.socket = sock
+        self._monitor = watch_connections(sock)
         log.info("workers connect to %s", self.address)
         return sock
 
@@ -111,6 +133,10 @@ class Broker:
         for identity in list(self.workers):
             self._send(identity, DISCONNECT)
         if self.socket is not None:
+            if self._monitor is not None:
+                self.socket.disable_monitor()
+                self._monitor.close(linger=0)
+                self._monitor = None
             self.socket.close(linger=200)
             self.socket = None
 
@@ -124,21 +150,38 @@ class Broker:
         assert self.socket is not None
         for _ in range(limit):
             try:
-                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+                inbound = receive(self.socket)
             except zmq.Again:
                 return
-            self.on_frames(frames)
+            identity = inbound.routing_id
+            if self._gatekeeper is not None and not self._gatekeeper.allows(WORKERS, inbound.user):
+                self.refused += 1
+                self._lose(identity, "lost its key")
+                continue
+            if inbound.too_large:
+                self.malformed += 1
+                log.warning("worker %s sent a %d-byte message; the limit is %d", identity.hex()[:8],
+                            inbound.size, C.MAX_MESSAGE_BYTES)
+                continue
+            self.on_frames(inbound.frames, inbound.user, inbound.fd)
 
-    def on_frames(self, frames: list[bytes]) -> None:
+    def on_frames(self, frames: list[bytes], user: str = "", fd: int = -1) -> None:
         identity = frames[0]
         try:
             command, body = decode(frames[1:])
-            self._handle(identity, command, body)
+            self._handle(identity, command, body, user, fd)
         except (ValueError, TypeError, KeyError) as exc:
             self.malformed += 1
             log.warning("malformed frame from worker %s: %s", identity.hex()[:8], exc)
 
-    def _handle(self, identity: bytes, command: bytes, body: dict[str, Any]) -> None:
+    def revoke(self, keys: set[bytes]) -> None:
+        """Lose every worker that authenticated with one of ``keys``."""
+        for identity, worker in list(self.workers.items()):
+            if worker.user.encode() in keys:
+                self._lose(identity, "lost its key")
+
+    def _handle(self, identity: bytes, command: bytes, body: dict[str, Any], user: str = "",
+                fd: int = -1) -> None:
         now = time.monotonic()
         worker = self.workers.get(identity)
         if command == READY:
@@ -148,7 +191,7 @@ class Broker:
             if worker is not None:
                 self._lose(identity, "restarted")
             name = str(body.get("name", ""))[:128]
-            self.workers[identity] = RemoteWorker(identity, capacity, name, now + _liveness())
+            self.workers[identity] = RemoteWorker(identity, capacity, name, now + _liveness(), user, fd)
             log.info("worker %s (%s) joined with %d slots; %d workers", identity.hex()[:8], name,
                      capacity, len(self.workers))
             return
@@ -169,7 +212,7 @@ class Broker:
             return  # a job cancelled or retried elsewhere meanwhile
         if command == PROGRESS:
             done = body.get("done")
-            if not isinstance(done, int | float) or not 0.0 <= done <= 1.0:
+            if not isinstance(done, int | float) or isinstance(done, bool) or not 0.0 <= done <= 1.0:
                 raise ValueError("PROGRESS done must be a number in range 0..1")
             self.scheduler.progress(job, float(done))
             return
@@ -177,7 +220,7 @@ class Broker:
         del worker.tickets[ticket]
         del self._tickets[ticket]
         try:
-            reply = _checked_reply(body.get("reply"), job.request.id)
+            reply = _checked_reply(body.get("reply"), job)
         except ValueError as exc:
             self.scheduler.complete(job, error_reply(job.request.id, ErrorCode.internal,
                                                      f"the worker sent an unreadable reply ({exc})"))
@@ -189,6 +232,17 @@ class Broker:
     def housekeeping(self, now: float | None = None) -> None:
         """Bury dead workers, withdraw stopped jobs, hand out waiting ones, send heartbeats."""
         now = time.monotonic() if now is None else now
+        late = now - self._last_round - C.WORKER_HEARTBEAT
+        self._last_round = now
+        if late > 0:  # this loop was held up: its workers were not silent, it was deaf
+            for worker in self.workers.values():
+                worker.expires += late
+        if self._monitor is not None:
+            for fd in closed_connections(self._monitor):
+                for identity, worker in list(self.workers.items()):
+                    if worker.fd == fd:
+                        self.lost += 1
+                        self._lose(identity, "closed its connection")
         for identity, worker in list(self.workers.items()):
             if worker.expires < now:
                 self.lost += 1
@@ -216,6 +270,7 @@ class Broker:
                     continue
                 ticket = f"{next(self._ids)}"
                 job.attempts += 1
+                job.started = now
                 request = job.request.model_dump(mode="json", exclude_none=True)
                 request["timeout"] = round(min(600.0, max(0.05, job.deadline - now)), 3)
                 worker.tickets[ticket] = job
@@ -256,7 +311,12 @@ class Broker:
         if self.socket is None:
             return False
         try:
-            self.socket.send_multipart([identity, *encode(command, body)], zmq.NOBLOCK)
+            frames = encode(command, body)
+        except ValueError as exc:  # a bug: the protocol never holds a non-finite number
+            log.error("cannot encode %s for worker %s: %s", command.decode(), identity.hex()[:8], exc)
+            return False
+        try:
+            self.socket.send_multipart([identity, *frames], zmq.NOBLOCK)
             return True
         except zmq.ZMQError as exc:
             log.debug("worker %s unreachable: %s", identity.hex()[:8], exc)
@@ -272,12 +332,22 @@ def _no_worker(job: Job) -> dict[str, Any]:
                        "no worker is connected to this engine; start one with `dawbridge worker --connect ...`")
 
 
-def _checked_reply(reply: Any, request_id: str) -> dict[str, Any]:
-    """A worker's final reply in protocol form, rebuilt from its checked parts."""
+def _checked_reply(reply: Any, job: Job) -> dict[str, Any]:
+    """A worker's final reply in protocol form, rebuilt from parts validated as strictly as a
+    client's request: a result is a MusicResult (finite numbers, notes inside their clips) with
+    1..candidates candidates; an error has a code of the closed set."""
+    request_id = job.request.id
     if not isinstance(reply, dict) or reply.get("id") != request_id:
         raise ValueError("RESULT reply must be a reply object with the request's id")
     if reply.get("ok") is True and isinstance(reply.get("result"), dict):
-        return {"v": 1, "id": request_id, "ok": True, "result": reply["result"]}
+        try:
+            result = MusicResult.model_validate_json(json.dumps(reply["result"]), strict=True)
+        except (ValidationError, ValueError) as exc:
+            raise ValueError(f"RESULT result is not a valid music result: {str(exc)[:300]}") from None
+        if not 1 <= len(result.candidates) <= job.request.candidates:
+            raise ValueError(f"RESULT holds {len(result.candidates)} candidates, "
+                             f"{job.request.candidates} were asked for")
+        return ok_reply(request_id, result)
     error = reply.get("error")
     if reply.get("ok") is False and isinstance(error, dict):
         code = ErrorCode(error.get("code"))  # ValueError for a code outside the set

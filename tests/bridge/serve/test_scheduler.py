@@ -60,11 +60,21 @@ def test_deadline_running_and_queued(start_engine) -> None:
 
 
 def test_overload_when_the_queue_is_full(start_engine) -> None:
-    server = start_engine(composer=TimingComposer(bar_seconds=0.1), queue_size=3)
+    server = start_engine(composer=TimingComposer(bar_seconds=0.1), queue_size=3, client_share=1.0)
     with Client(server.address) as client:
         ids = [client.send("vary", clip=melody(4)) for _ in range(5)]
         codes = [outcome(client, request_id) for request_id in ids]
     assert codes == ["ok", "ok", "ok", "overloaded", "overloaded"]
+
+
+def test_one_client_holds_only_its_share_of_the_queue(start_engine) -> None:
+    server = start_engine(composer=TimingComposer(bar_seconds=0.1), queue_size=8)  # a share of 4
+    with Client(server.address) as greedy, Client(server.address) as other:
+        ids = [greedy.send("vary", clip=melody(4)) for _ in range(6)]
+        mine = other.send("vary", clip=melody(1))
+        assert outcome(other, mine) == "ok"
+        codes = [outcome(greedy, request_id) for request_id in ids]
+    assert codes == ["ok"] * 4 + ["overloaded"] * 2
 
 
 def test_duplicate_id_in_flight(start_engine) -> None:

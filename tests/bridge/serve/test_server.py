@@ -45,7 +45,7 @@ def test_ping_and_info(modelless_address: str) -> None:
     assert info["protocol"] == 1
     assert "harmonize" in info["ops"] and "dispatch" in info["ops"]
     assert info["limits"]["max_request_bytes"] == MAX_REQUEST_BYTES
-    assert info["served"] >= 1
+    assert info["served"] == 0  # pings and info are not served work
 
 
 def test_musical_op_without_weights_says_what_to_do(start_engine, tmp_path) -> None:
@@ -98,8 +98,8 @@ def test_req_socket_is_served(modelless_address: str) -> None:
         sock.close()
 
 
-def test_16_mb_frame_is_refused_and_the_engine_serves_on(modelless_address: str) -> None:
-    frame = b'{"v": 1, "id": "big", "op": "ping", "pad": "' + b"x" * (16 * 1000 * 1000) + b'"}'
+def test_3_mb_frame_is_refused_and_the_engine_serves_on(modelless_address: str) -> None:
+    frame = b'{"v": 1, "id": "big", "op": "ping", "pad": "' + b"x" * (3 * 1000 * 1000) + b'"}'
     assert _error(_raw(modelless_address, [b"", frame], 10_000))["error"]["code"] == "too_large"
     with Client(modelless_address) as client:
         client.ping()
@@ -158,4 +158,4 @@ def test_fifty_concurrent_clients(start_engine) -> None:
     assert not failures, failures[:3]
     with Client(server.address) as client:
         info = client.info()
-    assert info["served"] >= 50 * 6 and info["failed"] == 0
+    assert info["served"] == 50 and info["failed"] == 0

@@ -34,7 +34,7 @@ def test_relay_end_to_end() -> None:
         time.sleep(0.2)
         assert client.cancel(slow)["cancelled"] == slow
         assert outcome(client, slow) == "cancelled"
-        assert client.info()["served"] >= 2
+        assert client.info()["served"] == 1  # the harmonize; pings and cancels are not served work
         # a DEALER without the empty delimiter gets replies without one, as from the engine
         raw = zmq.Context.instance().socket(zmq.DEALER)
         raw.setsockopt(zmq.LINGER, 0)
