@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--server-key", metavar="FILE",
                        help="engine: this server's .key_secret file; relay: the studio server's .key file")
     serve.add_argument("--allowed-keys", metavar="DIR", help="engine: folder of client .key files to accept")
+    serve.add_argument("--allowed-workers", metavar="DIR",
+                       help="engine with --worker-bind and keys: folder of worker .key files (not client keys)")
     serve.add_argument("--client-key", metavar="FILE", help="relay: this machine's .key_secret file")
     serve.add_argument("--upstream", metavar="ADDRESS",
                        help="run as a local relay to the studio server at ADDRESS (tcp://HOST:PORT)")
@@ -191,7 +193,12 @@ def _serve(args: argparse.Namespace) -> int:
         print("error: --workers must be at least 1 (0 only with --worker-bind), --batch at least 1",
               file=sys.stderr)
         return 2
-    server_keys = keys.ServerKeys.load(args.server_key, args.allowed_keys) if args.server_key else None
+    if args.server_key and args.worker_bind and not args.allowed_workers:
+        print("error: with keys, --worker-bind needs --allowed-workers DIR (the workers' .key files, "
+              "a folder of their own)", file=sys.stderr)
+        return 2
+    server_keys = (keys.ServerKeys.load(args.server_key, args.allowed_keys, args.allowed_workers)
+                   if args.server_key else None)
     for address in filter(None, (args.bind, args.worker_bind)):
         refusal = keys.check_bind(address, server_keys, args.insecure)
         if refusal is not None:
@@ -202,12 +209,17 @@ def _serve(args: argparse.Namespace) -> int:
     server = Server(args.bind, ComposerSlot.from_weights(args.weights, args.device),
                     queue_size=args.queue, workers=args.workers, max_batch=args.batch, keys=server_keys,
                     worker_bind=args.worker_bind)
-    _on_signals(server.stop)
     exporter = None
     if args.metrics:
         from bridge.studio.metrics import MetricsServer
 
-        exporter = MetricsServer(args.metrics, server.metrics)
+        try:
+            exporter = MetricsServer(args.metrics, server.metrics, allow_network=args.insecure)
+        except (ValueError, OSError) as exc:
+            print(f"error: --metrics: {exc}", file=sys.stderr)
+            return 2
+    _on_signals(server.stop)
+    if exporter is not None:
         exporter.start()
     try:
         server.run()

@@ -1,6 +1,7 @@
 """An optional Prometheus endpoint (``dawbridge serve --metrics 127.0.0.1:9101``): the engine's
 figures in the text exposition format at ``/metrics``, from a small HTTP thread that only reads
-them. Nothing else is served; there is no dependency on a Prometheus client library."""
+them. Nothing else is served; there is no dependency on a Prometheus client library. The
+endpoint has no authentication, so it binds loopback only unless the admin says otherwise."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bridge.studio.keys import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +45,13 @@ def exposition(values: dict[str, float]) -> str:
 class MetricsServer:
     """Serves ``exposition(read())`` at ``http://HOST:PORT/metrics`` in a daemon thread."""
 
-    def __init__(self, address: str, read: Callable[[], dict[str, float]]) -> None:
+    def __init__(self, address: str, read: Callable[[], dict[str, float]], allow_network: bool = False) -> None:
         host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"metrics address must be HOST:PORT, got {address!r}")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"metrics address must be HOST:PORT with PORT 0..65535, got {address!r}")
+        if not allow_network and not is_loopback(f"tcp://{address}"):
+            raise ValueError(f"metrics at {address} would be reachable from the network without "
+                             "authentication; use 127.0.0.1:PORT (or pass --insecure on a network you trust)")
         reader = read
 
         class Handler(BaseHTTPRequestHandler):
