@@ -275,7 +275,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="harmonize each note live, or capture bars and answer them")
     parser.add_argument("--style", choices=("chorale", "chords", "bass"),
                         help="harmony style (default: chorale live, chords for answers)")
-    parser.add_argument("--key", help="lock harmony to a key, e.g. 'D minor'")
+    parser.add_argument("--key", help="lock harmony to a key, e.g. 'D minor', Dm, F#m, 'Bb maj'")
     parser.add_argument("--tempo", type=float, default=120.0, help="bpm when the DAW sends no MIDI clock")
     parser.add_argument("--meter", default="4/4", help="time signature, e.g. 3/4 (default 4/4)")
     parser.add_argument("--bars", type=int, default=4, help="answer mode: bars to capture and to answer")
@@ -297,13 +297,12 @@ def build(args: argparse.Namespace) -> tuple[Ports, Mode, Clock]:
 
     from bridge.ports.modes import AnswerMode, HarmonizeMode
     from models.interface import load_composer
-    from models.keys import parse_key
+    from models.keys import canonical_key
     from models.ops.live import LiveHarmonizer, live_model
     from models.tasks import Sampling
 
     meter = _meter(args.meter)
-    if args.key is not None:
-        parse_key(args.key)  # raises ValueError naming the expected form
+    key = None if args.key is None else canonical_key(args.key)  # raises ValueError naming the spellings
     if args.channel is not None and not 1 <= args.channel <= 16:
         raise ValueError(f"channel must be in range 1..16, got {args.channel}")
     if not 1 <= args.bars <= MAX_ANSWER_BARS:
@@ -316,12 +315,12 @@ def build(args: argparse.Namespace) -> tuple[Ports, Mode, Clock]:
     torch.set_num_threads(1)  # one small step at a time: threads only add hand-over latency
     mode: Mode
     if args.mode == "harmonize":
-        harmonizer = LiveHarmonizer(live_model(composer), args.style or "chorale", args.key, meter,
+        harmonizer = LiveHarmonizer(live_model(composer), args.style or "chorale", key, meter,
                                     args.tempo, args.temperature, args.seed)
         harmonizer.warm_up()
         mode = HarmonizeMode(harmonizer, clock, channel)
     else:
-        mode = AnswerMode(composer, clock, args.bars, meter, args.style or "chords", args.key, channel,
+        mode = AnswerMode(composer, clock, args.bars, meter, args.style or "chords", key, channel,
                           Sampling(1, args.temperature, args.seed))
     return Ports(args.in_name, args.out_name, args.api, args.attach), mode, clock
 

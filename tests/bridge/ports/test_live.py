@@ -83,5 +83,5 @@ def test_context_stays_within_budget_and_restarts_on_a_jump_back(model) -> None:
 def test_bad_style_and_key(model) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="style must be one of"):
         LiveHarmonizer(model, "jazz")
-    with pytest.raises(ValueError, match="key must look like"):
+    with pytest.raises(ValueError, match="key must be a tonic A..G"):
         LiveHarmonizer(model, key="H dur")
