@@ -11,9 +11,13 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
 - fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
   of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
   fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
-- restyle: how often a style classifier trained on Groove train (tempo left out: restyle keeps
-  the tempo) recognises the target style, against the unchanged clip, and the kick/snare onset
-  F1 between source and result (skeleton survival), per strength.
+- drums by style (models/eval/judge.py, an independent per-bar classifier trained on Groove train,
+  tempo left out): how often 4 bars asked for with only a style and tempo are recognised as
+  that style, beside the drummers' own validation clips and the style's most typical train bar
+  repeated; and the share of degenerate bars beside the drummers'.
+- restyle: how often the judge recognises the target style, against the unchanged clip and the
+  target's typical bar repeated, and the kick/snare onset F1 between source and result
+  (skeleton survival), per strength.
 - restyle melodies (folk valid tunes, first 8 bars): the same with a melody style classifier
   trained on the train split's folk tunes and chorales, and the note F1 to the source. A result
   is judged in its style's metre family (models/ops/metre_view.py: a jig restyled over 2/2 is read
@@ -35,7 +39,9 @@ from typing import Any
 import numpy as np
 
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.eval.judge import Judge, bar_part, bars, degenerate, typical_bar
 from models.interface import Composer
+from models.net import vocab as V
 from models.net.tokenizer import snap
 from models.representation import Note, Part, Piece
 from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
@@ -94,12 +100,17 @@ def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]
 
 
 def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int,
-                  typical: dict[str, set[tuple[int, int]]] | None = None) -> dict[str, float]:
+                  typical: dict[str, set[tuple[int, int]]] | None = None) -> dict[str, Any]:
     model, drums, repeat, majority, usual = [], [], [], [], []
+    alternating: list[tuple[float, float, bool]] = []  # (model F1, vote F1, the phrase kept)
     for i, (context, target, style) in enumerate(cases):
         actual = onsets(target, SKELETON)
         (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
         model.append(f1(onsets(cont, SKELETON), actual))
+        if alternation(context):
+            same, other = (onsets(crop(context, 4 * b, 4 * b + 4), SKELETON) for b in (2, 3))
+            wrote = onsets(cont, SKELETON)
+            alternating.append((model[-1], f1(recurring(context), actual), f1(wrote, same) > f1(wrote, other)))
         (new,) = composer.run(DrumsTask(1, (4, 4), context.tempo, style, humanize=0.0,
                                         sampling=Sampling(seed=seed + i)))[0]
         drums.append(f1(onsets(new, SKELETON), actual))
@@ -107,11 +118,21 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
         majority.append(f1(recurring(context), actual))
         if typical is not None:
             usual.append(f1(typical.get(style, set()), actual))
-    out = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
+    out: dict[str, Any] = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
            "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
     if typical is not None:
         out["style_typical_bar_f1"] = _mean(usual)
+    out["alternating_contexts"] = {"cases": len(alternating), "continue_f1": _mean([a[0] for a in alternating]),
+                                   "hits_in_2_of_4_bars_f1": _mean([a[1] for a in alternating]),
+                                   "alternation_kept": _mean([a[2] for a in alternating])}
     return out
+
+
+def alternation(context: Part) -> bool:
+    """Whether the 4 context bars alternate two different bars (kick/snare F1 of bars two apart
+    at least 0.8, of neighbours under it)."""
+    ks = [onsets(crop(context, 4 * b, 4 * b + 4), SKELETON) for b in range(CONTEXT)]
+    return f1(ks[0], ks[2]) >= 0.8 and f1(ks[1], ks[3]) >= 0.8 and max(f1(ks[0], ks[1]), f1(ks[2], ks[3])) < 0.8
 
 
 def typical_bars(pieces: Sequence[Piece]) -> dict[str, set[tuple[int, int]]]:
@@ -214,19 +235,65 @@ def chorale_basses(limit: int) -> list[Part]:
     return out
 
 
-def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], train: Sequence[Piece],
-                 seed: int) -> dict[str, dict[str, float]]:
-    from models.styles.drums import train_on
+def style_clips(pieces: Sequence[Piece], judged: Sequence[str]) -> list[tuple[Part, str]]:
+    """One 4-bar clip (its bars 2-5, or 1-4) of every 4/4 validation beat in a judged style."""
+    out = []
+    for piece in pieces:
+        part = piece.first
+        if (piece.labels.get("beat_type") == "beat" and part.time_signature == (4, 4) and piece.style in judged
+                and part.length >= 16):
+            first = 4.0 if part.length >= 20 else 0.0
+            out.append((crop(part, first, first + 16), piece.style or ""))
+    return out
 
-    classifier = train_on(train, tempo=False)
-    styles = [s for s in TARGET_STYLES if s in classifier.styles]
-    out = {"classifier_on_source": {"accuracy_true_style": _mean([classifier.predict(c) == s for c, _, s in cases])}}
+
+def eval_drums(composer: Composer, valid: Sequence[Piece], judge: Judge,
+               train: Sequence[Piece], seed: int) -> dict[str, Any]:
+    """Drums asked for with a style and tempo (one request per validation clip, then one per
+    style at its median train tempo), judged beside the drummers' clips and typical bars."""
+    real = style_clips(valid, judge.styles)
+    typical = {s: typical_bar(train, s) for s in judge.styles}
+    tempi = {s: float(np.median([p.first.tempo or 120.0 for p in train if p.style == s] or [120.0]))
+             for s in V.DRUM_STYLES}
+    asked = [(style, context.tempo) for context, style in real] + [(s, tempi[s]) for s in V.DRUM_STYLES]
+    made = []
+    for i, (style, tempo) in enumerate(asked):
+        (part,) = composer.run(DrumsTask(4, (4, 4), tempo, style, humanize=0.0, sampling=Sampling(seed=seed + i)))[0]
+        made.append((part, style))
+
+    def recognised(clips: Sequence[tuple[Part, str]]) -> dict[str, float]:
+        by: dict[str, list[bool]] = {}
+        for part, style in clips:
+            by.setdefault(style, []).append(judge.predict(part) == style)
+        return {"all": _mean([h for hs in by.values() for h in hs])} | {s: _mean(h) for s, h in sorted(by.items())}
+
+    bars_of_typical = [(bar_part(bars(t)[0], 4.0, 4), s) for s, t in typical.items() if t is not None]
+    return {"recognised": {"model_per_window": recognised(made[:len(real)]),
+                           "model_per_style": recognised(made[len(real):]),
+                           "drummers_validation_clips": recognised(real),
+                           "style_typical_train_bar": recognised(bars_of_typical)},
+            "degenerate_bars": {"model": degenerate(made), "drummers_validation": degenerate(real)}}
+
+
+def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], judge: Judge,
+                 train: Sequence[Piece], seed: int) -> dict[str, dict[str, float]]:
+    styles = [s for s in TARGET_STYLES if s in judge.styles]
+    typical = {s: typical_bar(train, s) for s in styles}
+    base_hit, base_kept = [], []
+    for i, (context, _, style) in enumerate(cases):
+        target = _target(styles, i, style)
+        usual = typical[target]
+        repeated = bar_part(bars(usual)[0], 4.0, 4) if usual is not None else Part((), 16.0, kind="drums")
+        base_hit.append(judge.predict(repeated) == target)
+        base_kept.append(f1(onsets(repeated, SKELETON), onsets(context, SKELETON)))
+    out = {"classifier_on_source": {"accuracy_true_style": _mean([judge.predict(c) == s for c, _, s in cases])},
+           "target_typical_bar_repeated": {"target_recognised": _mean(base_hit), "skeleton_f1": _mean(base_kept)}}
     for strength in (0.0, 0.5, 1.0):
         hit, survive = [], []
         for i, (context, _, style) in enumerate(cases):
             target = _target(styles, i, style)
             (part,) = composer.run(RestyleTask(context, target, strength, sampling=Sampling(seed=seed + i)))[0]
-            hit.append(classifier.predict(part) == target)
+            hit.append(judge.predict(part) == target)
             survive.append(f1(onsets(part, SKELETON), onsets(context, SKELETON)))
         out[f"strength_{strength}"] = {"target_recognised": _mean(hit), "skeleton_f1": _mean(survive)}
     return out
@@ -298,25 +365,37 @@ def _median(xs: Sequence[float]) -> float:
     return round(float(np.median(xs)), 4) if len(xs) else 0.0
 
 
-def evaluate(composer: Composer, limit: int, seed: int) -> dict[str, Any]:
+PARTS = ("drums", "continue", "fill", "drums_with_bass", "restyle", "vary", "restyle_melody")
+
+
+def evaluate(composer: Composer, limit: int, seed: int, only: Sequence[str] = PARTS) -> dict[str, Any]:
     from models.data.corpus import load_all
 
     groove = load_all(sources=("groove",), derived=False)["groove"]
     valid = [p for p in groove if p.split == "valid"]
     train = [p for p in groove if p.split == "train"]
     cases = windows(valid, limit)
+    judge = Judge.train(train) if {"drums", "restyle"} & set(only) else None
     table: dict[str, Any] = {}
     started = time.perf_counter()
-    table["continue_drums"] = eval_continue(composer, cases, seed, typical_bars(train))
-    table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
-    table["drums_with_bass"] = eval_drums_with_bass(composer, chorale_basses(limit), seed)
-    table["restyle_drums"] = eval_restyle(composer, cases, train, seed)
-    drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
-    table["vary_drums"] = eval_vary(composer, drum_clips, seed)
-    table["vary_melody"] = eval_vary(composer, [c for c, _ in folk_clips(max(2, limit // 3))], seed)
-    from models.styles.melody import training_pieces
+    if judge is not None and "drums" in only:
+        table["drums"] = eval_drums(composer, valid, judge, train, seed)
+    if "continue" in only:
+        table["continue_drums"] = eval_continue(composer, cases, seed, typical_bars(train))
+    if "fill" in only:
+        table["fill"] = {"real_fills": real_fills(valid)} | eval_fill(composer, cases, seed)
+    if "drums_with_bass" in only:
+        table["drums_with_bass"] = eval_drums_with_bass(composer, chorale_basses(limit), seed)
+    if judge is not None and "restyle" in only:
+        table["restyle_drums"] = eval_restyle(composer, cases, judge, train, seed)
+    if "vary" in only:
+        drum_clips = [c for c, _, _ in cases[: max(2, limit // 3)]]
+        table["vary_drums"] = eval_vary(composer, drum_clips, seed)
+        table["vary_melody"] = eval_vary(composer, [c for c, _ in folk_clips(max(2, limit // 3))], seed)
+    if "restyle_melody" in only:
+        from models.styles.melody import training_pieces
 
-    table["restyle_melody"] = eval_restyle_melody(composer, folk_clips(limit, styled=True), training_pieces(), seed)
+        table["restyle_melody"] = eval_restyle_melody(composer, folk_clips(limit, styled=True), training_pieces(), seed)
     table["seconds"] = round(time.perf_counter() - started, 1)
     return table
 
@@ -328,12 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=24, help="validation windows (4 bars + 1) to use")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write the table here")
+    p.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="evaluate only these parts")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from models.interface import load_composer
 
     composer = load_composer(args.weights, args.device)
-    table = evaluate(composer, args.limit, args.seed)
+    table = evaluate(composer, args.limit, args.seed, args.only)
     print(json.dumps(table, indent=1))
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))

@@ -11,15 +11,31 @@ bars flagged FILL, as the Groove fill recordings were tokenized.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
+from collections.abc import Sequence
+
+import numpy as np
 
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.decoding.decoding import Plan, Segment
 from models.net import vocab as V
 from models.net.tokenizer import Header, bar_ticks, decode, quantize_part, snap
 from models.ops import humanize
-from models.ops.regions import Rewrite, Track, bars_budget, generated_notes, plan, quantize
+from models.ops.groove import GroovePrior
+from models.ops.regions import (
+    DRUM_BEATS,
+    QNote,
+    Rewrite,
+    Track,
+    bars_budget,
+    generated_notes,
+    plan,
+    quantize,
+)
 from models.representation import Note, Part
+from models.styles import grooves
 from models.tasks import DrumsTask, FillTask
 
 DRUM_PITCHES = frozenset(DRUM_CLASSES.values())
@@ -53,6 +69,17 @@ BASS_BELOW = 55  # a context clip of unknown kind is read as the bass line when 
 # intensity 0.5 and 0.30 at 0.8; 2.0 gives 0.28 and 0.52 (drummers' train fills: mean 0.30,
 # 90th percentile 0.54), 2.4 gives 0.31 and 0.64. The fill's density barely moves with it.
 FILL_EMPHASIS = 2.0
+# Drums from the groove library (models/styles/grooves.py): the drummer's bars forced at the
+# start, the bars of the performance read for the priors, the performances drawn from per request,
+# and the generated bars' note counts relative to the drummer's (median bar, busiest bar).
+FORCED_BARS = 1
+SEGMENT_BARS = 8
+POOL = 6
+GROOVE_MIN, GROOVE_MAX = 0.6, 1.4
+CRASH = DRUM_CLASSES["crash"]
+LAND_TICKS = 6  # a crash in the fill's last eighth belongs on the next downbeat
+LAND_FROM = 0.8  # from this intensity a fill lands on a crash (where the clip goes on)
+CORE_KIT = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare", "closed_hat", "open_hat", "ride", "crash"))
 FILL_VOICES = tuple(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
 
 
@@ -67,6 +94,94 @@ def _lerp(pair: tuple[int, int], x: float) -> float:
 
 
 def build_drums(task: DrumsTask, block: int = 1024, use_context: bool = USE_CONTEXT) -> Rewrite:
+    """Drums from the library's grooves that fit the request, each candidate from a different
+    performance; the model alone where the library has none in the style and metre."""
+    library = grooves.shipped()
+    tpb = bar_ticks(task.time_signature)
+    accents = kick_accents(task)
+    found = [] if library is None or use_context else library.find(
+        task.style, task.time_signature, task.tempo, task.density, {t % tpb for t, _, _ in accents})
+    if found:
+        return _from_grooves(task, found, accents)
+    return _from_model(task, use_context)
+
+
+def _from_grooves(task: DrumsTask, found: list[grooves.Groove], accents: tuple[tuple[int, int, float], ...]) -> Rewrite:
+    """The first ``FORCED_BARS`` bars are the drummer's own; the model writes the others, each
+    under a groove prior of the drummer's bars at the same place in the two-bar phrase (so an
+    alternation stays one), with the kick leaning on the context's bass line."""
+    tpb = bar_ticks(task.time_signature)
+    total = task.bars * tpb
+    length = total / V.TICKS_PER_BEAT
+    forced = FORCED_BARS if task.bars > FORCED_BARS else 0
+    header = Header(task.style, task.time_signature, None, task.tempo)
+    chosen: list[tuple[grooves.Groove, int]] = []
+
+    def plans(rows: int, seed: int) -> list[Plan]:
+        chosen[:] = pick_grooves(found, rows, np.random.default_rng([seed, 16]))
+        out = []
+        for g, first in chosen:
+            segment = g.bars[first:first + SEGMENT_BARS]
+            counts = sorted(len(bar) for bar in segment)
+            track = Track("drums", DRUM_PITCHES, min_notes=round(GROOVE_MIN * counts[len(counts) // 2]),
+                          max_notes=round(GROOVE_MAX * counts[-1]) + 2, accents=accents)
+            the_plan = plan(header, track, _kept(segment, forced, tpb), [(forced * tpb, total)], task.bars, tpb)
+            out.append(phrase_priors(the_plan, segment, tpb))
+        return out
+
+    def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
+        assert tokens is not None
+        g, first = chosen[row]
+        segment = g.bars[first:first + SEGMENT_BARS]
+        kept = _kept(segment, forced, tpb)
+        notes = [Note(q[1], q[0] / V.TICKS_PER_BEAT, DRUM_BEATS, q[3]) for q in kept]
+        notes += generated_notes(decode(tokens, length)[1].get("drums"), kept, [(forced * tpb, total)])
+        notes = humanize.apply(notes, task.humanize, task.tempo, seed, (0.0, length))
+        source = f"{g.source} bars {first + 1}-{first + len(segment)}"
+        return [Part(tuple(sorted(notes, key=lambda n: (n.start, n.pitch))), length, task.time_signature,
+                     task.tempo, None, name=f"Drums ({task.style})", kind="drums", extra={"source": source})]
+
+    return Rewrite(plans, finish)
+
+
+def pick_grooves(found: Sequence[grooves.Groove], rows: int, rng: np.random.Generator
+                 ) -> list[tuple[grooves.Groove, int]]:
+    """(groove, first bar of its segment) for each row: drawn from the best-fitting
+    ``POOL`` (at least ``rows``), different performances with different kick/snare patterns
+    first; a segment starts on an odd bar of the performance (its phrase's first)."""
+    pool = list(found[:max(POOL, rows)])
+    order = [pool[i] for i in rng.permutation(len(pool))]
+    picked: list[grooves.Groove] = []
+    for g in order:
+        if len(picked) < rows and all(g.skeleton != p.skeleton for p in picked):
+            picked.append(g)
+    picked += [g for g in order if g not in picked][:rows - len(picked)]
+    picked += [picked[i % len(picked)] for i in range(rows - len(picked))]
+    out = []
+    for g in picked:
+        starts = range(0, max(1, len(g.bars) - SEGMENT_BARS + 1), 2)
+        out.append((g, int(starts[int(rng.integers(len(starts)))])))
+    return out
+
+
+def _kept(segment: Sequence[Sequence[grooves.Hit]], forced: int, tpb: int) -> list[QNote]:
+    return [(b * tpb + t, c, 3, v) for b in range(forced) for t, c, v in segment[b % len(segment)]]
+
+
+def phrase_priors(the_plan: Plan, segment: Sequence[Sequence[grooves.Hit]], tpb: int) -> Plan:
+    """Each generated bar under the groove prior of a drummer's bars (``segment``) at the same
+    place in the two-bar phrase."""
+    priors = []
+    for parity in (0, 1):
+        bars = [b for b in range(len(segment)) if b % 2 == parity] or [0]
+        notes = [(b * tpb + t, c) for b in bars for t, c, _ in segment[b]]
+        priors.append(GroovePrior.from_bars(notes, bars, tpb))
+    segments = [Segment(s.forced, dataclasses.replace(s.generate, prior=priors[s.generate.bar_start // tpb % 2]))
+                if s.generate is not None else s for s in the_plan.segments]
+    return dataclasses.replace(the_plan, segments=segments)
+
+
+def _from_model(task: DrumsTask, use_context: bool) -> Rewrite:
     tpb = bar_ticks(task.time_signature)
     scale = tpb / 48
     density = 0.5 if task.density is None else task.density
@@ -125,12 +240,44 @@ def fill_span(clip: Part, span: tuple[float, float] | None) -> tuple[float, floa
     return start, end
 
 
+def fill_beats(intensity: float, beats_per_bar: float) -> float:
+    """How many beats before the span's end the fill starts: the last beat at intensity 0, the
+    last two at 0.2, the whole bar from 0.8."""
+    return min(beats_per_bar, 1.0 + round(intensity * (beats_per_bar - 1) * 1.25))
+
+
+def require_drums(clip: Part, op: str) -> None:
+    """Refuse a clip that is not drums (ValueError naming its kind): its kind when given, else
+    what its notes look like (mostly kit pieces, short or struck together)."""
+    if clip.kind == "drums" or (clip.kind is None and looks_like_drums(clip)):
+        return
+    kind = clip.kind or "melody (notes off the drum kit, one at a time)"
+    raise ValueError(f"clip must be a drum clip for {op}, got a {kind} clip")
+
+
+def looks_like_drums(clip: Part) -> bool:
+    if not clip.notes:
+        return True
+    kit = sum(DRUM_PITCH_MAP.get(n.pitch) in CORE_KIT for n in clip.notes) / len(clip.notes)
+    starts = [n.start for n in clip.notes]
+    together = len(starts) - len(set(starts))
+    short = statistics.median(n.duration for n in clip.notes) <= 0.25
+    return kit >= 0.5 and (short or together * 10 >= len(starts))
+
+
 def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
+    """The groove up to where the fill starts is kept; the fill takes the span's last
+    :func:`fill_beats`, under an emphasis on the toms and crash that grows with intensity, and
+    lands on the next downbeat: a crash the model writes in the fill's last eighth moves there
+    (when the span ends on a bar line inside the clip; else it is dropped), and from intensity
+    ``LAND_FROM`` such a fill always lands on a crash."""
     from models.styles.drums import guess_style
 
     clip = task.clip
+    require_drums(clip, "fill")
     tpb = bar_ticks(clip.time_signature)
-    start, end = fill_span(clip, task.span)
+    span_start, end = fill_span(clip, task.span)
+    start = max(span_start, end - fill_beats(task.intensity, clip.beats_per_bar))
     lo = math.ceil(start * V.TICKS_PER_BEAT - 1e-6)
     hi = min(math.ceil(end * V.TICKS_PER_BEAT - 1e-6), math.ceil(clip.length * V.TICKS_PER_BEAT - 1e-6))
     outside = [n for n in clip.notes if not start <= n.start < end]
@@ -138,7 +285,7 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     every = quantize(to_classes(outside), "drums")
     from_bar = max(0, first_bar - CONTEXT_BARS, bars_budget([q for q in every if q[0] < lo], tpb, first_bar, block // 2))
     kept = [q for q in every if from_bar * tpb <= q[0] < (last_bar + 1) * tpb]
-    scale = tpb / 48
+    scale = (hi - lo) / 48
     track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(FILL_MIN, task.intensity) * scale),
                   max_notes=max(4, round(_lerp(FILL_MAX, task.intensity) * scale)),
                   fill_bars=frozenset(range(first_bar, last_bar + 1)),
@@ -146,16 +293,23 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     header = Header(guess_style(clip), clip.time_signature, None, clip.tempo)
     the_plan = plan(header, track, kept, [(lo, hi)], last_bar - from_bar + 1, tpb, first_bar=from_bar, end_tick=hi)
     amount = task.humanize
+    on_bar_line = abs(end / clip.beats_per_bar - round(end / clip.beats_per_bar)) < 1e-6
+    landing = on_bar_line and end < clip.length - 1e-6 and not any(
+        abs(n.start - end) < 1e-6 and DRUM_PITCH_MAP.get(n.pitch) == CRASH for n in clip.notes)
 
     def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
         assert tokens is not None
         part = decode(tokens)[1].get("drums")
         notes = generated_notes(part, kept, [(lo, hi)], offset=from_bar * tpb)
+        late = [n for n in notes if n.pitch == CRASH and n.start * V.TICKS_PER_BEAT >= hi - LAND_TICKS]
+        notes = [n for n in notes if n not in late]
+        velocity = max([n.velocity for n in late] + [n.velocity for n in notes] + [100])
         notes = humanize.apply(notes, amount, clip.tempo, seed, (start, end))
+        if landing and (late or task.intensity >= LAND_FROM):
+            notes.append(Note(CRASH, end, DRUM_BEATS, velocity))
         merged = sorted(outside + notes, key=lambda n: (n.start, n.pitch))
         return [Part(tuple(merged), clip.length, clip.time_signature, clip.tempo, clip.key,
                      name=f"{clip.name or 'Drums'} (fill)", kind="drums")]
 
     return Rewrite(lambda rows, seed: [the_plan] * rows, finish,
                    temperature=0.9 + 0.25 * task.intensity)
-

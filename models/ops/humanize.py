@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from models.constants import DRUM_CLASSES, WEIGHTS_DIR
+from models.constants import DRUM_CLASSES, GROOVE_CREDIT, WEIGHTS_DIR
 from models.net import vocab as V
 from models.net.tokenizer import snap
 from models.representation import Note, Piece
 from models.styles import table_build
 
 TABLE_PATH = WEIGHTS_DIR / "humanize.json"
-CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
+CREDIT = GROOVE_CREDIT
 DEFAULT_TEMPO = 120.0
 GRID_POINTS = (0, 3, 4, 6, 8, 9)  # ticks within a beat
 _CLASS_OF = {pitch: name for name, pitch in DRUM_CLASSES.items()}
@@ -131,7 +131,8 @@ def _within_cell(start: float, grid_start: float) -> float:
     changes, the rhythm does not."""
     tick = round(grid_start * V.TICKS_PER_BEAT)
     base = tick - tick % V.TICKS_PER_BEAT
-    low, high = _CELLS[tick % V.TICKS_PER_BEAT]
+    point = tick % V.TICKS_PER_BEAT  # off the beat's grid in a metre of odd eighths (7/8's 2nd bar)
+    low, high = _CELLS.get(point, (point - 0.5 + _MARGIN, point + 0.5 - _MARGIN))
     return min(max(start, (base + low) / V.TICKS_PER_BEAT), (base + high) / V.TICKS_PER_BEAT)
 
 

@@ -18,10 +18,14 @@ import dataclasses
 import math
 import statistics
 
+import numpy as np
+
 from models.constants import DRUM_CLASSES
+from models.decoding.decoding import Plan
 from models.net import vocab as V
 from models.net.tokenizer import Header, bar_ticks, decode, header_tokens
 from models.ops import humanize
+from models.ops.drums import SEGMENT_BARS, phrase_priors, pick_grooves
 from models.ops.metre_view import view_for
 from models.ops.regions import (
     QNote,
@@ -36,6 +40,7 @@ from models.ops.regions import (
 )
 from models.ops.vary import grid_pairs, music_key
 from models.representation import Note, Part
+from models.styles import grooves
 from models.styles.drums import guess_style
 from models.styles.melody import guess_style as guess_melody_style
 from models.tasks import RestyleTask
@@ -121,13 +126,26 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0
     velocity = int(statistics.median(n.velocity for n in clip.notes))
 
+    found = _target_grooves(task, qs, tpb) if drum else []
+    chosen: list[tuple[grooves.Groove, int]] = []
+
+    def plans(rows: int, seed: int) -> list[Plan]:
+        if not found:
+            return [the_plan] * rows
+        chosen[:] = pick_grooves(found, rows, np.random.default_rng([seed, 17]))
+        return [phrase_priors(the_plan, g.bars[first:first + SEGMENT_BARS], tpb) for g, first in chosen]
+
     def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
         assert tokens is not None
         written = decode(tokens, src.length)[1].get(role)
         new = generated_notes(written, kept_q, [(0, total)])
         if drum:
-            return [_named(clip, kept_notes + humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length)),
-                           task.style)]
+            part = _named(clip, kept_notes + humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length)),
+                          task.style)
+            if chosen:
+                g, first = chosen[row]
+                part.extra["source"] = f"{g.source} bars {first + 1}-{first + len(g.bars[first:first + SEGMENT_BARS])}"
+            return [part]
         lengths = {(round(n.start * V.TICKS_PER_BEAT), n.pitch): n.duration
                    for n in (written.notes if free and written is not None else ())}
         scale = view.scale if view is not None else 1.0
@@ -143,7 +161,21 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
             new = [view.from_view(n) for n in new]
         return [_named(clip, kept + new, task.style)]
 
-    return Rewrite(lambda rows, seed: [the_plan] * rows, finish)
+    return Rewrite(plans, finish)
+
+
+def _target_grooves(task: RestyleTask, qs: list[QNote], tpb: int) -> list[grooves.Groove]:
+    """The target style's grooves nearest the clip's skeleton (the kick/snare hits of at least
+    half its bars) and tempo: their bars are the priors of what the model writes."""
+    library = grooves.shipped()
+    if library is None:
+        return []
+    bars = max(1, math.ceil(task.clip.length * V.TICKS_PER_BEAT / tpb))
+    count: dict[tuple[int, int], int] = {}
+    for tick, pitch in {(q[0], q[1]) for q in qs if q[1] in SKELETON}:
+        count[(tick % tpb, pitch)] = count.get((tick % tpb, pitch), 0) + 1
+    ours = {hit for hit, n in count.items() if 2 * n >= bars}
+    return library.nearest(task.style, task.clip.time_signature, ours, task.clip.tempo)
 
 
 def _named(clip: Part, notes: list[Note], style: str) -> Part:

@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, GROOVE_CREDIT, WEIGHTS_DIR
 from models.net import vocab as V
 from models.net.tokenizer import snap
 from models.representation import Part, Piece
 from models.styles import table_build
 
 WEIGHTS_PATH = WEIGHTS_DIR / "drum_styles.json"
-CREDIT = "Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019"
+CREDIT = GROOVE_CREDIT
 DEFAULT_STYLE = "rock"
 _POINTS = (0, 3, 4, 6, 8, 9)
 _CLASSES = tuple(DRUM_CLASSES.values())

@@ -1,0 +1,215 @@
+"""The groove library: real drummers' bars from the Groove MIDI Dataset's train split (Gillick,
+Tang, Roberts, Engel, Bamman 2019; CC BY 4.0), indexed by style, metre, tempo, feel (straight or
+swung), density and kick/snare pattern, shipped as models/weights/grooves.json.
+
+Each performance keeps up to ``MAX_BARS`` bars on the tokenizer's grid (12 ticks a beat), one
+hit per (tick, drum class) with its velocity. ``drums`` starts from the grooves that fit a
+request (:meth:`Library.find`), ``restyle`` leans on the target style's bars nearest the
+source's skeleton. A style with no beat recordings on the train split (gospel: fills only)
+borrows the grooves of the style its drummers' train fills are recognised as.
+
+    python -m models.styles.grooves --build      # rebuild from the train split
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
+from models.constants import GROOVE_CREDIT as CREDIT
+from models.net import vocab as V
+from models.net.tokenizer import bar_ticks, snap
+from models.representation import Piece
+from models.styles import table_build
+
+LIBRARY_PATH = WEIGHTS_DIR / "grooves.json"
+MAX_BARS = 24  # bars kept per performance (from its start)
+MIN_HITS = 3  # a bar with fewer is a pause or a count-in, not a groove bar
+MIN_BARS = 2  # a performance with fewer groove bars has no phrase to vary
+CLASSES = tuple(DRUM_CLASSES.values())
+SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
+Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
+# Retrieval costs: a tempo an octave away costs TEMPO_COST, the whole density range DENSITY_COST,
+# and a kick on every bass onset saves BASS_GAIN.
+TEMPO_COST = 4.0
+DENSITY_COST = 2.0
+BASS_GAIN = 1.5
+
+
+@dataclass(frozen=True)
+class Groove:
+    """One train performance: where it came from, how it is played, and its bars."""
+
+    source: str  # "groove:drummer1/session1/3"
+    style: str
+    time_signature: tuple[int, int]
+    bpm: float
+    swung: bool  # off-beat eighths played as triplets
+    bars: tuple[tuple[Hit, ...], ...]
+
+    @cached_property
+    def density(self) -> float:
+        """Median hits per bar."""
+        return float(statistics.median(len(bar) for bar in self.bars))
+
+    @cached_property
+    def skeleton(self) -> frozenset[tuple[int, int]]:
+        """Kick/snare hits (tick in the bar, class) found in at least half its bars."""
+        count = Counter((t, c) for bar in self.bars for t, c, _ in set(bar) if c in SKELETON)
+        return frozenset(hit for hit, n in count.items() if 2 * n >= len(self.bars))
+
+    def kick_share(self, positions: frozenset[int]) -> float:
+        """The share of ``positions`` (ticks in the bar) where its bars play a kick, averaged."""
+        if not positions:
+            return 0.0
+        kick = DRUM_CLASSES["kick"]
+        return sum(len(positions & {t for t, c, _ in bar if c == kick}) for bar in self.bars) / (
+            len(positions) * len(self.bars))
+
+
+@dataclass(frozen=True)
+class Library:
+    grooves: tuple[Groove, ...]
+    borrowed: dict[str, str]  # style with no grooves of its own -> the style lent to it
+
+    def of_style(self, style: str, time_signature: tuple[int, int]) -> list[Groove]:
+        style = self.borrowed.get(style, style)
+        return [g for g in self.grooves if g.style == style and g.time_signature == time_signature]
+
+    def find(self, style: str, time_signature: tuple[int, int], tempo: float | None = None,
+             density: float | None = None, bass: Iterable[int] = ()) -> list[Groove]:
+        """The style's grooves in that metre, best fit first: nearest in tempo, in density (0..1:
+        the style's sparsest to busiest performance) and with a kick on most ``bass`` onsets
+        (ticks in the bar). Empty when the library has none."""
+        pool = self.of_style(style, time_signature)
+        if not pool:
+            return []
+        ranks = sorted(g.density for g in pool)
+        positions = frozenset(bass)
+
+        def cost(g: Groove) -> float:
+            out = TEMPO_COST * abs(math.log2(g.bpm / tempo)) if tempo else 0.0
+            if density is not None:
+                out += DENSITY_COST * abs(ranks.index(g.density) / max(1, len(ranks) - 1) - density)
+            return out - BASS_GAIN * g.kick_share(positions)
+
+        return sorted(pool, key=lambda g: (cost(g), g.source))
+
+    def nearest(self, style: str, time_signature: tuple[int, int], skeleton: set[tuple[int, int]],
+                tempo: float | None = None) -> list[Groove]:
+        """The style's grooves ordered by how much of ``skeleton`` (kick/snare hits in the bar)
+        they share (F1), then by tempo."""
+        def score(g: Groove) -> tuple[float, float, str]:
+            both = len(g.skeleton & skeleton)
+            f1 = 2 * both / max(1, len(g.skeleton) + len(skeleton))
+            return (-f1, abs(math.log2(g.bpm / tempo)) if tempo else 0.0, g.source)
+
+        return sorted(self.of_style(style, time_signature), key=score)
+
+
+def bars_of(piece: Piece, limit: int = MAX_BARS) -> list[tuple[Hit, ...]]:
+    """A performance's bars on the grid: a hit belongs to the bar its grid point falls in (an
+    early downbeat is the next bar's), one hit per tick and class (the loudest)."""
+    part = piece.first
+    tpb = bar_ticks(part.time_signature)
+    loudest: dict[tuple[int, int], int] = {}
+    for n in part.notes:
+        if n.pitch in DRUM_PITCH_MAP:
+            key = (snap(n.start * V.TICKS_PER_BEAT), DRUM_PITCH_MAP[n.pitch])
+            loudest[key] = max(loudest.get(key, 0), n.velocity)
+    count = max(1, int(part.length * V.TICKS_PER_BEAT) // tpb)
+    bars: list[list[Hit]] = [[] for _ in range(count)]
+    for (tick, cls), vel in sorted(loudest.items()):
+        if tick // tpb < count:
+            bars[tick // tpb].append((tick % tpb, cls, vel))
+    return [tuple(bar) for bar in bars if len(bar) >= MIN_HITS][:limit]
+
+
+def swung(piece: Piece) -> bool:
+    """Whether its off-beat eighths are played late, as triplets (grid point 8 of 12) rather
+    than straight (6)."""
+    points = Counter(snap(n.start * V.TICKS_PER_BEAT) % V.TICKS_PER_BEAT for n in piece.first.notes)
+    return points[8] > points[6]
+
+
+def build_library(pieces: Sequence[Piece]) -> dict[str, Any]:
+    """The library from Groove train pieces (raises ValueError on any other split)."""
+    from models.styles.drums import shipped
+
+    grooves = []
+    for piece in pieces:
+        if piece.split != "train" or not piece.source.startswith("groove:"):
+            raise ValueError(f"pieces must be Groove train pieces, got {piece.source} ({piece.split})")
+        bars = bars_of(piece)
+        if piece.style and piece.labels.get("beat_type") == "beat" and len(bars) >= MIN_BARS:
+            num, den = piece.first.time_signature
+            grooves.append({"source": piece.source, "style": piece.style, "metre": f"{num}/{den}",
+                            "bpm": round(piece.first.tempo or 120.0, 1), "swung": swung(piece),
+                            "bars": [_encode(bar) for bar in bars]})
+    have = {g["style"] for g in grooves}
+    borrowed = {}
+    classifier = shipped()
+    for style in V.DRUM_STYLES:
+        fills = [p for p in pieces if p.style == style and p.labels.get("beat_type") == "fill"]
+        if style not in have and fills and classifier is not None:
+            votes = Counter(s for s in (classifier.predict(p.first) for p in fills) if s in have)
+            borrowed[style] = votes.most_common(1)[0][0] if votes else "rock"
+    return {"format": "dawbridge-grooves", "version": 1, "credit": CREDIT,
+            "source": "Groove MIDI Dataset train split (info.csv split 'train'), beat recordings",
+            "licence": "CC BY 4.0 (the performances, on a 12-per-beat grid)",
+            "hits": "per bar, 5 hex digits a hit: tick in the bar (2), drum class index (1), velocity (2)",
+            "classes": list(CLASSES), "borrowed": borrowed, "grooves": grooves}
+
+
+def _encode(bar: Sequence[Hit]) -> str:
+    return "".join(f"{t:02x}{CLASSES.index(c):x}{v:02x}" for t, c, v in bar)
+
+
+def _decode(text: str) -> tuple[Hit, ...]:
+    return tuple((int(text[i:i + 2], 16), CLASSES[int(text[i + 2], 16)], int(text[i + 3:i + 5], 16))
+                 for i in range(0, len(text), 5))
+
+
+def from_json(data: dict[str, Any]) -> Library:
+    grooves = []
+    for g in data["grooves"]:
+        num, den = (int(x) for x in g["metre"].split("/"))
+        grooves.append(Groove(g["source"], g["style"], (num, den), float(g["bpm"]), bool(g["swung"]),
+                              tuple(_decode(bar) for bar in g["bars"])))
+    return Library(tuple(grooves), dict(data.get("borrowed", {})))
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Library | None:
+    """The shipped library, or None when it is missing or unreadable (drums then come from the
+    model alone)."""
+    try:
+        return from_json(json.loads(LIBRARY_PATH.read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def build(out: Path) -> str:
+    from models.data.corpus import training_split
+
+    pieces = training_split("groove")
+    data = build_library(pieces)
+    out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    bars = sum(len(g["bars"]) for g in data["grooves"])
+    return f"{len(data['grooves'])} train performances, {bars} bars, borrowed {data['borrowed']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return table_build.main(argv, "models.styles.grooves", __doc__ or "", LIBRARY_PATH, build)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

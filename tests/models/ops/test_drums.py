@@ -1,0 +1,139 @@
+"""The drum ops with the shipped model and groove library: ``drums`` starts from real train
+performances and says which; candidates come from different performances; a two-bar phrase
+stays one; fills keep the groove up to where they start and land on the next downbeat; a
+melody is refused by ``fill`` and by a drum-style ``restyle``."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
+from models.interface import Composer, load_composer
+from models.net.tokenizer import snap
+from models.ops.drums import fill_beats, looks_like_drums
+from models.representation import Note, Part
+from models.styles import grooves
+from models.tasks import DrumsTask, FillTask, RestyleTask, Sampling
+from tests.models.ops.test_ops_constraints import groove, tune
+
+CRASH = DRUM_CLASSES["crash"]
+TOMS_CRASH = {DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash")}
+
+
+@pytest.fixture(scope="module")
+def shipped(one_thread: None) -> Composer:
+    return load_composer(None, "cpu")
+
+
+def grid(part: Part, start: float, end: float) -> set[tuple[int, int]]:
+    return {(snap(n.start * 12) - round(start * 12), DRUM_PITCH_MAP[n.pitch]) for n in part.notes
+            if start <= n.start < end}
+
+
+def test_drums_start_from_a_train_performance_and_say_which(shipped: Composer) -> None:
+    library = grooves.shipped()
+    assert library is not None
+    results = shipped.run(DrumsTask(4, (4, 4), 96.0, "reggae", humanize=0.0, sampling=Sampling(candidates=3, seed=2)))
+    sources = [parts[0].extra["source"] for parts in results]
+    assert len({s.split(" bars ")[0] for s in sources}) == 3  # three different performances
+    for (part,), source in zip(results, sources, strict=True):
+        name, bars = source.split(" bars ")
+        g = next(g for g in library.grooves if g.source == name)
+        assert g.style == "reggae" and g.time_signature == (4, 4)
+        first = int(bars.split("-")[0]) - 1
+        assert grid(part, 0, 4) == {(t, c) for t, c, _ in g.bars[first]}  # the drummer's own first bar
+
+
+def test_every_style_has_grooves_in_four_four() -> None:
+    library = grooves.shipped()
+    assert library is not None
+    from models.net import vocab as V
+
+    for style in V.DRUM_STYLES:
+        assert library.of_style(style, (4, 4)), style
+    assert "gospel" in library.borrowed  # fills only on the train split
+
+
+def test_find_prefers_the_tempo_and_density_asked_for() -> None:
+    library = grooves.shipped()
+    assert library is not None
+    slow, fast = library.find("rock", (4, 4), 70.0)[0], library.find("rock", (4, 4), 160.0)[0]
+    assert slow.bpm < fast.bpm
+    sparse, busy = library.find("funk", (4, 4), None, 0.0)[0], library.find("funk", (4, 4), None, 1.0)[0]
+    assert sparse.density < busy.density
+
+
+def test_a_metre_without_grooves_falls_back_to_the_model(shipped: Composer) -> None:
+    (part,) = shipped.run(DrumsTask(2, (7, 8), 120.0, "rock", sampling=Sampling(seed=1)))[0]
+    assert part.length == 7.0 and "source" not in part.extra and part.notes
+
+
+def test_library_hits_round_trip() -> None:
+    bar = ((0, 36, 100), (12, 38, 90), (45, 49, 127))
+    assert grooves._decode(grooves._encode(bar)) == bar
+
+
+@pytest.mark.parametrize("intensity", [0.2, 0.5, 1.0])
+def test_fill_keeps_the_groove_up_to_where_it_starts(shipped: Composer, intensity: float) -> None:
+    clip = groove(2)
+    start = 8.0 - fill_beats(intensity, 4.0)
+    for (part,) in shipped.run(FillTask(clip, intensity=intensity, humanize=0.0, sampling=Sampling(candidates=2, seed=3))):
+        before = [n for n in part.notes if n.start < start]
+        assert before == sorted((n for n in clip.notes if n.start < start), key=lambda n: (n.start, n.pitch))
+    assert fill_beats(0.2, 4.0) <= 2 and fill_beats(0.8, 4.0) == 4
+
+
+def test_fill_intensity_adds_notes_per_beat(shipped: Composer) -> None:
+    clip = groove(2)
+    per_beat = {}
+    for intensity in (0.0, 1.0):
+        parts = shipped.run(FillTask(clip, intensity=intensity, sampling=Sampling(candidates=3, seed=5)))
+        start = 8.0 - fill_beats(intensity, 4.0)
+        per_beat[intensity] = sum(sum(n.start >= start for n in p[0].notes) for p in parts) / (8.0 - start)
+    assert per_beat[1.0] > per_beat[0.0]
+
+
+def test_an_intense_fill_lands_on_the_next_downbeat(shipped: Composer) -> None:
+    clip = groove(3)
+    for (part,) in shipped.run(FillTask(clip, span=(4.0, 8.0), intensity=0.9, sampling=Sampling(candidates=3, seed=5))):
+        fill = [n for n in part.notes if 4.0 <= n.start < 8.0]
+        assert {DRUM_PITCH_MAP[n.pitch] for n in fill} & TOMS_CRASH or any(
+            n.pitch == CRASH and n.start == 8.0 for n in part.notes)
+        assert any(n.pitch == CRASH and n.start == 8.0 for n in part.notes)  # the landing
+        assert not any(n.pitch == CRASH and 7.5 <= n.start < 8.0 for n in part.notes)  # not a 16th before
+        assert [n for n in part.notes if n.start < 4.0 or (n.start >= 8.0 and n.pitch != CRASH)] == sorted(
+            (n for n in clip.notes if not 4.0 <= n.start < 8.0), key=lambda n: (n.start, n.pitch))
+
+
+def test_a_melody_is_refused_by_fill_and_by_a_drum_style(shipped: Composer) -> None:
+    with pytest.raises(ValueError, match="drum clip for fill, got a melody clip"):
+        shipped.run(FillTask(tune(2)))
+    unknown = Part(tune(2).notes, 8.0, (4, 4), 120.0)  # no kind given: read from the notes
+    assert not looks_like_drums(unknown) and looks_like_drums(Part(groove(1).notes, 4.0))
+    with pytest.raises(ValueError, match="drum clip for fill"):
+        shipped.run(FillTask(unknown))
+    with pytest.raises(ValueError, match="melody clip"):
+        shipped.run(RestyleTask(tune(2), "rock"))
+
+
+def test_restyle_leans_on_the_target_styles_grooves(shipped: Composer) -> None:
+    clip = groove(4)
+    (part,) = shipped.run(RestyleTask(clip, "jazz", 1.0, sampling=Sampling(seed=1)))[0]
+    name = part.extra["source"].split(" bars ")[0]
+    library = grooves.shipped()
+    assert library is not None
+    assert next(g for g in library.grooves if g.source == name).style == "jazz"
+    assert part.notes and {DRUM_PITCH_MAP[n.pitch] for n in part.notes} <= set(DRUM_CLASSES.values())
+
+
+def test_candidates_are_never_near_copies(shipped: Composer) -> None:
+    results = shipped.run(DrumsTask(4, (4, 4), 110.0, "rock", humanize=0.0, sampling=Sampling(candidates=4, seed=9)))
+    sets = [grid(parts[0], 0, 16) for parts in results]
+    for i, a in enumerate(sets):
+        for b in sets[i + 1:]:
+            assert len(a & b) / len(a | b) < 0.9
+
+
+def test_looks_like_drums_reads_a_kit_clip() -> None:
+    hats = Part(tuple(Note(42, i * 0.5, 0.1, 80) for i in range(8)), 4.0)
+    assert looks_like_drums(hats)
