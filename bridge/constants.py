@@ -87,7 +87,12 @@ WORKER_HEARTBEAT = 1.0
 """Seconds between heartbeats on the worker socket, both ways."""
 
 WORKER_LIVENESS = 3
-"""Heartbeats a peer may miss before it is taken for dead (its jobs are retried once)."""
+"""Heartbeats a worker may miss before the engine takes it for dead (its jobs are retried once)."""
+
+WORKER_SILENCE = 30.0
+"""Seconds a worker waits for a word from a connected engine before it reconnects. A dead
+connection is noticed sooner, by ZMTP heartbeats (HEARTBEAT_MS); this covers an engine that
+is connected but stuck."""
 
 RELAY_HEARTBEAT_MS = 1000
 """ZMTP heartbeats from a relay to its upstream, so a dead server is noticed in seconds."""

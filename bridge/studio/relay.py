@@ -14,8 +14,11 @@ in flight (Lazy Pirate, from the ZeroMQ guide):
   opened afresh (nothing stale is sent later) and ZeroMQ reconnects by itself;
 - no final reply by the request's deadline plus a grace period: ``timeout``.
 
-Progress and command events pass through; a final reply for a request the relay has already
-answered is dropped, so every request gets exactly one.
+Progress and command events pass through, except to a REQ socket, which takes exactly one
+message per request; a final reply for a request the relay has already answered is dropped, so
+every request gets exactly one. A DAW client whose connection closes (a CLI stopped with
+Ctrl-C) has its requests in flight cancelled upstream, so the studio's model is not kept busy
+for nobody.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from bridge import constants as C
-from bridge.protocol import MUSICAL_OPS, ErrorCode, error_reply
+from bridge.protocol import MUSICAL_OPS, PROTOCOL_VERSION, ErrorCode, error_reply
 from bridge.serve.server import Waker
+from bridge.serve.sockets import closed_connections, receive, watch_connections
 from bridge.studio.keys import ClientKeys
 
 log = logging.getLogger(__name__)
@@ -72,6 +76,9 @@ class Relay:
         self._monitor: zmq.Socket | None = None
         self._pending: dict[tuple[bytes, str], Pending] = {}
         self._delimited: dict[bytes, bool] = {}  # client -> sends an empty delimiter frame
+        self._one_reply: set[bytes] = set()  # REQ clients: final replies only
+        self._fds: dict[int, bytes] = {}  # connection descriptor -> client
+        self._front_monitor: zmq.Socket | None = None
         self._parked: list[tuple[float, list[bytes]]] = []  # (until, frames) waiting for a connection
         self.forwarded = 0
         self.local_replies = 0  # requests the relay answered itself
@@ -117,6 +124,7 @@ class Relay:
             front.close(linger=0)
             raise
         self._front = front
+        self._front_monitor = watch_connections(front)
         self.address = front.getsockopt_string(zmq.LAST_ENDPOINT)
         self._open_upstream()
         log.info("relay on %s forwarding to %s%s", self.address, self.upstream,
@@ -128,21 +136,27 @@ class Relay:
         finally:
             self._answer_all(ErrorCode.unavailable, "the relay is stopping")
             self._close_upstream()
+            front.disable_monitor()
+            self._front_monitor.close(linger=0)
             front.close(linger=200)
             self._waker.close()
 
     def _round(self) -> None:
         assert self._front is not None and self._up is not None and self._monitor is not None
+        assert self._front_monitor is not None
         poller = zmq.Poller()
-        for sock in (self._front, self._up, self._monitor, self._waker):
+        for sock in (self._front, self._up, self._monitor, self._waker, self._front_monitor):
             poller.register(sock, zmq.POLLIN)
         events = dict(poller.poll(C.POLL_MS))
         if events.get(self._monitor):
             self._on_monitor()
+        if events.get(self._front_monitor):
+            for fd in closed_connections(self._front_monitor):
+                self._client_gone(fd)
         if self._up is not None and events.get(self._up):
             self._drain(self._up, self._from_upstream)
         if events.get(self._front):
-            self._drain(self._front, self._from_client)
+            self._read_clients()
         self._waker.drain()
         now = time.monotonic()
         self._expire(now)
@@ -150,6 +164,43 @@ class Relay:
             self._retry_at = now + REFUSED_RETRY
             self._close_upstream()
             self._open_upstream()
+
+    def _read_clients(self) -> None:
+        assert self._front is not None
+        for _ in range(C.MAX_MESSAGES_PER_ROUND):
+            try:
+                inbound = receive(self._front)
+            except zmq.Again:
+                return
+            client = inbound.routing_id
+            if inbound.fd >= 0:
+                self._fds[inbound.fd] = client
+            if inbound.socket_type == "REQ":
+                self._one_reply.add(client)
+            if inbound.too_large:
+                self._reply(client, error_reply(None, ErrorCode.too_large,
+                                                f"the message is over {C.MAX_MESSAGE_BYTES} bytes"))
+                continue
+            self._from_client(inbound.frames)
+
+    def _client_gone(self, fd: int) -> None:
+        """A DAW client's connection closed: cancel upstream what it still waits for."""
+        client = self._fds.pop(fd, None)
+        if client is None:
+            return
+        self._one_reply.discard(client)
+        self._delimited.pop(client, None)
+        gone = [key for key in self._pending if key[0] == client]
+        for key in gone:
+            del self._pending[key]
+            cancel = {"v": PROTOCOL_VERSION, "id": f"relay-cancel-{key[1]}"[:128], "op": "cancel", "target": key[1]}
+            if self._up is not None and self.state == "up":
+                try:
+                    self._up.send_multipart([client, b"", json.dumps(cancel).encode()], zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    pass
+        if gone:
+            log.info("a client went away; %d of its requests cancelled upstream", len(gone))
 
     @staticmethod
     def _drain(sock: zmq.Socket, handle: Any) -> None:
@@ -256,6 +307,8 @@ class Relay:
             request_id = message.get("id")
             if isinstance(request_id, str) and self._pending.pop((client, request_id), None) is None:
                 return
+        elif client in self._one_reply:
+            return  # a REQ socket takes the final reply only
         self._send(client, payload)
 
     def _expire(self, now: float) -> None:

@@ -3,10 +3,12 @@ offers its slots to an engine's worker socket and runs the jobs it is given thro
 scheduler (batching included), in the manner of the ZeroMQ guide's Paranoid Pirate worker.
 
 One loop owns the DEALER socket: poll -> frames -> JOB / CANCEL / HEARTBEAT / DISCONNECT ->
-results from the scheduler's threads -> heartbeats. When the engine stays silent for
-WORKER_LIVENESS heartbeats (or says DISCONNECT), the worker drops what it runs, opens a fresh
-socket and says READY again: an engine restart or a network cut heals by itself. The frames
-are bridge/studio/broker.py's.
+results from the scheduler's threads -> heartbeats. When the connection drops (ZMTP heartbeats,
+which libzmq's I/O threads send and answer whatever the engine's Python loop is doing, notice a
+dead peer), when the engine says DISCONNECT, or when it stays silent for WORKER_SILENCE seconds,
+the worker drops what it runs, opens a fresh socket and says READY again: an engine restart or
+a network cut heals by itself, and a busy engine is not taken for a dead one. The frames are
+bridge/studio/broker.py's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_reques
 from bridge.serve.engine import ComposerSlot, Engine
 from bridge.serve.scheduler import Job, Message, Refused, Scheduler
 from bridge.serve.server import Waker
+from bridge.serve.sockets import closed_connections, watch_connections
 from bridge.studio.broker import (
     CANCEL,
     DISCONNECT,
@@ -66,6 +69,7 @@ class Worker:
         self._killed = False
         self._tickets: dict[str, Job] = {}
         self._socket: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
         self._heard = 0.0
         self._next_beat = 0.0
         self.connected = threading.Event()  # set once the engine has answered
@@ -97,7 +101,7 @@ class Worker:
             if self._socket is not None:
                 if not self._killed:
                     self._send(GONE)
-                self._socket.close(linger=0 if self._killed else 500)
+                self._close_socket(linger=0 if self._killed else 500)
             self._waker.close()
             log.info("worker stopped")
 
@@ -105,8 +109,11 @@ class Worker:
         sock = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, C.MAX_MESSAGE_BYTES)
+        sock.setsockopt(zmq.HEARTBEAT_IVL, C.HEARTBEAT_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, C.HEARTBEAT_TIMEOUT_MS)
         if self.keys is not None:
             self.keys.apply(sock)
+        self._monitor = watch_connections(sock)
         sock.connect(self.connect_address)
         self._socket = sock
         self._heard = time.monotonic()
@@ -121,9 +128,16 @@ class Worker:
         for job in list(self._tickets.values()):
             self.scheduler.cancel(job.envelope, job.request.id)
         self._tickets.clear()
-        assert self._socket is not None
-        self._socket.close(linger=0)
+        self._close_socket(linger=0)
         self._connect()
+
+    def _close_socket(self, linger: int) -> None:
+        assert self._socket is not None
+        if self._monitor is not None:
+            self._socket.disable_monitor()
+            self._monitor.close(linger=0)
+            self._monitor = None
+        self._socket.close(linger=linger)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -148,7 +162,9 @@ class Worker:
         self.scheduler.expire()
         self._flush()
         now = time.monotonic()
-        if now - self._heard > C.WORKER_HEARTBEAT * C.WORKER_LIVENESS:
+        if self._monitor is not None and closed_connections(self._monitor):
+            self._reconnect("closed the connection")
+        elif now - self._heard > C.WORKER_SILENCE:
             self._reconnect("stopped answering")
         elif now >= self._next_beat:
             self._next_beat = now + C.WORKER_HEARTBEAT
