@@ -50,17 +50,7 @@ def run(op: str, args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - started
     candidates = [[Clip.model_validate(c) for c in cand["clips"]] for cand in result["candidates"]]
     offset = source[0].length if op == "continue" and source else 0.0
-    tracks = [(clip.model_copy(update={"name": clip.name or "input"}), 0.0) for clip in source]
-    programs = [part.programs for part in parts]
-    same_part = parts[0] if len(parts) == 1 and op not in ("harmonize", "drums") else None
-    for number, clips in enumerate(candidates, start=1):
-        for clip in clips:
-            name = clip.name or op
-            if len(candidates) > 1:
-                name = f"candidate {number}: {name}"
-            tracks.append((clip.model_copy(update={"name": name}), offset))
-            program = same_part.program_at(offset) if same_part else None  # the same instrument plays on
-            programs.append([] if program is None else [(0.0, program)])
+    tracks, programs = _output_tracks(op, parts, source, candidates, offset)
     metre = source[0].time_signature if source else song.time_signature
     midifile.write(args.output, tracks, song.tempo, metre, song.key, song.tempos, programs)
     print(f"wrote {args.output}: {sum(len(c) for c in candidates)} clip(s) in {len(candidates)} candidate(s) "
@@ -69,6 +59,25 @@ def run(op: str, args: argparse.Namespace) -> int:
         preview.draw(args.preview, source, candidates, title=f"{op}: {args.input}", offset=offset)
         print(f"wrote {args.preview}")
     return 0
+
+
+def _output_tracks(op: str, parts: list[midifile.FilePart], source: list[Clip], candidates: list[list[Clip]],
+                   offset: float) -> tuple[list[tuple[Clip, float]], list[midifile.Programs]]:
+    """The tracks of the output file (the sent parts, then each candidate's clips from
+    ``offset``) and their program changes: a sent part keeps its own; a candidate of an op that
+    rewrites one part (not harmonize or drums, which add new parts) plays on that part's program."""
+    tracks = [(clip.model_copy(update={"name": clip.name or "input"}), 0.0) for clip in source]
+    programs = [part.programs for part in parts]
+    same_part = parts[0] if len(parts) == 1 and op not in ("harmonize", "drums") else None
+    program = same_part.program_at(offset) if same_part else None
+    for number, clips in enumerate(candidates, start=1):
+        for clip in clips:
+            name = clip.name or op
+            if len(candidates) > 1:
+                name = f"candidate {number}: {name}"
+            tracks.append((clip.model_copy(update={"name": name}), offset))
+            programs.append([] if program is None else [(0.0, program)])
+    return tracks, programs
 
 
 def _output_refusal(args: argparse.Namespace) -> str | None:
