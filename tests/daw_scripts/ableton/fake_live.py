@@ -44,15 +44,15 @@ from collections import namedtuple
 
 TICK_SECONDS = 0.1
 
-LiveApi = namedtuple("LiveApi", "python scale create_midi_clip returns_clips")
+LiveApi = namedtuple("LiveApi", "python scale create_midi_clip returns_new")
 # python: the embedded Python; scale: Song.root_note/scale_name/scale_mode; create_midi_clip:
-# None (absent), "none" (returns None) or "clip"; returns_clips: duplicate_clip_to_arrangement
-# returns the new clip.
+# None (absent), "none" (returns None) or "clip"; returns_new: duplicate_clip_to_arrangement,
+# Song.create_midi_track and Song.create_scene return what they made.
 APIS = {
-    "11.2": LiveApi(python=(3, 7), scale=False, create_midi_clip=None, returns_clips=False),
-    "12.0": LiveApi(python=(3, 11), scale=True, create_midi_clip=None, returns_clips=False),
-    "12.1": LiveApi(python=(3, 11), scale=True, create_midi_clip="none", returns_clips=False),
-    "12.3": LiveApi(python=(3, 11), scale=True, create_midi_clip="clip", returns_clips=True),
+    "11.2": LiveApi(python=(3, 7), scale=False, create_midi_clip=None, returns_new=False),
+    "12.0": LiveApi(python=(3, 11), scale=True, create_midi_clip=None, returns_new=False),
+    "12.1": LiveApi(python=(3, 11), scale=True, create_midi_clip="none", returns_new=False),
+    "12.3": LiveApi(python=(3, 11), scale=True, create_midi_clip="clip", returns_new=True),
 }
 LIVE_VERSIONS = tuple(APIS)
 DEFAULT_VERSION = "12.3"
@@ -272,7 +272,7 @@ class Track:
         for note in clip._notes:
             copy._notes.append(MidiNote(note.note_id, note))
         self._add_arrangement_clip(copy)
-        return copy if self._song.api.returns_clips else None
+        return copy if self._song.api.returns_new else None
 
     def _add_arrangement_clip(self, clip):
         clip.canonical_parent = self
@@ -353,6 +353,7 @@ class Song:
         self.view.selected_track = track  # Live selects the new track; its slots are empty
         self.view.detail_clip = None
         self._journal.record(lambda: self.tracks.remove(track))
+        return track if self.api.returns_new else None
 
     def create_scene(self, index=-1):
         _main_thread_only()
@@ -360,10 +361,12 @@ class Song:
             index = len(self.scenes)
         if not 0 <= index <= len(self.scenes):
             raise IndexError("Scene index out of range")
-        self.scenes.insert(index, object())
+        scene = object()
+        self.scenes.insert(index, scene)
         for track in self.tracks:
             track.clip_slots.insert(index, ClipSlot(track))
         self._journal.record(lambda: self._remove_scene(index))
+        return scene if self.api.returns_new else None
 
     def _remove_scene(self, index):
         del self.scenes[index]
