@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import socket
 import threading
 import time
@@ -264,11 +265,11 @@ class Server:
         try:
             envelope, body = _peel(frames)
             if len(body) > C.MAX_REQUEST_BYTES:
-                raise ProtocolError(ErrorCode.too_large,
-                                    f"the request is {len(body)} bytes; the limit is {C.MAX_REQUEST_BYTES}")
+                raise ProtocolError(ErrorCode.too_large, f"the request is {len(body)} bytes; the limit is "
+                                    f"{C.MAX_REQUEST_BYTES}", _guess_id(body))
             if cost.counted_notes(body) > MAX_NOTES_PER_REQUEST:
                 raise ProtocolError(ErrorCode.too_large, f"the request holds more than {MAX_NOTES_PER_REQUEST} "
-                                    "notes in all its clips; send a shorter clip")
+                                    "notes in all its clips; send a shorter clip", _guess_id(body))
             request = decode_request(body)
         except ProtocolError as exc:
             log.debug("refused a frame from %s: %s", peer.label, exc.message)
@@ -453,6 +454,18 @@ def _log_reply(level: int, request_id: str, op: str, client: str, waited: float,
     log.log(level, "%s %s from %s: %s (queue %.3f s, compute %.3f s)", request_id, op, client, outcome,
             waited, computed, extra={"request_id": request_id, "op": op, "client": client, "outcome": outcome,
                                      "queue_seconds": round(waited, 4), "compute_seconds": round(computed, 4)})
+
+
+_ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,128})"')
+
+
+def _guess_id(body: bytes) -> str | None:
+    """The id of a request refused before it is parsed, so its client can match the reply."""
+    match = _ID.search(body)
+    try:
+        return match.group(1).decode() if match else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _peel(frames: list[bytes]) -> tuple[Envelope, bytes]:
