@@ -757,8 +757,8 @@ class FakeReaper:
             return (0, title, num_inputs, captions_csv, retvals_csv, retvals_csv_sz)
         return (1, title, num_inputs, captions_csv, answer, retvals_csv_sz)
 
-    def RPR_GetProjectName(self, proj, bufOut, bufOut_sz):
-        return (proj, self.project_name, bufOut_sz)
+    def RPR_GetProjectName(self, proj, buf, buf_sz):
+        return (proj, self.project_name, buf_sz)
 
     def RPR_GetResourcePath(self):
         return self.resource_path

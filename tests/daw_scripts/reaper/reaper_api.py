@@ -18,7 +18,8 @@ the fake, all read from that generated wrapper:
   pointers as strings (NULL: zeros), ``const char*`` as str.
 
 ``SIGNATURES`` holds the C prototypes of every function the fake offers, written out here
-from the header's declarations (parameter names as there).
+from the header's declarations (parameter names as there). ``test_reaper_api.py`` checks them
+against a generated ``reaper_python.py`` when one is at hand (``REAPER_PYTHON=...``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ MediaItem* CreateNewMIDIItemInProj(MediaTrack* track, double starttime, double e
 void DeleteExtState(const char* section, const char* key, bool persist)
 MediaItem_Take* GetActiveTake(MediaItem* item)
 const char* GetExtState(const char* section, const char* key)
-void GetProjectName(ReaProject* proj, char* bufOut, int bufOut_sz)
+void GetProjectName(ReaProject* proj, char* buf, int buf_sz)
 MediaItem* GetMediaItem(ReaProject* proj, int itemidx)
 MediaTrack* GetMediaItem_Track(MediaItem* item)
 double GetMediaItemInfo_Value(MediaItem* item, const char* parmname)
