@@ -1,0 +1,2 @@
+"""The harmonic layer: chord symbols, reading chords from notes, and the phrase-level chord plan
+that harmonize realizes."""
