@@ -54,12 +54,13 @@ def peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_engine(address: str, device: str, weights: str | None) -> tuple[subprocess.Popen, float]:
+def start_engine(address: str, device: str, weights: str | None, root: Path = ROOT) -> tuple[subprocess.Popen, float]:
+    """`dawbridge serve` of the tree at ``root`` (its own modules come first on the path)."""
     cmd = [sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address, "--device", device]
     if weights:
         cmd += ["--weights", weights]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = Client(address, timeout=1.0)
     try:
         while time.perf_counter() - started < 60:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from models.decoding import voicing
@@ -23,6 +24,8 @@ from models.net.transformer import GPT, KVCache
 from models.ops.groove import GroovePrior
 
 MAX_CHORD = 6
+ROLL_PART = 8  # a full context forgets this part of itself beyond the need (1/8: the cache moves
+# once every block_size / 8 tokens)
 GRID = frozenset({0, 3, 4, 6, 8, 9})  # positions within a beat the tokenizer snaps onsets to
 
 
@@ -278,6 +281,14 @@ class _Row:
 
 @dataclass
 class Sampler:
+    """Draws one token from the allowed ones: temperature, then the nucleus (top-p), in numpy
+    on the logits row (a chain of small torch operations costs several times more).
+
+    Seeded: the random numbers come from a torch generator, drawn as ``torch.multinomial``
+    draws them for one sample (an exponential per allowed id; the id with the largest
+    probability / exponential wins), so a seed gives the choices it gave when this was torch
+    throughout (up to float rounding of near-ties)."""
+
     temperature: float = 1.0
     top_p: float = 0.95
     seed: int = 0
@@ -286,22 +297,23 @@ class Sampler:
     def __post_init__(self) -> None:
         self.generator = torch.Generator().manual_seed(self.seed)
 
-    def pick(self, logits: torch.Tensor, allowed: list[int], bias: list[float] | None = None) -> int:
+    def pick(self, logits: np.ndarray | torch.Tensor, allowed: list[int], bias: list[float] | None = None) -> int:
         """Sample one id from ``allowed`` given logits (V,), with temperature and nucleus;
         ``bias`` (one per allowed id) is added to the tempered logits (a prior's log-weights)."""
         if len(allowed) == 1:
             return allowed[0]
-        idx = torch.tensor(allowed)
-        sub = logits.index_select(0, idx).float() / max(self.temperature, 1e-3)
+        row = logits.detach().float().cpu().numpy() if isinstance(logits, torch.Tensor) else logits
+        sub = row[allowed].astype(np.float32) / np.float32(max(self.temperature, 1e-3))
         if bias is not None:
-            sub = sub + torch.tensor(bias)
-        probs = torch.softmax(sub, dim=0)
-        if self.top_p < 1.0:
-            sorted_p, order = probs.sort(descending=True)
-            keep = sorted_p.cumsum(0) - sorted_p < self.top_p
-            probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
-        choice = torch.multinomial(probs, 1, generator=self.generator).item()
-        return allowed[int(choice)]
+            sub += np.asarray(bias, dtype=np.float32)
+        probs = np.exp(sub - sub.max())
+        probs /= probs.sum()
+        if self.top_p < 1.0:  # the nucleus: ids until the mass before them reaches top_p
+            order = np.argsort(-probs, kind="stable")
+            ranked = probs[order]
+            probs[order[np.cumsum(ranked) - ranked >= self.top_p]] = 0.0
+        noise = torch.empty(len(allowed)).exponential_(generator=self.generator).numpy()
+        return allowed[int(np.argmax(probs / noise))]
 
 
 def decode(
@@ -400,6 +412,7 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             logits = logits[keep]
             active = [active[k] for k in keep]
         chunks = []
+        rows = _host(logits)  # (B, V) numpy: the sampler reads rows of it
         row_of = {i: k for k, i in enumerate(active)}
         read: dict[int, list[int]] = {}
         for k, i in enumerate(active):
@@ -410,15 +423,15 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             chunk: list[int] = []
             if st.forced_next() is None:
                 allowed = st.allowed()
-                row = logits[k]
+                row = rows[k]
                 if i in shadow:
-                    row = row + st.plan.guidance * (row - logits[row_of[shadow[i]]])
+                    row = row + st.plan.guidance * (row - rows[row_of[shadow[i]]])
                 chunk.append(jobs[owner[i]].sampler.pick(row, allowed, st.bias(allowed)))
                 st.accept(chunk[0])
             read[i] = chunk + _without_choice(st)
             chunks.append(read[i])
         width = max(len(chunk) for chunk in chunks)
-        if cache.length() + width >= limit - 1:
+        if not _make_room(model, cache, width):
             cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
         else:
             logits = model.forward_rows(_padded(chunks, width, device),
@@ -486,6 +499,28 @@ def _without_choice(st: _Row) -> list[int]:
 
 def _padded(chunks: list[list[int]], width: int, device: torch.device) -> torch.Tensor:
     return torch.tensor([chunk + [V.PAD] * (width - len(chunk)) for chunk in chunks], device=device)
+
+
+def _make_room(model: GPT, cache: KVCache, width: int) -> bool:
+    """Keep attention within the context the model was trained on: when reading ``width``
+    more tokens would pass it, forget the oldest tokens after the header (``1 / ROLL_PART`` of
+    the context more than needed, so the cache moves once every so many tokens). False when
+    a row is too short to give up that much (the cache must then be rebuilt)."""
+    limit = model.config.block_size
+    need = cache.length() + width - (limit - 1)
+    if need <= 0:
+        return True
+    shortest = cache.length() if cache.row_pos is None else int(cache.row_pos.min())
+    room = shortest - V.HEADER
+    if room < need:
+        return False
+    model.roll(cache, V.HEADER, min(room, need + limit // ROLL_PART))
+    return True
+
+
+def _host(logits: torch.Tensor) -> np.ndarray:
+    """Logits (B, V) as a float32 numpy array on the host (a view on CPU)."""
+    return logits.detach().float().cpu().numpy()
 
 
 def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:

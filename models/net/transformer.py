@@ -12,9 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from models.net.step import NumpyStep
 
 
 @dataclass
@@ -39,6 +42,8 @@ class KVCache:
         # Ragged rows (GPT.forward_rows): each row's own length; its keys and values fill slots
         # [0, length), later slots hold padding. None while all rows have the same length.
         self.row_pos: torch.Tensor | None = None  # (B,) long
+        # Slots dropped so far (:meth:`drop`): slot s holds the token at RoPE position s + shift.
+        self.shift = 0
 
     def length(self) -> int:
         """Positions held (the longest row's, with ragged rows)."""
@@ -58,6 +63,57 @@ class KVCache:
         if self.row_pos is None:
             self.row_pos = torch.full((rows,), self.pos, dtype=torch.long, device=device)
 
+    def rows(self) -> int:
+        """Batch rows held (0 before anything is written)."""
+        k = self.k[0]
+        return 0 if k is None else k.shape[0]
+
+    def reserve(self, end: int, rows: int, heads: int, head_dim: int, dtype: torch.dtype = torch.float32,
+                device: torch.device | None = None) -> None:
+        """Make every layer's buffers hold at least ``end`` slots for ``rows`` rows."""
+        k = self.k[0]
+        if k is not None and end <= k.shape[2]:
+            return
+        size = max(self.capacity, 2 * end, 64)
+        n = self.pos  # every layer is written before the position moves on
+        for layer in range(self.n_layer):
+            # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
+            new_k = torch.zeros(rows, heads, size, head_dim, dtype=dtype, device=device)
+            new_v = torch.zeros_like(new_k)
+            old_k, old_v = self.k[layer], self.v[layer]
+            if old_k is not None and old_v is not None and n:
+                new_k[:, :, :n] = old_k[:, :, :n]
+                new_v[:, :, :n] = old_v[:, :, :n]
+            self.k[layer], self.v[layer] = new_k, new_v
+
+    def arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """A layer's key and value buffers as numpy arrays sharing their memory (CPU only)."""
+        k, v = self.k[layer], self.v[layer]
+        assert k is not None and v is not None
+        return k.numpy(), v.numpy()
+
+    def drop(self, start: int, count: int, rotation: torch.Tensor) -> None:
+        """Forget slots ``start .. start + count`` of every row; later slots move down. The keys
+        before ``start`` are rotated by ``rotation`` (RoPE over ``count`` positions, (D, D)) and
+        ``shift`` grows by ``count``: every slot then sits ``shift`` positions before its RoPE
+        position, so attention sees the slots kept as one contiguous sequence."""
+        if count <= 0:
+            return
+        first = self.pos if self.row_pos is None else int(self.row_pos.min())
+        if start + count > first:
+            raise ValueError(f"cannot drop slots {start}..{start + count}: a row holds only {first}")
+        for layer in range(self.n_layer):
+            k, v = self.k[layer], self.v[layer]
+            if k is None or v is None:
+                continue
+            k[:, :, start:self.pos - count] = k[:, :, start + count:self.pos].clone()
+            v[:, :, start:self.pos - count] = v[:, :, start + count:self.pos].clone()
+            k[:, :, :start] = k[:, :, :start] @ rotation.to(k.dtype)
+        self.pos -= count
+        if self.row_pos is not None:
+            self.row_pos -= count
+        self.shift += count
+
     def write(self, layer: int, k: torch.Tensor, v: torch.Tensor, end: int,
               where: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Store a layer's new keys and values and return its slots ``[0, end)`` (B, H, end, D).
@@ -65,16 +121,9 @@ class KVCache:
         else (rows, slots) of each of the N packed tokens, k and v (N, H, D)."""
         H, D = k.shape[-2:]
         B = k.shape[0] if where is None or self.row_pos is None else self.row_pos.shape[0]
+        self.reserve(end, B, H, D, k.dtype, k.device)
         buf_k, buf_v = self.k[layer], self.v[layer]
-        if buf_k is None or buf_v is None or end > buf_k.shape[2]:
-            size = max(self.capacity, 2 * end, 64)
-            # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
-            new_k, new_v = k.new_zeros(B, H, size, D), v.new_zeros(B, H, size, D)
-            n = self.pos  # every layer is written before the position moves on
-            if buf_k is not None and buf_v is not None and n:
-                new_k[:, :, :n] = buf_k[:, :, :n]
-                new_v[:, :, :n] = buf_v[:, :, :n]
-            self.k[layer], self.v[layer] = buf_k, buf_v = new_k, new_v
+        assert buf_k is not None and buf_v is not None
         if where is None:
             T = k.shape[1]
             buf_k[:, :, end - T:end] = k.transpose(1, 2)
@@ -144,6 +193,10 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
+    # How cached inference runs: "numpy" (models/net/step.py, on CPU in float32; elsewhere
+    # torch) or "torch" (the tensor path below, on every device).
+    decode_path = "numpy"
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
@@ -172,7 +225,7 @@ class GPT(nn.Module):
             if cache.row_pos is not None:
                 raise ValueError("this cache holds ragged rows: feed it through forward_rows")
             with torch.inference_mode():
-                return self._head(self._cached(idx, None, cache).view(*idx.shape, -1))
+                return self._head(self._cached(idx, None, cache)).view(*idx.shape, -1)
         T = idx.shape[1]
         cos, sin = self._rope(T, idx.device)
         x = self.drop(self.wte(idx))  # (B, T, C)
@@ -197,6 +250,9 @@ class GPT(nn.Module):
         return self._head(self._cached(idx, lengths, cache)[last])
 
     def _head(self, x: torch.Tensor) -> torch.Tensor:
+        step = self._serving_step()
+        if step is not None:
+            return torch.from_numpy(step.logits(x.numpy()))
         return F.linear(F.layer_norm(x, (self.config.n_embd,), self.ln_f.weight, self.ln_f.bias), self.wte.weight)
 
     def _cached(self, idx: torch.Tensor, lengths: torch.Tensor | None, cache: KVCache) -> torch.Tensor:
@@ -210,6 +266,11 @@ class GPT(nn.Module):
         the residual additions ride in ``addmm``, and RoPE is one (D, D) rotation per position
         applied to a layer's queries and keys together. Only attention sees the (B, T) layout."""
         B, T = idx.shape
+        step = self._serving_step()
+        if step is not None:
+            x = torch.from_numpy(step.hidden(idx.numpy(), None if lengths is None else lengths.numpy(), cache))
+            self._advance(cache, T, lengths)
+            return x
         C, H = self.config.n_embd, self.config.n_head
         D = C // H
         device = idx.device
@@ -226,7 +287,8 @@ class GPT(nn.Module):
             real = (offsets < lengths[:, None]).view(B * T).nonzero().squeeze(1)  # packed -> flat (B*T)
             where = (real // T, positions.reshape(B * T)[real])  # each token's row and slot
             ids = idx.reshape(B * T)[real]
-        rotation = self._rotations(end, device)[positions.reshape(B * T) if where is None else where[1]]  # (N, D, D)
+        slots = positions.reshape(B * T) if where is None else where[1]
+        rotation = self._rotations(end + cache.shift, device)[slots + cache.shift]  # (N, D, D)
         # query t of row b sees its row's slots up to its own; a padded query also sees
         # padding (its output is never read)
         mask = None if T == 1 and lengths is None else (
@@ -250,13 +312,40 @@ class GPT(nn.Module):
             x = torch.addmm(x, y if real is None else y[real], proj_t)
             h = F.layer_norm(x, (C,), *ln2)
             x = torch.addmm(x, F.gelu(torch.mm(h, up_t)), down_t)
+        self._advance(cache, T, lengths)
+        return x
+
+    @staticmethod
+    def _advance(cache: KVCache, T: int, lengths: torch.Tensor | None) -> None:
+        """Move the cache's positions past the tokens just read."""
         if lengths is None:
             cache.pos += T
         else:
             assert cache.row_pos is not None
             cache.row_pos += lengths
             cache.pos = int(cache.row_pos.max())
-        return x
+
+    @torch.inference_mode()
+    def roll(self, cache: KVCache, keep: int, count: int) -> None:
+        """Make room in a full cache without reading anything again: forget ``count`` slots
+        after the first ``keep`` (the header) of every row. The slots kept keep their keys and
+        values; attention sees the header right before them (:meth:`KVCache.drop`)."""
+        if count > 0:
+            cache.drop(keep, count, self._rotations(count + 1, next(self.parameters()).device)[count])
+
+    def _serving_step(self) -> NumpyStep | None:
+        """The numpy decode step (models/net/step.py) when this model serves from it: on CPU in
+        float32 with ``decode_path`` "numpy". Rebuilt when the weights change in place."""
+        weight = self.wte.weight
+        if self.decode_path != "numpy" or weight.device.type != "cpu" or weight.dtype != torch.float32:
+            return None
+        cached = getattr(self, "_step_cache", None)
+        params = cached[1] if cached is not None else list(self.parameters())
+        key = (weight.data_ptr(), *(p._version for p in params))
+        if cached is None or cached[0] != key:
+            cached = (key, params, NumpyStep(self))
+            self._step_cache = cached
+        return cached[2]
 
     def _inference_weights(self) -> list[tuple]:
         """Per layer: the layer norms' (weight, bias) and the linear weights transposed (views)."""

@@ -4,9 +4,13 @@ candidates as each alone with the same seed; a stopped request leaves the others
 from __future__ import annotations
 
 import pytest
+import torch
 
+from models.decoding import decoding
 from models.decoding.decoding import DecodeJob, Sampler, decode, decode_many
 from models.errors import Cancelled
+from models.net import vocab as V
+from models.net.transformer import GPT, GPTConfig
 from models.ops.harmonize import plan_harmony
 from models.representation import Note, Part
 from models.tasks import HarmonizeTask, Sampling
@@ -59,3 +63,30 @@ def test_run_many_matches_run(composer) -> None:
     empty = HarmonizeTask(melody=Part((), 4.0), sampling=Sampling(seed=1))
     outcomes = composer.run_many([empty, tasks[0]])
     assert isinstance(outcomes[0], ValueError) and outcomes[1] == many[0]
+
+
+def test_both_decode_paths_give_the_same_tokens(model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numpy step and the torch path agree to float rounding: the same seeded tokens."""
+    plans = [plan_harmony(m, style, None, None).plan for m, style, _, _ in REQUESTS]
+    out = {}
+    for path in ("numpy", "torch"):
+        monkeypatch.setattr(GPT, "decode_path", path)
+        out[path] = decode_many(model, [DecodeJob(plan, rows, Sampler(temperature=1.0, seed=seed))
+                                        for plan, (_, _, rows, seed) in zip(plans, REQUESTS, strict=True)])
+    assert out["numpy"] == out["torch"]
+
+
+def test_a_context_past_the_block_rolls_instead_of_rebuilding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan over twice the model's context decodes with the cache rolled (never rebuilt:
+    every row is long enough to give up what the next tokens need), and gives the same tokens
+    on both decode paths."""
+    torch.manual_seed(3)
+    small = GPT(GPTConfig(vocab_size=len(V.VOCAB), block_size=96, n_layer=2, n_head=2, n_embd=32)).eval()
+    plan = plan_harmony(_melody(6), "chorale", None, None).plan
+    monkeypatch.setattr(decoding, "_rebuild", None)  # calling it would fail
+    out = {}
+    for path in ("numpy", "torch"):
+        monkeypatch.setattr(GPT, "decode_path", path)
+        out[path] = decode(small, plan, 2, Sampler(seed=4))
+    assert out["numpy"] == out["torch"]
+    assert all(len(row) > 2 * small.config.block_size for row in out["numpy"])

@@ -1,5 +1,6 @@
 """The Transformer (models/net/transformer.py): shapes, weight tying, and KV-cache decoding that
-gives the same logits as a full forward pass, fed in chunks or one token at a time."""
+gives the same logits as a full forward pass, fed in chunks or one token at a time. Every test
+runs on both decode paths (numpy, models/net/step.py, and torch)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from tests.models.conftest import tiny_gpt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True, params=["numpy", "torch"])
+def decode_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(GPT, "decode_path", request.param)
+    return request.param
 
 
 def tokens(batch: int, length: int, seed: int = 0) -> torch.Tensor:

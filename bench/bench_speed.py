@@ -1,0 +1,94 @@
+"""Request latency through the engine, this tree side by side with another revision (not a
+timed test): each case's p50 for both and their ratio, measured interleaved in one run
+(round by round, each case on one engine then the other), so a busy machine slows both alike.
+
+Cases: harmonize 8 bars of 4/4 as a chorale with 1 and 4 candidates, as chords and as bass;
+drums, 4 bars of rock; a fill in the last bar of a 4-bar groove. Each engine is its own
+`dawbridge serve` process; the other revision is taken from git (``git archive``) into a
+temporary folder and served from there with the same Python.
+
+    nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--runs 10] [--weights PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_harmonize import _free_port, melody_clip, start_engine  # noqa: E402
+from bench_ops import groove  # noqa: E402
+
+from bridge.client import Client  # noqa: E402
+
+CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
+    "chorale, 8 bars, 1 candidate": ("harmonize", {"clip": melody_clip(), "style": "chorale"}),
+    "chorale, 4 candidates": ("harmonize", {"clip": melody_clip(), "style": "chorale", "candidates": 4}),
+    "chords": ("harmonize", {"clip": melody_clip(), "style": "chords"}),
+    "bass": ("harmonize", {"clip": melody_clip(), "style": "bass"}),
+    "drums, 4 bars": ("drums", {"bars": 4, "style": "rock", "tempo": 100.0}),
+    "fill": ("fill", {"clip": groove(4)}),
+}
+
+
+def checkout(rev: str, into: Path) -> Path:
+    """The tree of ``rev`` (tracked files) unpacked under ``into``."""
+    archive = into / "tree.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "tree", filter="data")
+    return into / "tree"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", help="git revision to compare with (default: this tree alone)")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--weights")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {"this tree": ROOT}
+        if args.against:
+            roots = {args.against: checkout(args.against, Path(tmp)), **roots}
+        engines, clients, loads = {}, {}, {}
+        try:
+            for name, root in roots.items():
+                address = f"tcp://127.0.0.1:{_free_port()}"
+                engines[name], loads[name] = start_engine(address, "cpu", args.weights, root)
+                clients[name] = Client(address, timeout=120.0)
+            times: dict[str, dict[str, list[float]]] = {case: {name: [] for name in roots} for case in CASES}
+            for run in range(-1, args.runs):  # run -1 warms up
+                for case, (op, fields) in CASES.items():
+                    for name, client in clients.items():
+                        started = time.perf_counter()
+                        client.request(op, seed=max(run, 0), **fields)
+                        if run >= 0:
+                            times[case][name].append(time.perf_counter() - started)
+        finally:
+            for client in clients.values():
+                client.close()
+            for proc in engines.values():
+                proc.terminate()
+                proc.wait(10)
+    names = list(roots)
+    print(f"p50 seconds through the engine, {args.runs} interleaved runs per case")
+    print(f"{'case':<30}" + "".join(f"{n[:14]:>16}" for n in names) + (f"{'ratio':>9}" if len(names) > 1 else ""))
+    for case, by in times.items():
+        p50 = [statistics.median(by[n]) for n in names]
+        ratio = f"{p50[0] / p50[-1]:>8.2f}x" if len(names) > 1 else ""
+        print(f"{case:<30}" + "".join(f"{p:>16.3f}" for p in p50) + ratio)
+    print(f"{'model load (start -> serving)':<30}" + "".join(f"{loads[n]:>16.2f}" for n in names))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

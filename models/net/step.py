@@ -1,0 +1,153 @@
+"""The decode step in numpy: the cached forward pass of :class:`models.net.transformer.GPT` on
+CPU in float32, with the weights laid out for the small products decoding does.
+
+Decoding reads a few tokens per row per step, so each tensor operation's dispatch costs more
+than its arithmetic. numpy's dispatch is several times cheaper than torch's, and the weights
+are kept as contiguous, pre-transposed float32 matrices (queries, keys and values fused in one)
+so every product is one BLAS call on memory read in order. RoPE is applied elementwise from
+(cos, sin) tables. The KV cache is the model's own :class:`KVCache` (its tensors seen through
+numpy without copies), so the torch path and this one can take turns on one cache.
+
+Only GELU runs in torch (exact erf, as training used it; numpy has no erf): one call per layer
+on a zero-copy view.
+
+numpy's BLAS is held to one thread, as torch is while decoding (models/composer.py): for a
+handful of rows its worker threads only add hand-over latency, and they do not share the
+caller's flush-denormals setting (several times slower on a busy 2-core machine).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from models.net.transformer import GPT, Block, KVCache
+
+EPS = 1e-5  # nn.LayerNorm's default
+
+
+class Layer:
+    """One block's weights, laid out for ``x @ W`` with ``x`` (N, C)."""
+
+    def __init__(self, block: Block) -> None:
+        def mat(linear: torch.nn.Linear) -> np.ndarray:
+            return np.ascontiguousarray(linear.weight.detach().float().numpy().T)
+
+        def vec(t: torch.Tensor) -> np.ndarray:
+            return t.detach().float().numpy().copy()
+
+        self.ln1 = (vec(block.ln1.weight), vec(block.ln1.bias))
+        self.qkv = mat(block.attn.qkv)  # (C, 3C)
+        self.proj = mat(block.attn.proj)  # (C, C)
+        self.ln2 = (vec(block.ln2.weight), vec(block.ln2.bias))
+        self.up = mat(block.mlp.up)  # (C, 4C)
+        self.down = mat(block.mlp.down)  # (4C, C)
+
+
+class NumpyStep:
+    """The model's weights in serving layout, and the cached forward pass over them."""
+
+    def __init__(self, model: GPT) -> None:
+        config = model.config
+        self.C, self.H = config.n_embd, config.n_head
+        self.D = self.C // self.H
+        self.rope_base = config.rope_base
+        self.wte = model.wte.weight.detach().float().numpy().copy()  # (V, C): embedding rows
+        self.head = np.ascontiguousarray(self.wte.T)  # (C, V): tied output head
+        self.ln_f = (model.ln_f.weight.detach().float().numpy().copy(), model.ln_f.bias.detach().float().numpy().copy())
+        self.layers = [Layer(cast("Block", b)) for b in model.blocks]
+        self._cos = self._sin = np.zeros((0, self.D), np.float32)
+        self._swap = np.arange(self.D) ^ 1  # pair partner of each coordinate (0<->1, 2<->3, ...)
+        _one_blas_thread()
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Hidden states (N, C) -> logits (N, V)."""
+        return _layer_norm(x, *self.ln_f) @ self.head
+
+    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
+        """Read ``ids`` (B, T) into ``cache``: every row all T tokens at the cache's position
+        (``lengths`` None), else row b its first ``lengths[b]`` at its own position
+        (``cache.row_pos``). Writes their keys and values and returns the hidden states of the
+        tokens read, (N, C), packed in row order."""
+        B, W = ids.shape
+        C, H, D = self.C, self.H, self.D
+        offsets = np.arange(W)
+        if lengths is None:
+            start = np.full(B, cache.pos)
+            rows, positions = np.repeat(np.arange(B), W), (start[:, None] + offsets).reshape(B * W)
+            flat = None
+            end = cache.pos + W
+            # query t sees slots up to its own; alone (W == 1) it sees them all
+            mask = None if W == 1 else np.triu(np.full((W, end), -np.inf, np.float32), end - W + 1)
+        else:
+            assert cache.row_pos is not None
+            start = cache.row_pos.numpy()
+            real = offsets < lengths[:, None]  # (B, W)
+            flat = real.reshape(B * W).nonzero()[0]  # packed token -> its (row, column) in (B, W)
+            rows, positions = flat // W, (start[:, None] + offsets).reshape(B * W)[flat]
+            end = int((start + lengths).max())
+            seen = np.arange(end) <= (start[:, None] + offsets)[:, None, :, None]  # (B, 1, W, end)
+            # a padding query sees every slot (its output is never read)
+            mask = np.where(seen | ~real[:, None, :, None], np.float32(0), np.float32(-np.inf))
+        N = rows.shape[0]
+        cache.reserve(end, B, H, D)
+        cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
+        scale = np.float32(1.0 / math.sqrt(D))
+        x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
+        for layer, w in enumerate(self.layers):
+            qkv = (_layer_norm(x, *w.ln1) @ w.qkv).reshape(N, 3 * H, D)
+            qk = qkv[:, :2 * H]
+            qk = qk * cos + qk[:, :, self._swap] * sin  # RoPE on queries and keys together
+            k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
+            k_buf[rows, :, positions] = qk[:, H:]
+            v_buf[rows, :, positions] = qkv[:, 2 * H:]
+            if flat is None:
+                q = qk[:, :H].reshape(B, W, H, D).transpose(0, 2, 1, 3)  # (B, H, W, D)
+            else:
+                q = np.zeros((B * W, H, D), np.float32)
+                q[flat] = qk[:, :H]
+                q = q.reshape(B, W, H, D).transpose(0, 2, 1, 3)
+            att = (q * scale) @ k_buf[:, :, :end].transpose(0, 1, 3, 2)  # (B, H, W, end)
+            if mask is not None:
+                att += mask
+            att -= att.max(axis=-1, keepdims=True)
+            np.exp(att, out=att)
+            att /= att.sum(axis=-1, keepdims=True)
+            y = (att @ v_buf[:, :, :end]).transpose(0, 2, 1, 3).reshape(B * W, C)  # (B*W, C)
+            x = x + (y if flat is None else y[flat]) @ w.proj
+            h = torch.from_numpy(_layer_norm(x, *w.ln2) @ w.up)
+            x = x + F.gelu(h).numpy() @ w.down
+        return x
+
+    def _rope(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cos, sin) per position, each (N, 1, D): ``x * cos + x[swap] * sin`` rotates each
+        pair (x[2i], x[2i+1]) as :func:`models.net.transformer.apply_rope` does."""
+        need = int(positions.max()) + 1
+        if self._cos.shape[0] < need:
+            size = max(need, 2 * self._cos.shape[0], 1024)
+            inv = 1.0 / (self.rope_base ** (np.arange(0, self.D, 2, dtype=np.float32) / self.D))
+            angles = np.arange(size, dtype=np.float32)[:, None] * inv[None, :].astype(np.float32)
+            cos, sin = np.cos(angles), np.sin(angles)  # (L, D/2)
+            self._cos = np.repeat(cos, 2, axis=1).astype(np.float32)
+            self._sin = np.stack([-sin, sin], axis=-1).reshape(size, self.D).astype(np.float32)
+        return self._cos[positions][:, None], self._sin[positions][:, None]
+
+
+def _one_blas_thread() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a declared dependency; without it numpy's BLAS keeps its threads
+        return
+    threadpool_limits(1, user_api="blas")
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = np.einsum("nc,nc->n", centred, centred)[:, None] / np.float32(x.shape[-1])
+    return centred * (1.0 / np.sqrt(var + np.float32(EPS))) * weight + bias
