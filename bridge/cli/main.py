@@ -342,6 +342,7 @@ def info_text(address: str, info: dict[str, Any]) -> str:
     lines.append(f"requests  {info.get('served', 0)} served, {info.get('failed', 0)} failed, "
                  f"{info.get('queue_depth', 0)} waiting now")
     lines.append(f"workers   {info.get('workers', 0)}; attached DAW sessions {info.get('sessions', 0)}")
+    lines += [f"{'credits' if number == 0 else '':<10}{credit}" for number, credit in enumerate(info.get("credits", []))]
     return "\n".join(lines)
 
 

@@ -21,3 +21,10 @@ def test_sources_travel_with_each_candidate() -> None:
 def test_info_credits_the_groove_midi_dataset() -> None:
     assert any("Groove MIDI Dataset, Gillick, Tang, Roberts, Engel, Bamman 2019" in c for c in CREDITS)
     assert InfoResult.model_fields["credits"].default_factory is not None
+
+
+def test_dawbridge_info_shows_the_credits() -> None:
+    from bridge.cli.main import info_text
+
+    text = info_text("tcp://127.0.0.1:5555", {"version": "x", "protocol": 1, "credits": list(CREDITS)})
+    assert "credits   Drum grooves" in text and "Bamman 2019" in text
