@@ -8,8 +8,9 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
   typical bar (the kick/snare hits of at least half the style's bars on Groove train).
 - drums with a bass line as context (4/4 bass lines of validation chorales): the share of bass
   notes that start with a kick and of kicks on a bass note's start, with and without it.
-- fill: onsets per beat in the fill bar over those of the groove bars before it, and the share
-  of toms and crashes in it, beside the same figures of the dataset's real fills (a session's
+- fill: onsets per beat in the fill bar over those of the groove bars before it, the share
+  of toms and crashes in it, the fills with any tom or crash, and those with a crash in the
+  bar's last 16th (a 16th before the downbeat it belongs on), beside the same figures of the dataset's real fills (a session's
   fill recordings against its beat recordings); baseline: the groove repeated (ratio 1).
 - drums by style (models/eval/judge.py, an independent per-bar classifier trained on Groove train,
   tempo left out): how often 4 bars asked for with only a style and tempo are recognised as
@@ -107,10 +108,15 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
         actual = onsets(target, SKELETON)
         (cont,) = composer.run(ContinueTask(context, bars=1, sampling=Sampling(seed=seed + i)))[0]
         model.append(f1(onsets(cont, SKELETON), actual))
-        if alternation(context):
-            same, other = (onsets(crop(context, 4 * b, 4 * b + 4), SKELETON) for b in (2, 3))
+        phrase = context if alternation(context) else alternated(context)
+        if phrase is not None:
+            if phrase is not context:
+                (cont,) = composer.run(ContinueTask(phrase, bars=1, sampling=Sampling(seed=seed + i)))[0]
+            same, other = (onsets(crop(phrase, 4 * b, 4 * b + 4), SKELETON) for b in (2, 3))
             wrote = onsets(cont, SKELETON)
-            alternating.append((model[-1], f1(recurring(context), actual), f1(wrote, same) > f1(wrote, other)))
+            alternating.append((f1(wrote, same if phrase is not context else actual),
+                                f1(recurring(phrase), same if phrase is not context else actual),
+                                f1(wrote, same) > f1(wrote, other)))
         (new,) = composer.run(DrumsTask(1, (4, 4), context.tempo, style, humanize=0.0,
                                         sampling=Sampling(seed=seed + i)))[0]
         drums.append(f1(onsets(new, SKELETON), actual))
@@ -122,10 +128,22 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
            "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
     if typical is not None:
         out["style_typical_bar_f1"] = _mean(usual)
+    # real alternating contexts and two-bar phrases of real bars (A B A B -> A)
     out["alternating_contexts"] = {"cases": len(alternating), "continue_f1": _mean([a[0] for a in alternating]),
                                    "hits_in_2_of_4_bars_f1": _mean([a[1] for a in alternating]),
                                    "alternation_kept": _mean([a[2] for a in alternating])}
     return out
+
+
+def alternated(context: Part) -> Part | None:
+    """A two-bar phrase of real bars: the context's first two bars played twice (A B A B), when
+    they differ (kick/snare F1 under 0.8); its continuation should be A."""
+    a, b = crop(context, 0, 4), crop(context, 4, 8)
+    if f1(onsets(a, SKELETON), onsets(b, SKELETON)) >= 0.8:
+        return None
+    notes = tuple(Note(n.pitch, n.start + 8 * r + 4 * k, n.duration, n.velocity)
+                  for r in range(2) for k, bar in enumerate((a, b)) for n in bar.notes)
+    return Part(notes, 16.0, context.time_signature, context.tempo, context.key, context.name, context.kind)
 
 
 def alternation(context: Part) -> bool:
@@ -187,16 +205,20 @@ def _toms_share(notes: Sequence[Note]) -> float:
 def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, dict[str, float]]:
     out = {}
     for intensity in (0.2, 0.5, 0.8):
-        ratios, share = [], []
+        ratios, share, voiced, early = [], [], [], []
         for i, (context, _, _) in enumerate(cases):
             (part,) = composer.run(FillTask(context, intensity=intensity, humanize=0.0,
                                             sampling=Sampling(seed=seed + i)))[0]
             groove = density(part, 0, 12)
+            fill = [n for n in part.notes if n.start >= 12]
             if groove:
                 ratios.append(density(part, 12, 16) / groove)
-                share.append(_toms_share([n for n in part.notes if n.start >= 12]))
+                share.append(_toms_share(fill))
+            voiced.append(any(DRUM_PITCH_MAP.get(n.pitch) in TOMS_CRASH for n in fill))
+            early.append(any(DRUM_PITCH_MAP.get(n.pitch) == DRUM_CLASSES["crash"] and n.start >= 15.75 for n in fill))
         out[f"model_intensity_{intensity}"] = {"fills": len(ratios), "density_ratio": _median(ratios),
-                                              "toms_crash_share": _mean(share)}
+                                              "toms_crash_share": _mean(share), "with_toms_or_crash": _mean(voiced),
+                                              "crash_a_16th_early": _mean(early)}
     base = [_toms_share([n for n in c.notes if n.start >= 12]) for c, _, _ in cases]
     out["repeat_groove"] = {"fills": len(cases), "density_ratio": 1.0, "toms_crash_share": _mean(base)}
     return out

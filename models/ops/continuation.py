@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 import statistics
 
+from models.constants import DRUM_CLASSES
 from models.net import vocab as V
 from models.net.tokenizer import bar_ticks, decode
 from models.ops import humanize
-from models.ops.drums import to_classes
+from models.ops.drums import phrase_priors, to_classes
 from models.ops.groove import GroovePrior
 from models.ops.regions import (
+    QNote,
     Rewrite,
     Track,
     bars_budget,
@@ -27,9 +29,35 @@ from models.ops.regions import (
 )
 from models.ops.vary import header_for, music_key
 from models.representation import Note, Part
+from models.styles import grooves
 from models.tasks import ContinueTask
 
 CONTEXT_TOKENS = 600  # forced tokens of the clip at most (and half the model's window)
+ALTERNATION_BARS = 4  # whole bars read for a two-bar phrase
+ALIKE = 0.8  # kick/snare F1 at which two bars count as the same bar
+SKELETON = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare"))
+
+
+def alternation(kept: list[QNote], bars: int, tpb: int) -> list[tuple[grooves.Hit, ...]] | None:
+    """The last ``ALTERNATION_BARS`` whole bars (before bar ``bars``) when they alternate two
+    different bars (kick/snare F1 of bars two apart at least ``ALIKE``, of neighbours under it),
+    else None."""
+    if bars < ALTERNATION_BARS:
+        return None
+    first = bars - ALTERNATION_BARS
+    out: list[list[grooves.Hit]] = [[] for _ in range(ALTERNATION_BARS)]
+    for tick, pitch, _, velocity in kept:
+        if first * tpb <= tick < bars * tpb:
+            out[tick // tpb - first].append((tick % tpb, pitch, velocity))
+    ks = [{(t, c) for t, c, _ in bar if c in SKELETON} for bar in out]
+
+    def alike(a: int, b: int) -> bool:
+        return 2 * len(ks[a] & ks[b]) >= ALIKE * max(1, len(ks[a]) + len(ks[b]))
+
+    pairs = range(ALTERNATION_BARS - 2)
+    if all(alike(b, b + 2) for b in pairs) and not any(alike(b, b + 1) for b in range(ALTERNATION_BARS - 1)):
+        return [tuple(bar) for bar in out]
+    return None
 
 
 def build(task: ContinueTask, block: int = 1024) -> Rewrite:
@@ -44,6 +72,7 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     stop = start + task.bars * tpb
     kept = quantize(to_classes(clip.notes) if drum else list(clip.notes), role)
     kept = [q for q in kept if q[0] < start]
+    phrase = alternation(kept, start // tpb, tpb) if drum else None
     prior = GroovePrior.from_bars([(q[0], q[1]) for q in kept], range(start // tpb), tpb) if drum else None
     first_bar = bars_budget(kept, tpb, start // tpb, min(CONTEXT_TOKENS, block // 2))
     kept = [q for q in kept if q[0] >= first_bar * tpb]
@@ -56,6 +85,8 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
                   max_notes=max(8, round(3 * per_bar)), prior=prior,
                   legato=mono is True and is_unbroken(clip))  # an unbroken line goes on unbroken
     the_plan = plan(header, track, kept, [(start, stop)], bars, tpb, first_bar=first_bar, end_tick=stop)
+    if phrase is not None:  # a two-bar phrase goes on as one: each bar leans on its own kind
+        the_plan = phrase_priors(the_plan, phrase, tpb, first_bar=start // tpb - len(phrase))
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT
     amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0

@@ -76,6 +76,7 @@ FORCED_BARS = 1
 SEGMENT_BARS = 8
 POOL = 6
 GROOVE_MIN, GROOVE_MAX = 0.6, 1.4
+PRIOR_WEIGHT = 3.0  # the groove prior's exponent (models/ops/groove.py's WEIGHT)
 CRASH = DRUM_CLASSES["crash"]
 LAND_TICKS = 6  # a crash in the fill's last eighth belongs on the next downbeat
 LAND_FROM = 0.8  # from this intensity a fill lands on a crash (where the clip goes on)
@@ -168,16 +169,20 @@ def _kept(segment: Sequence[Sequence[grooves.Hit]], forced: int, tpb: int) -> li
     return [(b * tpb + t, c, 3, v) for b in range(forced) for t, c, v in segment[b % len(segment)]]
 
 
-def phrase_priors(the_plan: Plan, segment: Sequence[Sequence[grooves.Hit]], tpb: int) -> Plan:
-    """Each generated bar under the groove prior of a drummer's bars (``segment``) at the same
-    place in the two-bar phrase."""
+def phrase_priors(the_plan: Plan, segment: Sequence[Sequence[grooves.Hit]], tpb: int,
+                  weight: float = PRIOR_WEIGHT, first_bar: int = 0,
+                  more: Sequence[Sequence[Sequence[grooves.Hit]]] = ()) -> Plan:
+    """Each generated bar under the groove prior of a drummer's bars (``segment``, its first
+    at bar ``first_bar``) at the same place in the two-bar phrase; ``more``: other drummers'
+    segments read with it."""
     priors = []
     for parity in (0, 1):
-        bars = [b for b in range(len(segment)) if b % 2 == parity] or [0]
-        notes = [(b * tpb + t, c) for b in bars for t, c, _ in segment[b]]
-        priors.append(GroovePrior.from_bars(notes, bars, tpb))
-    segments = [Segment(s.forced, dataclasses.replace(s.generate, prior=priors[s.generate.bar_start // tpb % 2]))
-                if s.generate is not None else s for s in the_plan.segments]
+        bars = [bar for seg in (segment, *more) for b, bar in enumerate(seg) if b % 2 == parity] or [segment[0]]
+        notes = [(b * tpb + t, c) for b, bar in enumerate(bars) for t, c, _ in bar]
+        priors.append(GroovePrior.from_bars(notes, range(len(bars)), tpb, weight, limit=len(bars)))
+    segments = [Segment(s.forced, dataclasses.replace(
+        s.generate, prior=priors[(s.generate.bar_start // tpb - first_bar) % 2])) if s.generate is not None else s
+        for s in the_plan.segments]
     return dataclasses.replace(the_plan, segments=segments)
 
 

@@ -39,10 +39,10 @@ class GroovePrior:
 
     @classmethod
     def from_bars(cls, notes: Iterable[tuple[int, int]], bars: Sequence[int], bar_ticks: int,
-                  weight: float = WEIGHT) -> GroovePrior | None:
+                  weight: float = WEIGHT, limit: int = CONTEXT_BARS) -> GroovePrior | None:
         """``notes``: (absolute tick, drum class) of the context; ``bars``: the whole bars to
-        read (the last CONTEXT_BARS of them). None when there is nothing to read."""
-        bars = list(bars)[-CONTEXT_BARS:]
+        read (the last ``limit`` of them). None when there is nothing to read."""
+        bars = list(bars)[-limit:]
         if not bars:
             return None
         seen: dict[int, set[tuple[int, int]]] = {bar: set() for bar in bars}

@@ -28,6 +28,7 @@ from models.ops import humanize
 from models.ops.drums import SEGMENT_BARS, phrase_priors, pick_grooves
 from models.ops.metre_view import view_for
 from models.ops.regions import (
+    DRUM_BEATS,
     QNote,
     Rewrite,
     Track,
@@ -56,6 +57,14 @@ GUIDANCE = 3.0
 # hornpipe and chorale, the melody classifier recognised the target in 4/54 unchanged clips, and
 # at strength 0.5 / 1.0 in 28/54 and 40/54 results with guidance 1.5, 32/54 and 42/54 with 3.
 MELODY_GUIDANCE = 3.0
+# Drums lean on the target style's grooves (models/styles/grooves.py): those sharing most of the
+# source's skeleton, plus TYPICAL times most of the style's own; their bars' groove prior weighs
+# PRIOR_WEIGHT.
+TYPICAL = 0.0
+PRIOR_WEIGHT = 3.0
+POOLED = 1  # grooves whose bars make the prior (the row's own and the nearest others)
+FORCE_TIME = False  # the target groove's hi-hats and ride are played as the drummer played them
+TIME_KEEPERS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride"))
 
 
 def metric_weight(tick: int, bar_ticks: int) -> int:
@@ -127,23 +136,35 @@ def build(task: RestyleTask, block: int = 1024) -> Rewrite:
     velocity = int(statistics.median(n.velocity for n in clip.notes))
 
     found = _target_grooves(task, qs, tpb) if drum else []
-    chosen: list[tuple[grooves.Groove, int]] = []
+    chosen: list[tuple[grooves.Groove, int, list[QNote]]] = []  # per row: groove, first bar, forced hits
 
     def plans(rows: int, seed: int) -> list[Plan]:
         if not found:
             return [the_plan] * rows
-        chosen[:] = pick_grooves(found, rows, np.random.default_rng([seed, 17]))
-        return [phrase_priors(the_plan, g.bars[first:first + SEGMENT_BARS], tpb) for g, first in chosen]
+        chosen.clear()
+        out = []
+        for g, first in pick_grooves(found, rows, np.random.default_rng([seed, 17])):
+            segment = g.bars[first:first + SEGMENT_BARS]
+            timing = [(b * tpb + t, c, 3, v) for b in range(src.bars) for t, c, v in segment[b % len(segment)]
+                      if c in TIME_KEEPERS and b * tpb + t < total] if FORCE_TIME else []
+            chosen.append((g, first, timing))
+            row_plan = plan(header, track, sorted(kept_q + timing), [(0, total)], src.bars, tpb, end_tick=total)
+            row_plan = dataclasses.replace(row_plan, contrast=the_plan.contrast, guidance=the_plan.guidance)
+            others = [h.bars[:SEGMENT_BARS] for h in found[:POOLED] if h is not g][:POOLED - 1]
+            out.append(phrase_priors(row_plan, segment, tpb, PRIOR_WEIGHT, more=others))
+        return out
 
     def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
         assert tokens is not None
         written = decode(tokens, src.length)[1].get(role)
-        new = generated_notes(written, kept_q, [(0, total)])
+        timing = chosen[row][2] if chosen else []
+        new = generated_notes(written, kept_q + timing, [(0, total)])
         if drum:
+            new += [Note(c, t / V.TICKS_PER_BEAT, DRUM_BEATS, v) for t, c, _, v in timing]
             part = _named(clip, kept_notes + humanize.apply(new, amount, clip.tempo, seed, (0.0, clip.length)),
                           task.style)
             if chosen:
-                g, first = chosen[row]
+                g, first, _ = chosen[row]
                 part.extra["source"] = f"{g.source} bars {first + 1}-{first + len(g.bars[first:first + SEGMENT_BARS])}"
             return [part]
         lengths = {(round(n.start * V.TICKS_PER_BEAT), n.pitch): n.duration
@@ -175,7 +196,7 @@ def _target_grooves(task: RestyleTask, qs: list[QNote], tpb: int) -> list[groove
     for tick, pitch in {(q[0], q[1]) for q in qs if q[1] in SKELETON}:
         count[(tick % tpb, pitch)] = count.get((tick % tpb, pitch), 0) + 1
     ours = {hit for hit, n in count.items() if 2 * n >= bars}
-    return library.nearest(task.style, task.clip.time_signature, ours, task.clip.tempo)
+    return library.nearest(task.style, task.clip.time_signature, ours, task.clip.tempo, TYPICAL)
 
 
 def _named(clip: Part, notes: list[Note], style: str) -> Part:

@@ -42,6 +42,7 @@ Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
 TEMPO_COST = 4.0
 DENSITY_COST = 2.0
 BASS_GAIN = 1.5
+TYPICAL_COST = 2.0  # times (1 - cosine) between its drum-class shares and its style's
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,13 @@ class Groove:
         count = Counter((t, c) for bar in self.bars for t, c, _ in set(bar) if c in SKELETON)
         return frozenset(hit for hit, n in count.items() if 2 * n >= len(self.bars))
 
+    @cached_property
+    def shares(self) -> tuple[float, ...]:
+        """The share of its hits on each drum class."""
+        count = Counter(c for bar in self.bars for _, c, _ in bar)
+        total = max(1, sum(count.values()))
+        return tuple(count[c] / total for c in CLASSES)
+
     def kick_share(self, positions: frozenset[int]) -> float:
         """The share of ``positions`` (ticks in the bar) where its bars play a kick, averaged."""
         if not positions:
@@ -87,16 +95,19 @@ class Library:
     def find(self, style: str, time_signature: tuple[int, int], tempo: float | None = None,
              density: float | None = None, bass: Iterable[int] = ()) -> list[Groove]:
         """The style's grooves in that metre, best fit first: nearest in tempo, in density (0..1:
-        the style's sparsest to busiest performance) and with a kick on most ``bass`` onsets
-        (ticks in the bar). Empty when the library has none."""
+        the style's sparsest to busiest performance), played on the style's usual drums (a jazz
+        beat kept on a tom comes last) and with a kick on most ``bass`` onsets (ticks in the
+        bar). Empty when the library has none."""
         pool = self.of_style(style, time_signature)
         if not pool:
             return []
         ranks = sorted(g.density for g in pool)
         positions = frozenset(bass)
+        usual = [sum(g.shares[i] for g in pool) / len(pool) for i in range(len(CLASSES))]
 
         def cost(g: Groove) -> float:
             out = TEMPO_COST * abs(math.log2(g.bpm / tempo)) if tempo else 0.0
+            out += TYPICAL_COST * (1.0 - _cosine(g.shares, usual))
             if density is not None:
                 out += DENSITY_COST * abs(ranks.index(g.density) / max(1, len(ranks) - 1) - density)
             return out - BASS_GAIN * g.kick_share(positions)
@@ -104,20 +115,41 @@ class Library:
         return sorted(pool, key=lambda g: (cost(g), g.source))
 
     def nearest(self, style: str, time_signature: tuple[int, int], skeleton: set[tuple[int, int]],
-                tempo: float | None = None) -> list[Groove]:
+                tempo: float | None = None, typical: float = 0.0) -> list[Groove]:
         """The style's grooves ordered by how much of ``skeleton`` (kick/snare hits in the bar)
-        they share (F1), then by tempo."""
-        def score(g: Groove) -> tuple[float, float, str]:
-            both = len(g.skeleton & skeleton)
-            f1 = 2 * both / max(1, len(g.skeleton) + len(skeleton))
-            return (-f1, abs(math.log2(g.bpm / tempo)) if tempo else 0.0, g.source)
+        they share (F1), plus ``typical`` times how much they share with the style's own
+        (the kick/snare hits of half its bars), then by tempo."""
+        pool = self.of_style(style, time_signature)
+        usual = self.skeleton_of(pool)
 
-        return sorted(self.of_style(style, time_signature), key=score)
+        def score(g: Groove) -> tuple[float, float, str]:
+            near = _f1(g.skeleton, skeleton) + typical * _f1(g.skeleton, usual)
+            return (-near, abs(math.log2(g.bpm / tempo)) if tempo else 0.0, g.source)
+
+        return sorted(pool, key=score)
+
+    @staticmethod
+    def skeleton_of(pool: Sequence[Groove]) -> frozenset[tuple[int, int]]:
+        """The kick/snare hits found in at least half of the grooves' bars."""
+        count = Counter((t, c) for g in pool for bar in g.bars for t, c, _ in set(bar) if c in SKELETON)
+        total = sum(len(g.bars) for g in pool)
+        return frozenset(hit for hit, n in count.items() if 2 * n >= total)
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / max(1e-9, math.sqrt(sum(x * x for x in a) * sum(y * y for y in b)))
+
+
+def _f1(a: frozenset[tuple[int, int]] | set[tuple[int, int]], b: frozenset[tuple[int, int]] | set[tuple[int, int]]
+        ) -> float:
+    return 2 * len(a & b) / max(1, len(a) + len(b))
 
 
 def bars_of(piece: Piece, limit: int = MAX_BARS) -> list[tuple[Hit, ...]]:
-    """A performance's bars on the grid: a hit belongs to the bar its grid point falls in (an
-    early downbeat is the next bar's), one hit per tick and class (the loudest)."""
+    """A performance's bars on the grid from its first with a kick or snare: a hit belongs to the
+    bar its grid point falls in (an early downbeat is the next bar's), one hit per tick and class
+    (the loudest)."""
     part = piece.first
     tpb = bar_ticks(part.time_signature)
     loudest: dict[tuple[int, int], int] = {}
@@ -130,7 +162,10 @@ def bars_of(piece: Piece, limit: int = MAX_BARS) -> list[tuple[Hit, ...]]:
     for (tick, cls), vel in sorted(loudest.items()):
         if tick // tpb < count:
             bars[tick // tpb].append((tick % tpb, cls, vel))
-    return [tuple(bar) for bar in bars if len(bar) >= MIN_HITS][:limit]
+    kept = [tuple(bar) for bar in bars if len(bar) >= MIN_HITS]
+    while kept and not any(c in SKELETON for _, c, _ in kept[0]):
+        kept.pop(0)  # a count-in on the hi-hat is not the groove
+    return kept[:limit]
 
 
 def swung(piece: Piece) -> bool:
