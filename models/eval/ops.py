@@ -272,7 +272,8 @@ def style_clips(pieces: Sequence[Piece], judged: Sequence[str]) -> list[tuple[Pa
 def eval_drums(composer: Composer, valid: Sequence[Piece], judge: Judge,
                train: Sequence[Piece], seed: int) -> dict[str, Any]:
     """Drums asked for with a style and tempo (one request per validation clip, then one per
-    style at its median train tempo), judged beside the drummers' clips and typical bars."""
+    style at its median train tempo), judged beside the drummers' clips and typical bars
+    (gospel, with no beats on the train split, is not judged)."""
     real = style_clips(valid, judge.styles)
     typical = {s: typical_bar(train, s) for s in judge.styles}
     tempi = {s: float(np.median([p.first.tempo or 120.0 for p in train if p.style == s] or [120.0]))
@@ -287,14 +288,17 @@ def eval_drums(composer: Composer, valid: Sequence[Piece], judge: Judge,
         by: dict[str, list[bool]] = {}
         for part, style in clips:
             by.setdefault(style, []).append(judge.predict(part) == style)
-        return {"all": _mean([h for hs in by.values() for h in hs])} | {s: _mean(h) for s, h in sorted(by.items())}
+        judged = [h for s, hs in by.items() if s in judge.styles for h in hs]
+        return {"all_judged": _mean(judged)} | {s: _mean(h) for s, h in sorted(by.items())}
 
     bars_of_typical = [(bar_part(bars(t)[0], 4.0, 4), s) for s, t in typical.items() if t is not None]
     return {"recognised": {"model_per_window": recognised(made[:len(real)]),
                            "model_per_style": recognised(made[len(real):]),
                            "drummers_validation_clips": recognised(real),
                            "style_typical_train_bar": recognised(bars_of_typical)},
-            "degenerate_bars": {"model": degenerate(made), "drummers_validation": degenerate(real)}}
+            "degenerate_bars": {"model_per_window": degenerate(made[:len(real)]),
+                                "drummers_validation": degenerate(real),
+                                "model_per_style": degenerate(made[len(real):])}}
 
 
 def eval_restyle(composer: Composer, cases: list[tuple[Part, Part, str]], judge: Judge,

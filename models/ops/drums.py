@@ -80,6 +80,7 @@ PRIOR_WEIGHT = 3.0  # the groove prior's exponent (models/ops/groove.py's WEIGHT
 CRASH = DRUM_CLASSES["crash"]
 LAND_TICKS = 6  # a crash in the fill's last eighth belongs on the next downbeat
 LAND_FROM = 0.8  # from this intensity a fill lands on a crash (where the clip goes on)
+CYMBALS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride", "crash"))
 CORE_KIT = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare", "closed_hat", "open_hat", "ride", "crash"))
 FILL_VOICES = tuple(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
 
@@ -270,12 +271,28 @@ def looks_like_drums(clip: Part) -> bool:
     return kit >= 0.5 and (short or together * 10 >= len(starts))
 
 
+def around_the_toms(notes: list[Note]) -> list[Note]:
+    """An intense fill the model kept on the snare and cymbals: its last beat of snare hits
+    (of other drums when it has none, of anything when it has no drums) moved around the toms,
+    high to low, as drummers end a fill."""
+    drums = [n for n in notes if n.pitch not in CYMBALS]
+    snares = [n for n in drums if n.pitch == DRUM_CLASSES["snare"]] or drums or list(notes)
+    if not snares:
+        return notes
+    last = max(n.start for n in snares)
+    moved = sorted((n for n in snares if n.start > last - 1.0), key=lambda n: n.start)
+    toms = (DRUM_CLASSES["high_tom"], DRUM_CLASSES["mid_tom"], DRUM_CLASSES["low_tom"])
+    voiced = {id(n): toms[min(len(toms) - 1, i * len(toms) // len(moved))] for i, n in enumerate(moved)}
+    return [Note(voiced[id(n)], n.start, n.duration, n.velocity) if id(n) in voiced else n for n in notes]
+
+
 def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     """The groove up to where the fill starts is kept; the fill takes the span's last
     :func:`fill_beats`, under an emphasis on the toms and crash that grows with intensity, and
     lands on the next downbeat: a crash the model writes in the fill's last eighth moves there
     (when the span ends on a bar line inside the clip; else it is dropped), and from intensity
-    ``LAND_FROM`` such a fill always lands on a crash."""
+    ``LAND_FROM`` such a fill always lands on a crash, and one the model kept off the toms and
+    crash ends around the toms (:func:`around_the_toms`)."""
     from models.styles.drums import guess_style
 
     clip = task.clip
@@ -309,6 +326,8 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
         late = [n for n in notes if n.pitch == CRASH and n.start * V.TICKS_PER_BEAT >= hi - LAND_TICKS]
         notes = [n for n in notes if n not in late]
         velocity = max([n.velocity for n in late] + [n.velocity for n in notes] + [100])
+        if task.intensity >= LAND_FROM and not any(n.pitch in FILL_VOICES for n in notes):
+            notes = around_the_toms(notes)
         notes = humanize.apply(notes, amount, clip.tempo, seed, (start, end))
         if landing and (late or task.intensity >= LAND_FROM):
             notes.append(Note(CRASH, end, DRUM_BEATS, velocity))

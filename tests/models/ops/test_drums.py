@@ -137,3 +137,14 @@ def test_candidates_are_never_near_copies(shipped: Composer) -> None:
 def test_looks_like_drums_reads_a_kit_clip() -> None:
     hats = Part(tuple(Note(42, i * 0.5, 0.1, 80) for i in range(8)), 4.0)
     assert looks_like_drums(hats)
+
+
+def test_a_fill_kept_on_the_snare_ends_around_the_toms() -> None:
+    from models.ops.drums import around_the_toms
+
+    snare = DRUM_CLASSES["snare"]
+    notes = [Note(snare, 4.0 + i * 0.25, 0.25, 90) for i in range(16)] + [Note(DRUM_CLASSES["kick"], 4.0, 0.25, 90)]
+    voiced = around_the_toms(notes)
+    last_beat = [n.pitch for n in sorted(voiced, key=lambda n: n.start) if n.start >= 7.0]
+    assert last_beat == [DRUM_CLASSES["high_tom"], DRUM_CLASSES["high_tom"], DRUM_CLASSES["mid_tom"], DRUM_CLASSES["low_tom"]]
+    assert [n for n in voiced if n.start < 7.0] == [n for n in notes if n.start < 7.0]
