@@ -141,7 +141,7 @@ def _request_fields(op: str, song: midifile.Song,
     want = "drums" if op == "fill" or (op == "restyle" and args.style in DRUM_STYLES) else "melody"
     part = midifile.choose(song, want, args.track)
     print(f"using part {part.describe()}", file=sys.stderr)
-    clip = song.clip(part, kind="drums" if want == "drums" else None)
+    clip = song.clip(part)  # drums when on channel 10; else the model reads what the notes are
     return [part], [clip], {"clip": clip.model_dump(mode="json", exclude_none=True)}
 
 

@@ -134,3 +134,12 @@ def test_keys_as_people_type_them(start_engine, tmp_path: Path, capsys) -> None:
     assert cli.main(["harmonize", str(source), "-o", str(tmp_path / "out.mid"), "--key", "H dur",
                      "--address", server.address]) == 1
     assert 'key must be a tonic A..G' in capsys.readouterr().err
+
+
+def test_a_melody_is_refused_by_fill_and_by_a_drum_style(start_engine, tmp_path: Path, capsys) -> None:
+    server = start_engine()  # the shipped model
+    source = type0_tune(tmp_path / "tune.mid")
+    for command in (["fill"], ["restyle", "--style", "rock"]):
+        assert cli.main([*command, str(source), "-o", str(tmp_path / "out.mid"), "--address", server.address]) != 0
+        assert "melody" in capsys.readouterr().err
+    assert not (tmp_path / "out.mid").exists()
