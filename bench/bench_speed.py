@@ -7,7 +7,7 @@ drums, 4 bars of rock; a fill in the last bar of a 4-bar groove. Each engine is 
 `dawbridge serve` process; the other revision is taken from git (``git archive``) into a
 temporary folder and served from there with the same Python.
 
-    nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--runs 10] [--weights PATH]
+    nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--tree REV] [--runs 10] [--weights PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
 
 def checkout(rev: str, into: Path) -> Path:
     """The tree of ``rev`` (tracked files) unpacked under ``into``."""
+    into.mkdir(parents=True)
     archive = into / "tree.tar"
     subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev], check=True)
     with tarfile.open(archive) as tar:
@@ -52,13 +53,14 @@ def checkout(rev: str, into: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", help="git revision to compare with (default: this tree alone)")
+    parser.add_argument("--tree", help="git revision to serve instead of this working tree")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--weights")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        roots = {"this tree": ROOT}
+        roots = {args.tree: checkout(args.tree, Path(tmp) / "tree")} if args.tree else {"this tree": ROOT}
         if args.against:
-            roots = {args.against: checkout(args.against, Path(tmp)), **roots}
+            roots = {args.against: checkout(args.against, Path(tmp) / "against"), **roots}
         engines, clients, loads = {}, {}, {}
         try:
             for name, root in roots.items():

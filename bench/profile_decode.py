@@ -5,7 +5,8 @@ timed test): forward passes, ``Sampler.pick`` and the constraints (``_Row.allowe
     nice -n 10 .venv/bin/python bench/profile_decode.py [--runs 5] [--weights PATH]
 
 Each part is timed by wrapping it; the rest (planning, tokens back to parts, the decode loop
-itself) is shown as "other".
+itself) is shown as "other". Both decode paths (GPT.decode_path "torch" and "numpy") are
+measured, interleaved run by run, and printed side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from bridge.serve.convert import request_to_task  # noqa: E402
 from models.decoding import decoding  # noqa: E402
 from models.interface import load_composer  # noqa: E402
 from models.net.transformer import GPT  # noqa: E402
+
+PATHS = ("torch", "numpy")
 
 REQUESTS = {
     "chorale 8 bars, 1 candidate": {"op": "harmonize", "clip": melody_clip(), "style": "chorale"},
@@ -65,26 +68,32 @@ def main() -> int:
         setattr(owner, name, timed(totals, label, getattr(owner, name)))
     for label, fields in REQUESTS.items():
         request = REQUEST_ADAPTER.validate_python({"v": 1, "id": "p", **fields})
-        composer.run(request_to_task(request, 999))  # warm up
-        walls, shares = [], defaultdict(list)
-        for seed in range(args.runs):
-            totals.clear()
-            started = time.perf_counter()
-            composer.run(request_to_task(request, seed))
-            wall = time.perf_counter() - started
-            walls.append(wall)
-            for part, times in totals.items():
-                shares[part].append((sum(times), len(times)))
-        wall = statistics.median(walls)
-        print(f"{label}: p50 {wall * 1000:.0f} ms over {args.runs} runs")
-        print(f"  {'part':<14}{'ms':>8}{'share':>8}{'calls':>8}{'us/call':>9}")
-        spent = 0.0
-        for part, values in shares.items():
-            ms = statistics.median(v[0] for v in values) * 1000
-            calls = statistics.median(v[1] for v in values)
-            spent += ms
-            print(f"  {part:<14}{ms:>8.1f}{ms / wall / 10:>7.0f}%{calls:>8.0f}{ms * 1000 / max(calls, 1):>9.0f}")
-        print(f"  {'other':<14}{wall * 1000 - spent:>8.1f}{(wall * 1000 - spent) / wall / 10:>7.0f}%")
+        walls: dict[str, list[float]] = {p: [] for p in PATHS}
+        shares: dict[str, dict[str, list[tuple[float, int]]]] = {p: defaultdict(list) for p in PATHS}
+        for seed in range(-1, args.runs):  # -1 warms up
+            for path in PATHS:
+                GPT.decode_path = path
+                totals.clear()
+                started = time.perf_counter()
+                composer.run(request_to_task(request, max(seed, 0)))
+                if seed >= 0:
+                    walls[path].append(time.perf_counter() - started)
+                    for part, times in totals.items():
+                        shares[path][part].append((sum(times), len(times)))
+        print(f"{label}: median of {args.runs} interleaved runs per path")
+        print(f"  {'part':<14}" + "".join(f"{p + ' ms':>12}{'calls':>7}{'us/call':>9}" for p in PATHS) + f"{'ratio':>8}")
+        for part in [*sorted(shares[PATHS[0]]), "total"]:
+            row, ms = [], []
+            for path in PATHS:
+                if part == "total":
+                    ms.append(statistics.median(walls[path]) * 1000)
+                    row.append(f"{ms[-1]:>12.1f}{'':>7}{'':>9}")
+                    continue
+                values = shares[path][part]
+                ms.append(statistics.median(v[0] for v in values) * 1000)
+                calls = statistics.median(v[1] for v in values)
+                row.append(f"{ms[-1]:>12.1f}{calls:>7.0f}{ms[-1] * 1000 / max(calls, 1):>9.0f}")
+            print(f"  {part:<14}" + "".join(row) + f"{ms[0] / max(ms[1], 1e-9):>7.2f}x")
     return 0
 
 

@@ -31,22 +31,29 @@ if TYPE_CHECKING:
 EPS = 1e-5  # nn.LayerNorm's default
 
 
+def _affine(norm: torch.nn.LayerNorm, weight: torch.Tensor, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``layer_norm(x) @ weight.T`` as ``normalized(x) @ W + b``: the norm's gain folded into
+    the rows of W (C, out), contiguous; its bias carried through into b (out,). ``scale``
+    multiplies the output columns (the queries' 1 / sqrt(D))."""
+    w = weight.detach().double().numpy().T  # (C, out)
+    gain, shift = (t.detach().double().numpy() for t in (norm.weight, norm.bias))
+    folded, bias = gain[:, None] * w, shift @ w
+    if scale is not None:
+        folded, bias = folded * scale, bias * scale
+    return np.ascontiguousarray(folded, np.float32), bias.astype(np.float32)
+
+
 class Layer:
-    """One block's weights, laid out for ``x @ W`` with ``x`` (N, C)."""
+    """One block's weights, laid out for ``x @ W`` with ``x`` (N, C); layer norms folded in."""
 
-    def __init__(self, block: Block) -> None:
-        def mat(linear: torch.nn.Linear) -> np.ndarray:
-            return np.ascontiguousarray(linear.weight.detach().float().numpy().T)
-
-        def vec(t: torch.Tensor) -> np.ndarray:
-            return t.detach().float().numpy().copy()
-
-        self.ln1 = (vec(block.ln1.weight), vec(block.ln1.bias))
-        self.qkv = mat(block.attn.qkv)  # (C, 3C)
-        self.proj = mat(block.attn.proj)  # (C, C)
-        self.ln2 = (vec(block.ln2.weight), vec(block.ln2.bias))
-        self.up = mat(block.mlp.up)  # (C, 4C)
-        self.down = mat(block.mlp.down)  # (4C, C)
+    def __init__(self, block: Block, head_dim: int) -> None:
+        C = block.attn.proj.weight.shape[0]
+        scale = np.ones(3 * C)
+        scale[:C] = 1.0 / math.sqrt(head_dim)  # attention's scaling, on the queries
+        self.qkv, self.qkv_bias = _affine(block.ln1, block.attn.qkv.weight, scale)  # (C, 3C), (3C,)
+        self.proj = np.ascontiguousarray(block.attn.proj.weight.detach().float().numpy().T)  # (C, C)
+        self.up, self.up_bias = _affine(block.ln2, block.mlp.up.weight)  # (C, 4C), (4C,)
+        self.down = np.ascontiguousarray(block.mlp.down.weight.detach().float().numpy().T)  # (4C, C)
 
 
 class NumpyStep:
@@ -58,16 +65,15 @@ class NumpyStep:
         self.D = self.C // self.H
         self.rope_base = config.rope_base
         self.wte = model.wte.weight.detach().float().numpy().copy()  # (V, C): embedding rows
-        self.head = np.ascontiguousarray(self.wte.T)  # (C, V): tied output head
-        self.ln_f = (model.ln_f.weight.detach().float().numpy().copy(), model.ln_f.bias.detach().float().numpy().copy())
-        self.layers = [Layer(cast("Block", b)) for b in model.blocks]
+        self.head, self.head_bias = _affine(model.ln_f, model.wte.weight)  # tied output head (C, V)
+        self.layers = [Layer(cast("Block", b), self.D) for b in model.blocks]
         self._cos = self._sin = np.zeros((0, self.D), np.float32)
         self._swap = np.arange(self.D) ^ 1  # pair partner of each coordinate (0<->1, 2<->3, ...)
         _one_blas_thread()
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Hidden states (N, C) -> logits (N, V)."""
-        return _layer_norm(x, *self.ln_f) @ self.head
+        return _normalized(x) @ self.head + self.head_bias
 
     def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
         """Read ``ids`` (B, T) into ``cache``: every row all T tokens at the cache's position
@@ -97,10 +103,11 @@ class NumpyStep:
         N = rows.shape[0]
         cache.reserve(end, B, H, D)
         cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
-        scale = np.float32(1.0 / math.sqrt(D))
         x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
         for layer, w in enumerate(self.layers):
-            qkv = (_layer_norm(x, *w.ln1) @ w.qkv).reshape(N, 3 * H, D)
+            qkv = _normalized(x) @ w.qkv
+            qkv += w.qkv_bias
+            qkv = qkv.reshape(N, 3 * H, D)
             qk = qkv[:, :2 * H]
             qk = qk * cos + qk[:, :, self._swap] * sin  # RoPE on queries and keys together
             k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
@@ -112,16 +119,17 @@ class NumpyStep:
                 q = np.zeros((B * W, H, D), np.float32)
                 q[flat] = qk[:, :H]
                 q = q.reshape(B, W, H, D).transpose(0, 2, 1, 3)
-            att = (q * scale) @ k_buf[:, :, :end].transpose(0, 1, 3, 2)  # (B, H, W, end)
+            att = q @ k_buf[:, :, :end].transpose(0, 1, 3, 2)  # (B, H, W, end); queries prescaled
             if mask is not None:
                 att += mask
-            att -= att.max(axis=-1, keepdims=True)
+            att -= np.maximum.reduce(att, axis=-1, keepdims=True)
             np.exp(att, out=att)
-            att /= att.sum(axis=-1, keepdims=True)
+            att /= np.add.reduce(att, axis=-1, keepdims=True)
             y = (att @ v_buf[:, :, :end]).transpose(0, 2, 1, 3).reshape(B * W, C)  # (B*W, C)
-            x = x + (y if flat is None else y[flat]) @ w.proj
-            h = torch.from_numpy(_layer_norm(x, *w.ln2) @ w.up)
-            x = x + F.gelu(h).numpy() @ w.down
+            x += (y if flat is None else y[flat]) @ w.proj
+            h = _normalized(x) @ w.up
+            h += w.up_bias
+            x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
         return x
 
     def _rope(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,8 +154,12 @@ def _one_blas_thread() -> None:
     threadpool_limits(1, user_api="blas")
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = np.einsum("nc,nc->n", centred, centred)[:, None] / np.float32(x.shape[-1])
-    return centred * (1.0 / np.sqrt(var + np.float32(EPS))) * weight + bias
+def _normalized(x: np.ndarray) -> np.ndarray:
+    """Layer norm without its gain and bias (those are folded into the next weights), (N, C)."""
+    inv_c = np.float32(1.0 / x.shape[-1])
+    centred = x - np.add.reduce(x, axis=-1, keepdims=True) * inv_c
+    var = np.add.reduce(centred * centred, axis=-1, keepdims=True) * inv_c
+    var += np.float32(EPS)
+    np.sqrt(var, out=var)
+    centred /= var
+    return centred
