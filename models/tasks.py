@@ -25,6 +25,9 @@ class HarmonizeTask:
     key: str | None = None  # lock generated notes to this key
     pitch_range: tuple[int, int] | None = None
     sampling: Sampling = Sampling()
+    # the producer's chords, (start beat, symbol) in time order: the plan the harmony follows
+    chords: tuple[tuple[float, str], ...] | None = None
+    pickup: float | None = None  # beats before the first bar line; None = read from the melody
     op = "harmonize"
 
 

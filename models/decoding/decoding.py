@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from models.decoding import voicing
+from models.decoding.guide import ChordGuide
 from models.errors import Cancelled
 from models.net import vocab as V
 from models.net.transformer import GPT, KVCache
@@ -61,6 +62,7 @@ class Constraints:
     # after it keep to them (the tonic in the bass under a piece's last melody note); the
     # voicing rules still come first
     cadence: tuple[int, frozenset[int]] | None = None
+    guide: ChordGuide | None = None  # a chord plan: chord tones on the beats (models/decoding/guide.py)
 
     @property
     def monophonic(self) -> bool:
@@ -212,6 +214,8 @@ class _Row:
             return out or [end_token]
         if self.state == "pitch":
             choices = [p for p in c.pitches if p not in self.at_pos]
+            if c.guide is not None:
+                choices = c.guide.filter(c.role, c.bar_start + self.pos, choices)
             if c.voices:
                 choices = voicing.allowed_pitches(c.role, c.voices, self.known, c.bar_start + self.pos, choices) or choices
             if c.cadence is not None and c.bar_start + self.pos >= c.cadence[0]:
@@ -226,6 +230,8 @@ class _Row:
                 left = min(left, max(1, voicing.longest(c.role, c.voices, self.known, start, self.pitch)))
             if c.cadence is not None and start < c.cadence[0]:
                 left = min(left, c.cadence[0] - start)  # make way for the cadence's note
+            if c.guide is not None:
+                left = min(left, c.guide.longest(start, self.pitch) or left)
             fits = [(i, d) for i, d in enumerate(V.DURATIONS) if d <= left]
             if c.legato and c.role == "melody":  # end where the next note can start (or at the span's end)
                 fits = [(i, d) for i, d in fits if (self.pos + d) % 12 in GRID or d == left] or fits

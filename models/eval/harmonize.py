@@ -8,6 +8,9 @@ Metrics, on a grid of 8th notes unless said otherwise:
 - out_of_key: share of generated notes outside the key (minor: natural, harmonic, melodic)
 - chord_agree: share of generated notes sounding at a beat whose pitch class is in Bach's
   chord at that beat; bass_agree: the bass's pitch class equals Bach's bass at the beat
+- chord_jaccard: per quarter-note beat, the pitch classes of all four voices (melody and the
+  three written) against Bach's four, intersection over union, averaged over beats
+- out_of_satb: share of generated notes outside S 60-81, A 53-74, T 48-69, B 38-62
 - span_violations: generated notes outside the clip, or a voice sounding two notes at once
 """
 
@@ -24,12 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from models.constants import CHORALE_RANGES
+from models.harmony.plan import HMM, Weights
 from models.keys import parse_key
 from models.representation import Part, Piece
 
 log = logging.getLogger(__name__)
 VOICES = ("melody", "alto", "tenor", "bass")
 STEP = 0.5  # beats per grid step
+SATB = {"melody": (60, 81), "alto": (53, 74), "tenor": (48, 69), "bass": (38, 62)}
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
@@ -91,6 +96,8 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
     span = sum(n.start < 0 or n.end > melody.length + 1e-6 for _, n in notes)
     span += sum(_overlaps(p) for p in generated.values())
     agree = total = bass_agree = beats = 0
+    satb = sum(not SATB[v][0] <= n.pitch <= SATB[v][1] for v, n in notes if v in SATB)
+    jaccard, jbeats = chord_jaccard(melody, generated, bach) if bach else (0.0, 0)
     if bach:
         b_grids = {v: sounding(p, 1.0) for v, p in bach.items()}
         g_grids = {v: sounding(p, 1.0) for v, p in generated.items()}
@@ -108,7 +115,25 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
                 bass_agree += bb[t] % 12 == gb[t] % 12  # type: ignore[operator]
     return {"parallels": par, "moves": moves, "crossed": cross, "steps": steps, "notes": len(notes),
             "out_range": out_range, "out_key": out_key, "span": span, "agree": agree, "agree_total": total,
-            "bass_agree": bass_agree, "bass_beats": beats} | root_close(melody, generated.get("bass"), key)
+            "bass_agree": bass_agree, "bass_beats": beats, "out_satb": satb, "jaccard": jaccard,
+            "jaccard_beats": jbeats} | root_close(melody, generated.get("bass"), key) | final_position(melody, generated)
+
+
+def chord_jaccard(melody: Part, generated: dict[str, Part], bach: dict[str, Part]) -> tuple[float, int]:
+    """(sum of per-beat Jaccard indices, beats): on each quarter-note beat where Bach's voices
+    sound, the pitch classes of the melody and the generated voices against those of the
+    melody and Bach's voices."""
+    mine = [sounding(p, 1.0) for p in (melody, *generated.values())]
+    his = [sounding(p, 1.0) for p in (melody, *bach.values())]
+    total, beats = 0.0, 0
+    for t in range(int(melody.length)):
+        b = {p % 12 for g in his if t < len(g) and (p := g[t]) is not None}
+        if not b:
+            continue
+        a = {p % 12 for g in mine if t < len(g) and (p := g[t]) is not None}
+        total += len(a & b) / len(a | b)
+        beats += 1
+    return total, beats
 
 
 def root_close(melody: Part, bass: Part | None, key: str) -> dict[str, float]:
@@ -120,6 +145,19 @@ def root_close(melody: Part, bass: Part | None, key: str) -> dict[str, float]:
     under = [n.pitch for n in bass.notes if n.start <= last + 1e-6 < n.end]
     tonic, _ = parse_key(key)
     return {"closes": 1, "root_closes": int(bool(under) and min(under) % 12 == tonic)}
+
+
+def final_position(melody: Part, generated: dict[str, Part]) -> dict[str, float]:
+    """Whether the chord under the melody's last note stands on its root (the chord read from
+    all voices there); nothing to count without a bass."""
+    from models.harmony.detect import label
+
+    if "bass" not in generated or not melody.notes:
+        return {}
+    at = max(n.start for n in melody.notes)
+    pitches = [n.pitch for p in (melody, *generated.values()) for n in p.notes if n.start <= at + 1e-6 < n.end]
+    chord = label({p % 12: 1.0 for p in pitches})
+    return {"root_positions": int(chord is not None and min(pitches) % 12 == chord.root)}
 
 
 def _overlaps(part: Part) -> int:
@@ -137,8 +175,11 @@ def rates(total: dict[str, float]) -> dict[str, float]:
         "out_of_range": ratio("out_range", "notes"),
         "out_of_key": ratio("out_key", "notes"),
         "chord_agree": ratio("agree", "agree_total"),
+        "chord_jaccard": ratio("jaccard", "jaccard_beats"),
+        "out_of_satb": ratio("out_satb", "notes"),
         "bass_agree": ratio("bass_agree", "bass_beats"),
         "root_close": ratio("root_closes", "closes"),
+        "root_position_end": ratio("root_positions", "closes"),
         "span_violations": float(total["span"]),
     }
 
@@ -172,17 +213,36 @@ def evaluation_pieces(limit: int | None = None) -> list[Piece]:
     return pieces[:limit] if limit else pieces
 
 
-def model_harmonizer(weights: Path | None, device: str, temperature: float, seed: int) -> Harmonizer:
+def model_harmonizer(weights: Path | None, device: str, temperature: float, seed: int, candidate: int = 0) -> Harmonizer:
+    """What harmonize returns as its ``candidate``-th candidate (0: the plan's voicing; 1: the
+    model's own voices under the plan)."""
     from models.interface import load_composer
     from models.tasks import HarmonizeTask, Sampling
 
     composer = load_composer(weights, device)
 
     def run(melody: Part, key: str) -> dict[str, Part]:
-        parts = composer.run(HarmonizeTask(melody, "chorale", sampling=Sampling(1, temperature, seed)))[0]
-        return {p.name.split()[0].lower(): p for p in parts if p.name}
+        found = composer.run(HarmonizeTask(melody, "chorale", sampling=Sampling(candidate + 1, temperature, seed)))
+        return {p.name.split()[0].lower(): p for p in found[min(candidate, len(found) - 1)] if p.name}
 
     return run
+
+
+def tune_groups(pieces: Sequence[Piece], ratio: float) -> dict[str, list[Piece]]:
+    """The pieces whose tune the training chorales hold in another setting (soprano interval
+    sequences at least ``ratio`` similar) and those whose tune they do not."""
+    from models.data.chorales import best_match, tune_signature
+    from models.data.corpus import load_all
+    from models.data.score import merged_pitches
+
+    corpus = load_all(sources=("chorales", "jsb"), derived=False)
+    train = [tune_signature(merged_pitches(p.first.notes)) for s in ("chorales", "jsb") for p in corpus[s]
+             if p.split == "train"]
+    groups: dict[str, list[Piece]] = {"seen": [], "unseen": []}
+    for piece in pieces:
+        _, similar = best_match(tune_signature(merged_pitches(piece.first.notes)), train)
+        groups["seen" if similar >= ratio else "unseen"].append(piece)
+    return groups
 
 
 def rule_harmonizer(melody: Part, key: str) -> dict[str, Part]:
@@ -191,11 +251,123 @@ def rule_harmonizer(melody: Part, key: str) -> dict[str, Part]:
     return {p.name.lower(): p for p in rules.harmonize(melody, key) if p.name}
 
 
+def plan_harmonizer(weights: Weights | None = None) -> Harmonizer:
+    """The chord planner (models/harmony/plan.py) voiced by the deterministic chorale voicer;
+    ``weights`` = HMM gives the first-order HMM baseline (the melody note on each beat, chord
+    transitions by bar position, nothing else)."""
+    from models.harmony import plan, table, voicer
+
+    planner = plan.Planner(table.load(), weights or plan.Weights())
+
+    def run(melody: Part, key: str) -> dict[str, Part]:
+        chords = planner.plan(melody, key)
+        return voicer.chorale(melody, chords, plan.step_beats(melody.time_signature), planner.weights.final)
+
+    return run
+
+
+def strong_beats(part: Part) -> list[float]:
+    """The bar's strong beats over the clip: the downbeat, and the middle of an even bar."""
+    from models.harmony import plan
+
+    step = plan.step_beats(part.time_signature)
+    n = int(part.length / step + 1e-6)
+    return [k * step for k in range(n) if plan.position(k, part.time_signature) < 2]
+
+
+def clashes(melody: Part, parts: Sequence[Part]) -> tuple[int, int]:
+    """(strong beats where a note of ``parts`` sounds a second or a seventh against the melody,
+    strong beats where the melody sounds)."""
+    found = beats = 0
+    for t in strong_beats(melody):
+        top = [n.pitch for n in melody.notes if n.start <= t + 1e-6 < n.end]
+        if not top:
+            continue
+        beats += 1
+        under = [n.pitch for p in parts for n in p.notes if n.start <= t + 1e-6 < n.end]
+        found += any((top[0] - q) % 12 in (1, 2, 10, 11) for q in under)
+    return found, beats
+
+
+def stacked(part: Part) -> tuple[int, int]:
+    """(onsets with three or more notes struck together, onsets)."""
+    at: dict[float, int] = {}
+    for n in part.notes:
+        at[round(n.start, 3)] = at.get(round(n.start, 3), 0) + 1
+    return sum(c >= 3 for c in at.values()), len(at)
+
+
+def chord_tones(parts: Sequence[Part], chords: Sequence[tuple[float, str]], melody: Part) -> tuple[int, int]:
+    """(notes struck on strong beats that are tones of the given chord there, such notes)."""
+    from models.harmony.symbols import parse
+
+    strong = {round(t, 3) for t in strong_beats(melody)}
+    hits = total = 0
+    for p in parts:
+        for n in p.notes:
+            if round(n.start, 3) not in strong:
+                continue
+            given = [c for start, c in chords if start <= n.start + 1e-6]
+            if not given:
+                continue
+            total += 1
+            hits += n.pitch % 12 in parse(given[-1]).pitch_classes
+    return hits, total
+
+
+def bach_chords(piece: Piece) -> tuple[tuple[float, str], ...]:
+    """Bach's harmony of a piece, read beat by beat from his four voices (as a producer's chord
+    track would give it)."""
+    from models.harmony import detect, plan
+
+    melody = piece.first
+    spans = plan.spans(detect.beat_labels([p for _, p in piece.tracks], melody.length), 1.0, melody.length)
+    return tuple((s.start, s.chord.symbol) for s in spans)
+
+
+def follow_table(pieces: Sequence[Piece], weights: Path | None, device: str, seed: int) -> dict[str, dict[str, float]]:
+    """The chord part and the given-chords measures: onsets with 3+ notes and strong-beat clashes
+    of ``chords`` (beside Bach's own clashes), and the share of strong-beat notes that are tones
+    of the given chords for every style."""
+    from models.interface import load_composer
+    from models.tasks import HarmonizeTask, Sampling
+
+    composer = load_composer(weights, device)
+    out: dict[str, dict[str, float]] = {}
+    bach = [0, 0]
+    for piece in pieces:
+        c = clashes(piece.first, [p for v, p in piece.tracks if v != "melody"])
+        bach = [bach[0] + c[0], bach[1] + c[1]]
+    out["bach"] = {"strong_clashes": round(bach[0] / max(1, bach[1]), 4)}
+    for style in ("chorale", "chords", "bass"):
+        for given in (False, True):
+            counts = [0, 0, 0, 0, 0, 0]  # stacked, onsets, clashes, strong beats, tones, strong notes
+            started = time.perf_counter()
+            for piece in pieces:
+                chords = bach_chords(piece) if given else None
+                parts = composer.run(HarmonizeTask(piece.first, style, sampling=Sampling(1, 1.0, seed), chords=chords))[0]
+                for i, v in enumerate((*stacked(parts[0]), *clashes(piece.first, parts),
+                                       *chord_tones(parts, chords or parse_plan(parts[0]), piece.first))):
+                    counts[i] += v
+            out[f"{style}{' given' if given else ''}"] = {
+                "onsets_3plus": round(counts[0] / max(1, counts[1]), 4),
+                "strong_clashes": round(counts[2] / max(1, counts[3]), 4),
+                "strong_chord_tones": round(counts[4] / max(1, counts[5]), 4),
+                "seconds_per_piece": round((time.perf_counter() - started) / max(1, len(pieces)), 3)}
+    return out
+
+
+def parse_plan(part: Part) -> tuple[tuple[float, str], ...]:
+    """The chord plan a result carries ('0:Am 4:F/A' in its extra) as (start, symbol) pairs."""
+    text = part.extra.get("chords", "")
+    return tuple((float(a), b) for a, b in (item.split(":", 1) for item in text.split()))
+
+
 def print_table(table: dict[str, dict[str, float]], out=sys.stdout) -> None:
-    columns = list(next(iter(table.values())))
-    print(f"{'system':<12}" + "".join(f"{c:>20}" for c in columns), file=out)
+    columns = list(dict.fromkeys(c for row in table.values() for c in row))
+    print(f"{'system':<14}" + "".join(f"{c:>19}" for c in columns), file=out)
     for name, row in table.items():
-        print(f"{name:<12}" + "".join(f"{row[c]:>20}" for c in columns), file=out)
+        print(f"{name:<14}" + "".join(f"{row.get(c, ''):>19}" for c in columns), file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write the table here")
+    p.add_argument("--similar", type=float, default=0.6,
+                   help="tune similarity (0..1) from which a valid tune counts as held by the training data")
+    p.add_argument("--follow", action="store_true", help="also measure the chord part and given chords")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not (DATA_DIR / "jsb").exists():
@@ -220,13 +395,30 @@ def main(argv: list[str] | None = None) -> int:
     pieces = evaluation_pieces(args.limit)
     systems: dict[str, Harmonizer] = {
         "rules": rule_harmonizer,
-        "model": model_harmonizer(args.weights, args.device, args.temperature, args.seed),
+        "hmm": plan_harmonizer(HMM),
+        "planner": plan_harmonizer(),
+        "harmonize": model_harmonizer(args.weights, args.device, args.temperature, args.seed),
+        "model+plan": model_harmonizer(args.weights, args.device, args.temperature, args.seed, candidate=1),
     }
-    table = {"bach": evaluate_bach(pieces)} | evaluate(pieces, systems)
     print(f"{len(pieces)} JSB valid chorale melodies, temperature {args.temperature}, seed {args.seed}")
-    print_table(table)
+    results: dict[str, object] = {}
+    groups = {"all": pieces} | tune_groups(pieces, args.similar)
+    for name, group in groups.items():
+        if not group:
+            print(f"\n{name}: no pieces (tunes at least {args.similar} similar to a training tune count as seen)")
+            continue
+        table = {"bach": evaluate_bach(group)} | evaluate(group, systems)
+        print(f"\n{name}: {len(group)} pieces (seen = the training chorales hold the tune in another setting, "
+              f"similarity >= {args.similar})")
+        print_table(table)
+        results[name] = table
+    if args.follow:
+        follow = follow_table(pieces, args.weights, args.device, args.seed)
+        print("\nchord part and given chords (given = Bach's harmony read beat by beat, sent as chords)")
+        print_table(follow)
+        results["follow"] = follow
     if args.json:
-        args.json.write_text(json.dumps(table, indent=1))
+        args.json.write_text(json.dumps(results, indent=1))
     return 0
 
 

@@ -1,9 +1,8 @@
-"""A rule-based four-part harmonizer: the baseline the model is measured against.
-
-Per beat it picks the diatonic triad (I, IV, V, vi, ii, iii in that order of preference, V in
-minor with the raised leading tone) that contains the melody note and keeps the bass moving
-least, puts the root in the bass and fills tenor and alto with the nearest chord tones below
-the melody. Textbook rules, no learning.
+"""The rule baseline, as written in the harmonization measure: on each quarter-note beat take
+the diatonic triads that contain the melody note, prefer I, then IV and V, then vi and ii (iii
+and vii last), and prefer a change of chord; voice it simply (root in the bass nearest the last
+bass, tenor and alto the nearest chord tones below the melody). In minor, V and vii take the
+raised leading tone (harmonic minor). Textbook rules, no learning.
 """
 
 from __future__ import annotations
@@ -35,25 +34,31 @@ def melody_at(melody: Part, time: float) -> int | None:
     return None
 
 
+def choose(top: int, chords: list[tuple[int, frozenset[int]]], previous: int | None) -> tuple[int, frozenset[int]]:
+    """The preferred triad holding ``top``, another one when it would repeat the chord before."""
+    fitting = [c for c in chords if top % 12 in c[1]] or chords[:1]
+    changed = [c for c in fitting if c[0] != previous]
+    return (changed or fitting)[0]
+
+
 def harmonize(melody: Part, key: str | None = None) -> list[Part]:
-    """Alto, tenor and bass for ``melody``, one chord per beat."""
+    """Alto, tenor and bass for ``melody``, one chord per quarter-note beat."""
     key = key or melody.key or estimate_key(melody.notes)
     chords = triads(key)
     voices: dict[str, list[Note]] = {"alto": [], "tenor": [], "bass": []}
-    prev_bass = 48
+    prev_bass, prev_root = 48, None
     beat = 0.0
     while beat < melody.length:
         top = melody_at(melody, beat)
         if top is not None:
-            fitting = [c for c in chords if top % 12 in c[1]] or chords[:1]
-            root, tones = min(fitting[:3], key=lambda c: abs(_nearest(c[0], prev_bass, CHORALE_RANGES["bass"]) - prev_bass))
+            root, tones = choose(top, chords, prev_root)
             bass = _nearest(root, prev_bass, CHORALE_RANGES["bass"])
             alto = _below(top, tones, CHORALE_RANGES["alto"])
             tenor = _below(alto, tones, CHORALE_RANGES["tenor"])
             dur = min(1.0, melody.length - beat)
             for role, pitch in (("alto", alto), ("tenor", tenor), ("bass", bass)):
                 voices[role].append(Note(pitch, beat, dur, 80))
-            prev_bass = bass
+            prev_bass, prev_root = bass, root
         beat += 1.0
     return [Part(tuple(voices[r]), melody.length, melody.time_signature, melody.tempo, key, name=r.capitalize())
             for r in ("alto", "tenor", "bass")]

@@ -1,18 +1,30 @@
 """Harmonize: a melody -> alto, tenor and bass voices (chorale), a block-chord part (chords) or
-a bass line (bass), aligned to the melody's bars and in its key.
+a bass line (bass), following a chord plan that sees the whole clip.
 
-The melody is read as the context track of every bar and the harmony tracks are generated bar
-by bar after it. A melody outside the soprano's usual range is moved by octaves into it and
-the result moved back, so the harmony keeps its distance below the tune.
+The plan is the producer's chords when given, the chords read from the clip when it is a chord
+or keys part (answered with a new voicing or a bass line, never harmonized as a tune), and
+otherwise the phrase-level planner's (models/harmony/plan.py). The chorale voices are written
+by the model bar by bar under the plan (chord tones on the beats, the chord's bass where a
+chord begins); the chord part and the bass line are voiced from the plan directly
+(models/harmony/voicer.py). A pickup (given or detected) becomes the opening rest of a full
+bar while the work is done, so bars fall where the music's bars are. A melody outside the
+soprano's usual range is moved by octaves into it and the result moved back, no voice below E1.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import statistics
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Constraints, Plan, Segment
+from models.decoding.guide import ChordGuide
+from models.harmony import detect, plan, table, voicer
+from models.harmony.detect import ChordSpan
+from models.harmony.symbols import Chord
 from models.keys import estimate_key, parse_key
 from models.net import vocab as V
 from models.net.tokenizer import Header, bar_ticks, header_tokens, note_tokens, quantize_part
@@ -30,6 +42,9 @@ VOICE_ORDER = {"chorale": ("melody", "alto", "tenor", "bass"), "bass": ("melody"
 SOPRANO_CENTRE = 69  # where a chorale tune's median pitch usually sits
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leading tone
+LOWEST = 28  # E1: no generated note goes below it
+OUT_OF_KEY = 0.2  # share of the melody's length outside a locked key that is worth a word
+Realize = Callable[[int], dict[str, Part]]  # variant -> parts (a plan voiced without the model)
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,12 @@ class Setup:
     octave_shift: int  # semitones the melody was moved by (a multiple of 12)
     key: str
     velocity: int
+    chords: tuple[ChordSpan, ...] = ()  # the chord plan, in the clip's beats
+    pad: float = 0.0  # beats of rest put before a pickup to fill its bar
+    direct: Realize | None = None  # the parts are voiced from the plan, not decoded
+    first: Realize | None = None  # the first candidate is voiced from the plan, the others decoded
+    warning: str | None = None
+    variants: Iterator[int] = field(default_factory=itertools.count, compare=False)
 
 
 def scale_pitches(key: str) -> frozenset[int]:
@@ -61,28 +82,137 @@ def octave_shift(melody: Part) -> int:
     return 12 * round((SOPRANO_CENTRE - median) / 12)
 
 
-def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None) -> Setup:
+def check_clip(clip: Part) -> None:
+    """What harmonize accepts: a clip with notes that is not a drum part."""
+    if clip.kind == "drums":
+        raise ValueError("clip.kind is drums: harmonize takes a melody, or a chord or keys clip to "
+                         "re-voice; for drums use drums, fill, vary or restyle")
+    if not clip.notes:
+        raise ValueError("clip.notes must hold at least one note to harmonize")
+
+
+def is_chord_input(clip: Part) -> bool:
+    """A chord or keys clip (kind chords, or a clip of stacked notes with no tune)."""
+    return clip.kind == "chords" or (clip.kind != "melody" and detect.is_chord_clip(clip))
+
+
+def detect_pickup(melody: Part) -> float:
+    """Beats of pickup before the first bar line of a clip that starts with its first note (as
+    notation programs export an anacrusis); 0 when the clip starts on its downbeat. A pickup is
+    read when the long notes fall on the downbeats it implies and the last note starts on one,
+    where without it they do not (or the clip's length is a pickup short of whole bars)."""
+    bar = melody.beats_per_bar
+    beat = 4.0 / melody.time_signature[1]  # a pickup is a whole number of the metre's note values
+    if not melody.notes or min(n.start for n in melody.notes) > 1e-6:
+        return 0.0  # the clip already holds its opening rest
+
+    def on_downbeats(shift: float) -> float:
+        return sum(n.duration ** 1.5 for n in melody.notes if _on_bar_line(n.start - shift, bar))
+
+    final = max(melody.notes, key=lambda n: n.start)
+    if _on_bar_line(final.start, bar):
+        return 0.0
+    extra = melody.length % bar  # a clip of whole bars plus the pickup
+    best, best_score = 0.0, on_downbeats(0.0)
+    for k in range(1, round(bar / beat)):
+        shift = k * beat
+        whole_bars = abs(extra - shift) < 1e-6
+        if not _on_bar_line(final.start - shift, bar) or not (whole_bars or final.end >= melody.length - 1e-6):
+            continue
+        score = on_downbeats(shift)
+        if score > 1.2 * best_score:
+            best, best_score = shift, score
+    return best
+
+
+def _on_bar_line(beat: float, bar: float) -> bool:
+    return abs((beat + 1e-6) % bar) < 2e-6
+
+
+def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
+                 chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None) -> Setup:
     if style not in STYLE_ROLES:
         raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
-    if not melody.notes:
-        raise ValueError("clip.notes must hold at least one note to harmonize")
-    tpb = bar_ticks(melody.time_signature)
-    shift = octave_shift(melody)
-    moved = _transpose(melody, shift)
-    music_key = key or melody.key or estimate_key(moved.notes)
-    header = Header("chorale", melody.time_signature, music_key, melody.tempo)
-    bars = melody.bars
-    end_tick = int(round(melody.length * V.TICKS_PER_BEAT))
+    check_clip(melody)
+    chord_input = is_chord_input(melody)
+    bar = melody.beats_per_bar
+    lead = detect_pickup(melody) if pickup is None and not chord_input and not chords else (pickup or 0.0)
+    if not 0 <= lead < bar:
+        raise ValueError(f"pickup must be in range 0..{bar:g} beats (shorter than a bar), got {lead:g}")
+    pad = (bar - lead) % bar
+    tune = top_line(melody) if chord_input else melody
+    shift = octave_shift(tune)
+    moved = _transpose(_delayed(tune, pad), shift)
+    music_key = key or melody.key or estimate_key(_delayed(melody, pad).notes)
+    if chords:
+        spans = given(chords, pad, moved.length)
+    elif chord_input:
+        spans = detect.progression(_delayed(melody, pad), plan.step_beats(melody.time_signature))
+    else:
+        planner = plan.Planner(table.load())
+        only = frozenset(p % 12 for p in scale_pitches(key) | _classes(moved)) if key else None
+        spans = planner.plan(moved, music_key, only=only)
+        if style != "chorale":
+            spans = slower(spans, moved, pad_step(melody.time_signature))
+    warning = key_warning(melody, key) if key else None
+    setup = _realization(moved, style, music_key, pitch_range, key, shift, spans, chord_input)
+    return Setup(setup.plan, setup.roles, shift, music_key, setup.velocity, tuple(spans), pad, setup.direct,
+                 setup.first, warning)
+
+
+def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
+                 locked_key: str | None, shift: int, spans: list[ChordSpan], chord_input: bool) -> Setup:
+    velocity = max(1, int(statistics.median(n.velocity for n in moved.notes)) - 8)
+    header = Header("chorale", moved.time_signature, music_key, moved.tempo)
+    forced = Plan([Segment(forced=header_tokens(header)), Segment(forced=[V.EOS])])
+    roles = STYLE_ROLES[style]
+    length, ts, tempo = moved.length, moved.time_signature, moved.tempo
+    ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
+    role_pitches(roles, ranges, pitch_range, shift, locked_key, moved)
+    span = {r: _span(own, ranges[r], pitch_range, shift) for r, own in (*voicer.SATB.items(), ("chords", voicer.PAD))}
+    span["line"] = _span(voicer.BASS, ranges["bass"], pitch_range, shift)
+    tune = None if chord_input else moved
+    step = plan.step_beats(ts)
+    realize: dict[str, Realize] = {
+        "chords": lambda v: {"chords": voicer.block_chords(spans, tune, length, ts, tempo, music_key, span["chords"], v)},
+        "bass": lambda v: {"bass": voicer.bass_line(spans, length, ts, tempo, music_key,
+                                                    frozenset(p % 12 for p in scale_pitches(music_key)), span["line"], v)},
+        "chorale": lambda v: voicer.chorale(moved, spans, step, ranges=span),
+    }
+    if style != "chorale" or chord_input:
+        return Setup(forced, roles, shift, music_key, velocity, direct=realize[style])
+    # the chorale: the voicer's setting first (it agrees best with Bach's harmony, see the model
+    # card), then the model's own voices under the same plan
+    return Setup(model_plan(moved, style, music_key, pitch_range, locked_key, shift, spans), roles, shift,
+                 music_key, velocity, first=realize[style])
+
+
+def _span(own: tuple[int, int], role: tuple[int, int], user: tuple[int, int] | None, shift: int) -> tuple[int, int]:
+    """A voicer's range: its own inside the role's, inside the user's (moved by the melody's
+    octave shift) where they meet, never below E1 once moved back."""
+    low, high = max(own[0], role[0]), min(own[1], role[1])
+    if user is not None:
+        u = (user[0] + shift, user[1] + shift)
+        low, high = (max(low, u[0]), min(high, u[1])) if max(low, u[0]) <= min(high, u[1]) else u
+    low = max(low, LOWEST + shift)
+    return low, max(low, high)
+
+
+def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
+               locked_key: str | None, shift: int, spans: Sequence[ChordSpan]) -> Plan:
+    """The decoding plan of the model's voices: the melody as the context of every bar, each
+    voice generated under its range, the key lock and the chord guide."""
+    tpb = bar_ticks(moved.time_signature)
+    header = Header("chorale", moved.time_signature, music_key, moved.tempo)
+    bars = moved.bars
+    end_tick = int(round(moved.length * V.TICKS_PER_BEAT))
     per_bar = quantize_part(moved, "melody", bars, tpb)
     roles = STYLE_ROLES[style]
     ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
-    locked = scale_pitches(key) if key else None
-    allowed = {r: _pitches(ranges[r], pitch_range, shift, locked) for r in roles}
-    for role, pitches in allowed.items():
-        if not pitches:  # the range, moved with the melody's register, leaves MIDI 0..127
-            wanted = f"pitch_range {pitch_range[0]}..{pitch_range[1]}" if pitch_range else "MIDI 0..127"
-            raise ValueError(f"{wanted} leaves no pitch for the {role} of a melody this "
-                             f"{'high' if shift < 0 else 'low'}; choose a range nearer the melody")
+    allowed = role_pitches(roles, ranges, pitch_range, shift, locked_key, moved)
+    beat = int(round(plan.step_beats(moved.time_signature) * V.TICKS_PER_BEAT))
+    guide = ChordGuide(tuple((int(round(s.start * V.TICKS_PER_BEAT)), int(round(s.end * V.TICKS_PER_BEAT)),
+                              s.chord.pitch_classes, s.chord.bass_pc) for s in spans), beat)
     segments = [Segment(forced=header_tokens(header))]
     order = [r for r in V.ROLE_ORDER if r in roles]
     melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
@@ -97,12 +227,80 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
-                legato=style == "chorale", cadence=cadence if role == "bass" else None,
+                legato=style == "chorale", cadence=cadence if role == "bass" else None, guide=guide,
             )))
     segments.append(Segment(forced=[V.EOS]))
-    velocity = int(statistics.median(n.velocity for n in melody.notes))
-    plan = Plan(segments, context={"melody": melody_spans} if VOICE_ORDER[style] else {})
-    return Setup(plan, roles, shift, music_key, max(1, velocity - 8))
+    return Plan(segments, context={"melody": melody_spans} if VOICE_ORDER[style] else {})
+
+
+def role_pitches(roles: Sequence[str], ranges: dict[str, tuple[int, int]], pitch_range: tuple[int, int] | None,
+                 shift: int, locked_key: str | None, moved: Part) -> dict[str, frozenset[int]]:
+    """Each role's allowed pitches (in the moved register): its range inside the user's, in the
+    locked key (and the melody's own notes); a ValueError when a range leaves none."""
+    locked = scale_pitches(locked_key) | _classes(moved) if locked_key else None
+    allowed = {r: _pitches(ranges[r], pitch_range, shift, locked) for r in roles}
+    for role, pitches in allowed.items():
+        if not pitches:  # the range, moved with the melody's register, leaves MIDI 0..127
+            wanted = f"pitch_range {pitch_range[0]}..{pitch_range[1]}" if pitch_range else "MIDI 0..127"
+            raise ValueError(f"{wanted} leaves no pitch for the {role} of a melody this "
+                             f"{'high' if shift < 0 else 'low'}; choose a range nearer the melody")
+    return allowed
+
+
+def given(chords: Sequence[tuple[float, str]], pad: float, length: float) -> list[ChordSpan]:
+    """The producer's chords ((start beat, symbol), in time order) as spans, each lasting until
+    the next."""
+    from models.harmony.symbols import parse
+
+    ordered = sorted((start + pad, parse(symbol)) for start, symbol in chords)
+    out = []
+    for i, (start, chord) in enumerate(ordered):
+        end = ordered[i + 1][0] if i + 1 < len(ordered) else length
+        if end > start and start < length:
+            out.append(ChordSpan(start, min(end, length), chord))
+    return out
+
+
+def slower(spans: Sequence[ChordSpan], melody: Part, step: float) -> list[ChordSpan]:
+    """The plan at a chord part's pace (``step`` beats): in each step, the planned chord whose
+    tones cover most of the melody there."""
+    out: list[Chord | None] = []
+    k = 0
+    while k * step < melody.length - 1e-6:
+        a, b = k * step, (k + 1) * step
+        inside = [s.chord for s in spans if s.start < b - 1e-6 and s.end > a + 1e-6]
+        heard = detect.weights(melody.notes, a, b)
+        out.append(max(inside, key=functools.partial(_cover, heard=heard)) if inside else None)
+        k += 1
+    return plan.spans(out, step, melody.length)
+
+
+def _cover(chord: Chord, heard: dict[int, float]) -> float:
+    return sum(w for pc, w in heard.items() if pc in chord.pitch_classes)
+
+
+def pad_step(time_signature: tuple[int, int]) -> float:
+    """A chord part's harmonic rhythm: the bar in short bars (2/4, 3/4, 6/8), half a bar when it
+    halves into beats (4/4, 2/2, 4/2, 12/8), else the metre's beat (5/4, 9/8, 3/2)."""
+    bar = time_signature[0] * 4.0 / time_signature[1]
+    beat = plan.step_beats(time_signature)
+    beats = round(bar / beat)
+    if beats <= 3 and not (time_signature[1] == 8 and beats == 3):
+        return bar
+    return bar / 2 if beats % 2 == 0 else beat
+
+
+def key_warning(melody: Part, key: str) -> str | None:
+    """A sentence when the melody spends a fifth of its length or more outside a locked key."""
+    inside = {p % 12 for p in scale_pitches(key)}
+    total = sum(n.duration for n in melody.notes)
+    outside = [n for n in melody.notes if n.pitch % 12 not in inside]
+    share = sum(n.duration for n in outside) / total if total else 0.0
+    if share < OUT_OF_KEY:
+        return None
+    names = sorted({Chord(n.pitch % 12).symbol for n in outside})
+    return (f"the melody spends {share:.0%} of its length outside {key} ({', '.join(names)}); "
+            "the harmony keeps to the key and to the melody's own notes")
 
 
 def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[int]) -> tuple[int, frozenset[int]] | None:
@@ -117,6 +315,22 @@ def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[
         return None
     roots = frozenset(p for p in bass if (p - tonic) % 12 == 0)
     return (start, roots) if roots else None
+
+
+def top_line(part: Part) -> Part:
+    """The highest note of each onset of a chord clip, as a tune."""
+    tops: dict[float, Note] = {}
+    for n in part.notes:
+        held = tops.get(n.start)
+        if held is None or n.pitch > held.pitch:
+            tops[n.start] = n
+    return Part(tuple(tops[t] for t in sorted(tops)), part.length, part.time_signature, part.tempo, part.key,
+                part.name, "melody")
+
+
+def _classes(part: Part) -> frozenset[int]:
+    pcs = {n.pitch % 12 for n in part.notes}
+    return frozenset(p for p in range(128) if p % 12 in pcs)
 
 
 def _held_into(per_bar: list[list[tuple[int, int, int, int]]], bar: int, tpb: int) -> bool:
@@ -138,7 +352,7 @@ def _pitches(voice: tuple[int, int], user: tuple[int, int] | None, shift: int,
     out = frozenset(p for p in range(max(0, low), min(127, high) + 1))
     if locked is not None:
         out = frozenset(p for p in out if p in locked) or out
-    return frozenset(p for p in out if 0 <= p - shift <= 127)
+    return frozenset(p for p in out if 0 <= p - shift <= 127 and p - shift >= LOWEST)
 
 
 def _transpose(part: Part, semitones: int) -> Part:
@@ -148,16 +362,41 @@ def _transpose(part: Part, semitones: int) -> Part:
     return Part(notes, part.length, part.time_signature, part.tempo, part.key, part.name, part.kind)
 
 
+def _delayed(part: Part, beats: float) -> Part:
+    if beats <= 0:
+        return part
+    notes = tuple(Note(n.pitch, n.start + beats, n.duration, n.velocity) for n in part.notes)
+    return Part(notes, part.length + beats, part.time_signature, part.tempo, part.key, part.name, part.kind)
+
+
+def plan_text(setup: Setup) -> str:
+    """The chord plan in the clip's beats: '0:Am 4:F/A 8:C 12:G'."""
+    return " ".join(f"{max(0.0, s.start - setup.pad):g}:{s.chord.symbol}" for s in setup.chords
+                    if s.end - setup.pad > 1e-6)
+
+
 def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str) -> list[Part]:
-    """Decoded parts -> the output clips: moved back by the melody's octave shift, clipped to
-    the melody's length, named after their voice."""
+    """Decoded (or directly voiced) parts -> the output clips: moved back by the melody's octave
+    shift and the pickup's padding, clipped to the melody's length, no note below E1, named
+    after their voice; each carries the chord plan (and any word about the key)."""
+    variant = next(setup.variants)
+    if setup.direct is not None:
+        parts = setup.direct(variant)
+    elif setup.first is not None and variant == 0:
+        parts = setup.first(variant)
+    extra = {"chords": plan_text(setup)} | ({"warning": setup.warning} if setup.warning else {})
     out = []
     for role in setup.roles:
         part = parts.get(role) or Part((), melody.length)
-        notes = tuple(
-            Note(n.pitch - setup.octave_shift, n.start, min(n.duration, melody.length - n.start), setup.velocity)
-            for n in part.notes if n.start < melody.length
-        )
-        out.append(Part(notes, melody.length, melody.time_signature, melody.tempo, setup.key,
-                        name=f"{OUTPUT_NAMES[role]} ({style})", kind=OUTPUT_KINDS[role]))
+        notes = []
+        for n in part.notes:
+            start, end = max(0.0, n.start - setup.pad), min(melody.length, n.end - setup.pad)
+            if end - start < 1e-6:
+                continue
+            pitch = n.pitch - setup.octave_shift
+            while pitch < LOWEST:
+                pitch += 12
+            notes.append(Note(min(127, pitch), start, end - start, setup.velocity))
+        out.append(Part(tuple(notes), melody.length, melody.time_signature, melody.tempo, setup.key,
+                        name=f"{OUTPUT_NAMES[role]} ({style})", kind=OUTPUT_KINDS[role], extra=dict(extra)))
     return out

@@ -133,9 +133,13 @@ def test_eval_command_on_jsb_valid_with_a_tiny_model(tiny_weights: Path, tmp_pat
     assert E.main(["--weights", str(tiny_weights), "--device", "cpu", "--limit", "2", "--json", str(table_file)]) == 0
     printed = capsys.readouterr().out
     assert "2 JSB valid chorale melodies" in printed
-    table = json.loads(table_file.read_text())
-    assert list(table) == ["bach", "rules", "model"]
-    for system in ("rules", "model"):
+    results = json.loads(table_file.read_text())
+    table = results["all"]
+    assert list(table) == ["bach", "rules", "hmm", "planner", "harmonize", "model+plan"]
+    for system in ("rules", "hmm", "planner", "harmonize"):
         assert table[system]["out_of_range"] == 0.0 and table[system]["span_violations"] == 0.0, system
     assert table["bach"]["chord_agree"] == 1.0 and table["bach"]["crossings"] < 0.05
-    assert 0 < table["rules"]["chord_agree"] < 1
+    assert table["bach"]["chord_jaccard"] == 1.0
+    assert 0 < table["rules"]["chord_agree"] < 1 and 0 < table["rules"]["chord_jaccard"] < 1
+    assert table["harmonize"] == table["planner"] | {"seconds_per_piece": table["harmonize"]["seconds_per_piece"]}
+    assert sum(len(results.get(g, {"bach": {}})) > 1 for g in ("seen", "unseen")) >= 1

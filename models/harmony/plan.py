@@ -1,0 +1,229 @@
+"""The chord plan: which chord sounds where, chosen with the whole melody in view.
+
+A Viterbi search over key-relative chords, one per harmonic step (the metre's beat: a quarter in
+4/4 and 3/4, a dotted quarter in 6/8, 9/8 and 12/8, a half note in 2/2, 3/2 and 4/2). What it
+weighs, all counted from the training chorales (models/weights/harmony.json):
+- emission: every melody note of the step, weighted by how long it sounds and whether it is
+  struck on the step, and the notes of the steps either side at a lower weight;
+- transitions that depend on where the step falls in the bar (a new bar favours a change);
+- cadences: at a phrase end (a long note, a rest after it, the last note) the chord and the
+  move into it are scored by what chorales do there, and the last chord is the tonic.
+A given progression (the producer's chords) is the plan as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.harmony.detect import ChordSpan, weights
+from models.harmony.emission import Emission, features
+from models.harmony.symbols import Chord
+from models.keys import parse_key
+from models.representation import Note, Part
+
+STATE_QUALITIES = ("", "m", "dim", "7", "m7", "maj7", "dim7", "m7b5")
+STATES = [Chord(root, q) for root in range(12) for q in STATE_QUALITIES]
+S = len(STATES)
+INDEX = {(c.root, c.quality): i for i, c in enumerate(STATES)}
+POSITIONS = 3  # a step's place in the bar: 0 the downbeat, 1 another strong beat, 2 a weak one
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each term counts in the search (1.0 = as counted)."""
+
+    emission: float = 0.0  # the melody note sounding on the step, as counted (the HMM's emission)
+    network: float = 1.0  # the emission network's reading of the melody window around the step
+    prior: float = 0.5  # how much of the chords' overall frequency the network's reading gives back
+    transition: float = 1.0
+    cadence: float = 0.0  # chords and moves at phrase ends, by what chorales do there
+    final: bool = True  # the last step is a tonic chord
+    posterior: bool = True  # each step's likeliest chord over all paths, not the single best path
+
+
+HMM = Weights(emission=1.0, network=0.0, final=False, posterior=False)
+
+
+def step_beats(time_signature: tuple[int, int]) -> float:
+    """Quarter-note beats per harmonic step: the metre's own beat."""
+    num, den = time_signature
+    if den == 8 and num % 3 == 0:
+        return 1.5
+    return 4.0 / den if den <= 4 else 1.0
+
+
+def position(step: int, time_signature: tuple[int, int], offset: float = 0.0) -> int:
+    """0 on the downbeat, 1 on another strong beat (the middle of an even bar), else 2."""
+    beats = step_beats(time_signature)
+    per_bar = time_signature[0] * 4.0 / time_signature[1]
+    at = (step * beats + offset) % per_bar
+    if at < 1e-6:
+        return 0
+    steps = round(per_bar / beats)
+    return 1 if steps % 2 == 0 and steps >= 4 and abs(at - per_bar / 2) < 1e-6 else 2
+
+
+def phrase_ends(melody: Part, step: float, steps: int) -> list[bool]:
+    """Steps where a phrase closes: a note of two steps or more, a note before a rest of a step
+    or more, the last note."""
+    out = [False] * steps
+    notes = sorted(melody.notes, key=lambda n: n.start)
+    for i, n in enumerate(notes):
+        k = int(n.start / step + 1e-6)
+        if k >= steps:
+            continue
+        gap = (notes[i + 1].start - n.end) if i + 1 < len(notes) else math.inf
+        if n.duration >= 2 * step - 1e-6 or gap >= step - 1e-6:
+            out[k] = True
+    return out
+
+
+class Planner:
+    """Log-probabilities from the counted table; ``plan`` runs the search for one melody."""
+
+    def __init__(self, table: dict, weights: Weights = Weights()) -> None:
+        self.weights = weights
+        self.modes = {mode: _ModeTables(table[mode]) for mode in ("major", "minor")}
+        self.network = Emission(table["emission"]) if "emission" in table else None
+
+    def steps(self, melody: Part, key: str, offset: float = 0.0,
+              only: frozenset[int] | None = None) -> list[Chord | None]:
+        """One chord per harmonic step (absolute pitch classes); None for the steps of an
+        opening rest. ``only``: pitch classes every chord must keep to (a key lock)."""
+        tonic, mode = parse_key(key)
+        t = self.modes[mode]
+        w = self.weights
+        step = step_beats(melody.time_signature)
+        n = max(1, math.ceil(melody.length / step - 1e-6))
+        rel = [Note((x.pitch - tonic) % 12, x.start, x.duration) for x in melody.notes]
+        scores = w.emission * onset_matrix(rel, step, n) @ t.emit_onset.T  # (n, S)
+        if w.network and self.network is not None:
+            x = window(melody, tonic, mode, step, n, offset)
+            scores = scores + w.network * (self.network.log_probs(x) - w.prior * t.prior)
+        ends = phrase_ends(melody, step, n) if w.cadence else [False] * n
+        trans = []
+        for k in range(1, n):
+            tk = w.transition * t.trans[position(k, melody.time_signature, offset)]
+            if ends[k]:
+                tk = tk + w.cadence * t.cadence
+                scores[k] += w.cadence * t.end_prior
+            trans.append(tk)
+        if only is not None:
+            scores[:, [not STATES[i].transposed(tonic).pitch_classes <= only for i in range(S)]] = -1e9
+        if w.final:
+            scores[-1] += t.final
+            last = max(melody.notes, key=lambda x: x.start, default=None)
+            if last is not None and (last.pitch - tonic) % 12 in (0, 3, 4, 7):  # a close on the tonic chord
+                scores[-1, [STATES[i].root != 0 or STATES[i].quality not in ("", "m") for i in range(S)]] -= 1e6
+        scores[0] += t.start
+        path = [int(i) for i in posterior(scores, trans).argmax(1)] if w.posterior else viterbi(scores, trans)
+        first = min((x.start for x in melody.notes), default=0.0)
+        return [None if (k + 1) * step <= first + 1e-6 else STATES[s].transposed(tonic) for k, s in enumerate(path)]
+
+    def plan(self, melody: Part, key: str, offset: float = 0.0, only: frozenset[int] | None = None) -> list[ChordSpan]:
+        return spans(self.steps(melody, key, offset, only), step_beats(melody.time_signature), melody.length)
+
+
+def viterbi(scores: np.ndarray, trans: Sequence[np.ndarray]) -> list[int]:
+    """The best path through (n, S) step scores and n-1 (S, S) transition scores."""
+    best = scores[0]
+    back = []
+    for k, tk in enumerate(trans, start=1):
+        total = best[:, None] + tk  # (from, to)
+        back.append(total.argmax(0))
+        best = total.max(0) + scores[k]
+    path = [int(best.argmax())]
+    for ptr in reversed(back):
+        path.append(int(ptr[path[-1]]))
+    return path[::-1]
+
+
+def posterior(scores: np.ndarray, trans: Sequence[np.ndarray]) -> np.ndarray:
+    """(n, S) log posterior of each step's state (forward-backward in log space, unnormalized)."""
+    n = len(scores)
+    fwd = np.zeros_like(scores)
+    fwd[0] = scores[0]
+    for k, tk in enumerate(trans, start=1):
+        fwd[k] = _logsumexp(fwd[k - 1][:, None] + tk, 0) + scores[k]
+    bwd = np.zeros_like(scores)
+    for k in range(n - 2, -1, -1):
+        bwd[k] = _logsumexp(trans[k] + (scores[k + 1] + bwd[k + 1])[None, :], 1)
+    return fwd + bwd
+
+
+def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+    top = a.max(axis, keepdims=True)
+    return (top + np.log(np.exp(a - top).sum(axis, keepdims=True))).squeeze(axis)
+
+
+def spans(per_step: Sequence[Chord | None], step: float, length: float) -> list[ChordSpan]:
+    """Per-step chords -> chord spans, equal neighbours merged."""
+    out: list[ChordSpan] = []
+    for k, chord in enumerate(per_step):
+        if chord is None:
+            continue
+        if out and out[-1].chord == chord:
+            continue
+        if out:
+            out[-1] = ChordSpan(out[-1].start, k * step, out[-1].chord)
+        out.append(ChordSpan(k * step, length, chord))
+    return out
+
+
+def chord_at(plan: Sequence[ChordSpan], beat: float) -> Chord | None:
+    for span in plan:
+        if span.start - 1e-6 <= beat < span.end - 1e-6:
+            return span.chord
+    return plan[-1].chord if plan and beat >= plan[-1].end - 1e-6 else None
+
+
+def window(melody: Part, tonic: int, mode: str, step: float, n: int, offset: float = 0.0) -> np.ndarray:
+    """The emission network's input for every step of ``melody`` (see models/harmony/emission.py)."""
+    rel = [Note(x.pitch - tonic, x.start, x.duration) for x in melody.notes]
+    positions = [position(k, melody.time_signature, offset) for k in range(n)]
+    return features(rel, step, n, melody_features(rel, step, n), positions, phrase_ends(melody, step, n),
+                    mode == "minor")
+
+
+def melody_features(notes: Sequence[Note], step: float, n: int, onset: float = 1.0) -> np.ndarray:
+    """(n, 12): per step, each pitch class's share of the step (plus ``onset`` for a note struck
+    on the step)."""
+    feats = np.zeros((n, 12))
+    for k in range(n):
+        for pc, v in weights(notes, k * step, (k + 1) * step, onset * step).items():
+            feats[k, pc % 12] += v / step
+    return feats
+
+
+def onset_matrix(rel: Sequence[Note], step: float, n: int) -> np.ndarray:
+    m = np.zeros((n, 12))
+    for x in rel:
+        first, last = math.ceil(x.start / step - 1e-6), math.ceil(x.end / step - 1e-6)
+        for k in range(first, min(last, n)):
+            m[k] = 0
+            m[k, x.pitch % 12] = 1.0
+    return m
+
+
+class _ModeTables:
+    """One mode's counts turned into smoothed log-probabilities."""
+
+    def __init__(self, counts: dict) -> None:
+        def logp(a: np.ndarray, alpha: float) -> np.ndarray:
+            a = np.asarray(a, dtype=float) + alpha
+            return np.log(a / a.sum(-1, keepdims=True))
+
+        self.emit_onset = logp(counts["emit_onset"], 0.5)  # (S, 12)
+        self.trans = logp(counts["trans"], 0.1)  # (POSITIONS, S, S)
+        usage = np.asarray(counts["trans"]).sum((0, 1)) + 1.0
+        chords = logp(usage, 0.0)
+        self.prior = chords
+        # the cadence terms: how much likelier a chord (and a move into it) is at a phrase end
+        self.end_prior = logp(counts["phrase_end"], 0.5) - chords
+        self.cadence = logp(counts["cadence"], 0.1) - self.trans.mean(0)
+        self.start = logp(counts["start"], 0.5)
+        self.final = logp(counts["final"], 0.05)
