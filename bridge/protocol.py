@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from models.harmony.symbols import parse as parse_chord
 from models.keys import canonical_key
 
 # The styles the model knows, as the vocabulary lists them (the Literals below match them).
@@ -58,6 +59,8 @@ DrumStyle = Literal[
 MelodyStyle = Literal["chorale", "reel", "jig", "hornpipe", "air", "polka", "waltz", "march"]
 ClipKind = Literal["melody", "chords", "bass", "drums", "other"]
 MAX_KEY_CHARS = 32
+MAX_CHORDS = 1024  # one chord a beat over the longest clip
+MAX_SYMBOL_CHARS = 16
 
 
 class ErrorCode(str, Enum):
@@ -158,11 +161,30 @@ class _Generate(_Request):
                              description="Same seed + same input = same output; random when absent.")
 
 
+class ChordAt(_Strict):
+    """A chord symbol and its onset: the harmony from this beat until the next chord."""
+
+    start: float = Field(ge=0.0, le=MAX_CLIP_BEATS, description="Onset in beats from the clip start.")
+    symbol: str = Field(min_length=1, max_length=MAX_SYMBOL_CHARS,
+                        description='A chord symbol: root A-G with an optional # or b, a quality (none for major, m, 7, maj7, m7, dim, dim7, m7b5, aug, sus2, sus4, 6, m6, 7sus4, ...) and an optional /bass, e.g. "Am", "F/A", "G7", "Bbmaj7".')
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str) -> str:
+        parse_chord(value)  # raises ValueError naming the symbol and what is accepted
+        return value
+
+
 class HarmonizeRequest(_Generate):
-    """A melody clip -> harmony clips aligned to its bars, in its key."""
+    """A melody clip -> harmony clips aligned to its bars, in its key; or a chord or keys clip ->
+    a new voicing or a bass line of its chords."""
 
     op: Literal["harmonize"]
-    clip: Clip = Field(description="The melody to harmonize.")
+    clip: Clip = Field(description="The melody to harmonize (or a chord clip to re-voice; drums are refused).")
+    chords: list[ChordAt] | None = Field(default=None, max_length=MAX_CHORDS,
+                                         description="The producer's chords, in time order: the harmony follows them instead of planning its own.")
+    pickup: float | None = Field(default=None, ge=0.0, le=MAX_CLIP_BEATS,
+                                 description="Beats before the clip's first bar line (an anacrusis); absent: read from the melody.")
     style: HarmonizeStyle = Field(default="chorale",
                                   description="chorale: alto, tenor, bass voices; chords: a block-chord part; bass: a bass line.")
     key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Lock every generated note to this key, e.g. "G major", "F#m", "Bb min".')
@@ -173,6 +195,20 @@ class HarmonizeRequest(_Generate):
     @classmethod
     def _range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
         return _check_pitch_range(value)
+
+    @model_validator(mode="after")
+    def _chords_in_clip(self) -> HarmonizeRequest:
+        starts = [c.start for c in self.chords or []]
+        for i, start in enumerate(starts):
+            if start >= self.clip.length:
+                raise ValueError(f"chords[{i}].start must be in range 0..{self.clip.length:g} (the clip length), got {start:g}")
+            if i and start <= starts[i - 1]:
+                raise ValueError(f"chords[{i}].start must be after chords[{i - 1}].start ({starts[i - 1]:g}), got {start:g}")
+        bar = self.clip.time_signature[0] * 4.0 / self.clip.time_signature[1]
+        if self.pickup is not None and self.pickup >= bar:
+            raise ValueError(f"pickup must be in range 0..{bar:g} beats (shorter than a bar of "
+                             f"{self.clip.time_signature[0]}/{self.clip.time_signature[1]}), got {self.pickup:g}")
+        return self
 
 
 class DrumsRequest(_Generate):
@@ -311,6 +347,10 @@ class Candidate(_Strict):
     clips: list[Clip] = Field(description="The generated clips, each named after what it holds.")
     sources: list[str] = Field(default_factory=list, max_length=16,
                                description="The drummers' performances the clips started from (Groove MIDI Dataset train split, CC BY 4.0) and their bars, e.g. 'groove:drummer1/session1/3 bars 1-8'; empty when the model wrote them alone.")
+    chords: list[ChordAt] = Field(default_factory=list, max_length=MAX_CHORDS,
+                                  description="harmonize: the chord plan the clips follow (given, read from a chord clip, or planned).")
+    warnings: list[str] = Field(default_factory=list, max_length=8,
+                                description="What the producer should know, e.g. a melody that contradicts the locked key.")
 
 
 class MusicResult(_Strict):

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from bridge.protocol import (
     Candidate,
+    ChordAt,
     Clip,
     ClipKind,
     ContinueRequest,
@@ -50,8 +51,10 @@ def request_to_task(request: MusicalRequest, seed: int) -> tasks.Task:
     sampling = tasks.Sampling(candidates=request.candidates, temperature=request.temperature, seed=seed)
     match request:
         case HarmonizeRequest():
+            chords = tuple((c.start, c.symbol) for c in request.chords) if request.chords else None
             return tasks.HarmonizeTask(melody=clip_to_part(request.clip), style=request.style,
-                                       key=request.key, pitch_range=request.pitch_range, sampling=sampling)
+                                       key=request.key, pitch_range=request.pitch_range, sampling=sampling,
+                                       chords=chords, pickup=request.pickup)
         case DrumsRequest():
             return tasks.DrumsTask(bars=request.bars, time_signature=request.time_signature,
                                    tempo=request.tempo, style=request.style,
@@ -75,9 +78,17 @@ def request_to_task(request: MusicalRequest, seed: int) -> tasks.Task:
 def music_result(candidates: list[list[rep.Part]], model: str, seed: int, elapsed: float) -> MusicResult:
     """The reply body for the model's output: one Candidate per list of parts."""
     return MusicResult(candidates=[Candidate(clips=[part_to_clip(p) for p in parts],
-                                             sources=sorted({p.extra["source"] for p in parts if "source" in p.extra}))
+                                             sources=sorted({p.extra["source"] for p in parts if "source" in p.extra}),
+                                             chords=plan_of(parts), warnings=sorted({p.extra["warning"] for p in parts
+                                                                                     if "warning" in p.extra}))
                                    for parts in candidates],
                        model=model, seed=seed, elapsed=round(elapsed, 6))
+
+
+def plan_of(parts: list[rep.Part]) -> list[ChordAt]:
+    """The chord plan a harmonize result carries ('0:Am 4:F/A' in its parts' extra)."""
+    text = next((p.extra["chords"] for p in parts if "chords" in p.extra), "")
+    return [ChordAt(start=float(start), symbol=symbol) for start, symbol in (i.split(":", 1) for i in text.split())]
 
 
 def clip_from_dict(data: dict[str, Any]) -> Clip:

@@ -111,3 +111,18 @@ def test_keys_as_people_type_them_come_back_canonical() -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_request(json.dumps({"v": 1, "id": "k", "op": "continue", "clip": clip, "key": "H dur"}).encode())
     assert caught.value.field == "key" and '"F#m", "Bb minor", "A min"' in str(caught.value)
+
+
+def test_harmonize_chords_are_validated_and_reach_the_task() -> None:
+    body = {"v": 1, "id": "c", "op": "harmonize", "clip": melody(2),
+            "chords": [{"start": 0, "symbol": "Am"}, {"start": 4, "symbol": "F/A"}], "pickup": 1}
+    task = request_to_task(decode_request(json.dumps(body).encode()), seed=1)
+    assert task.chords == ((0.0, "Am"), (4.0, "F/A")) and task.pickup == 1.0
+    for chords, words in [([{"start": 0, "symbol": "Hm"}], "chord symbol 'Hm' is not understood"),
+                          ([{"start": 0, "symbol": "Am"}, {"start": 0, "symbol": "F"}], "chords[1].start must be after"),
+                          ([{"start": 99, "symbol": "Am"}], "chords[0].start must be in range 0..8")]:
+        with pytest.raises(ProtocolError) as err:
+            decode_request(json.dumps(body | {"chords": chords}).encode())
+        assert err.value.code == ErrorCode.invalid_request and words in str(err.value), str(err.value)
+    with pytest.raises(ProtocolError, match="pickup must be in range 0..4"):
+        decode_request(json.dumps(body | {"pickup": 4}).encode())
