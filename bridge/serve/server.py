@@ -262,17 +262,20 @@ class Server:
                 f"frames at most; the limit is {C.MAX_MESSAGE_BYTES} bytes"))
             return
         frames = inbound.frames
+        body = b""
         try:
             envelope, body = _peel(frames)
             if len(body) > C.MAX_REQUEST_BYTES:
                 raise ProtocolError(ErrorCode.too_large, f"the request is {len(body)} bytes; the limit is "
-                                    f"{C.MAX_REQUEST_BYTES}", _guess_id(body))
+                                    f"{C.MAX_REQUEST_BYTES}")
             if cost.counted_notes(body) > MAX_NOTES_PER_REQUEST:
                 raise ProtocolError(ErrorCode.too_large, f"the request holds more than {MAX_NOTES_PER_REQUEST} "
-                                    "notes in all its clips; send a shorter clip", _guess_id(body))
+                                    "notes in all its clips; send a shorter clip")
             request = decode_request(body)
         except ProtocolError as exc:
             log.debug("refused a frame from %s: %s", peer.label, exc.message)
+            if exc.request_id is None:  # not JSON (NaN, say): the id still tells its client
+                exc.request_id = _guess_id(body)
             self._send(_envelope_of(frames), exc.reply())
             return
         try:
@@ -460,7 +463,7 @@ _ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,128})"')
 
 
 def _guess_id(body: bytes) -> str | None:
-    """The id of a request refused before it is parsed, so its client can match the reply."""
+    """The id of a request refused before it could be read, so its client can match the reply."""
     match = _ID.search(body)
     try:
         return match.group(1).decode() if match else None

@@ -22,9 +22,9 @@ which loses its worker at once. A dead or departed worker's jobs go back to the 
 queue once (a second loss answers ``unavailable``), so a request costs at most one retry or an
 error reply within its deadline, never a hang.
 
-A worker is checked like a client: frames within a total size limit, strict JSON (no NaN or
-Infinity), a RESULT rebuilt from a reply validated by the protocol's models (a bad one fails
-that job only, with ``internal``); with keys, only keys from the allowed-workers folder, and a
+A worker is checked like a client: frames within a total size limit, a RESULT rebuilt from a
+reply validated by the protocol's models, strictly (no NaN or Infinity; a bad reply fails that
+job only, with ``internal``); with keys, only keys from the allowed-workers folder, and a
 worker whose key is revoked is lost. Malformed frames are counted, logged and dropped; a worker
 cannot crash the engine.
 """
@@ -60,10 +60,6 @@ def encode(command: bytes, body: dict[str, Any] | None = None) -> list[bytes]:
     return [command, json.dumps(body or {}, separators=(",", ":"), allow_nan=False).encode()]
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def decode(frames: list[bytes]) -> tuple[bytes, dict[str, Any]]:
     """``[command, JSON object]`` -> (command, body); raises ValueError saying what is wrong."""
     if len(frames) != 2:
@@ -72,7 +68,9 @@ def decode(frames: list[bytes]) -> tuple[bytes, dict[str, Any]]:
     if len(raw) > MAX_FRAME_BYTES:
         raise ValueError(f"a {len(raw)}-byte body is over the limit")
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
+        # NaN and Infinity parse here, so a RESULT that holds them still names its job: the
+        # reply is then refused by its strict check and that job alone fails
+        body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
