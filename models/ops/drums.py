@@ -77,6 +77,10 @@ SEGMENT_BARS = 8
 POOL = 6
 GROOVE_MIN, GROOVE_MAX = 0.6, 1.4
 PRIOR_WEIGHT = 3.0  # the groove prior's exponent (models/ops/groove.py's WEIGHT)
+GROOVE_TEMPERATURE = 0.85  # multiplies the request's temperature for the written bars
+# On 40 requests with the style and tempo of Groove *train* clips (drummers: 8.8% of bars
+# snare-dominated, 17.9% four on the floor outside dance): 7.5% and 25.6% as set; prior weight 4.5
+# or at most 1.15x the drummer's busiest bar changed neither; temperature 0.85: 6.9% and 25.0%.
 CRASH = DRUM_CLASSES["crash"]
 LAND_TICKS = 6  # a crash in the fill's last eighth belongs on the next downbeat
 LAND_FROM = 0.8  # from this intensity a fill lands on a crash (where the clip goes on)
@@ -128,7 +132,7 @@ def _from_grooves(task: DrumsTask, found: list[grooves.Groove], accents: tuple[t
             track = Track("drums", DRUM_PITCHES, min_notes=round(GROOVE_MIN * counts[len(counts) // 2]),
                           max_notes=round(GROOVE_MAX * counts[-1]) + 2, accents=accents)
             the_plan = plan(header, track, _kept(segment, forced, tpb), [(forced * tpb, total)], task.bars, tpb)
-            out.append(phrase_priors(the_plan, segment, tpb))
+            out.append(phrase_priors(the_plan, segment, tpb, PRIOR_WEIGHT))
         return out
 
     def finish(tokens: list[int] | None, row: int, seed: int) -> list[Part]:
@@ -143,7 +147,7 @@ def _from_grooves(task: DrumsTask, found: list[grooves.Groove], accents: tuple[t
         return [Part(tuple(sorted(notes, key=lambda n: (n.start, n.pitch))), length, task.time_signature,
                      task.tempo, None, name=f"Drums ({task.style})", kind="drums", extra={"source": source})]
 
-    return Rewrite(plans, finish)
+    return Rewrite(plans, finish, temperature=GROOVE_TEMPERATURE)
 
 
 def pick_grooves(found: Sequence[grooves.Groove], rows: int, rng: np.random.Generator
