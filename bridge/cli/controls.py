@@ -9,6 +9,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from bridge.cli import chords
 from bridge.protocol import (
     ContinueRequest,
     DrumsRequest,
@@ -44,7 +45,9 @@ def add_controls(parser: argparse.ArgumentParser, op: str, defaults: dict[str, s
             common["required"] = True
         else:
             common["default"] = None
-        if kind is bool:
+        if name == "chords":  # text, read in the clip's metre by bridge/cli/chords.py
+            group.add_argument(flag, metavar="CHORDS", **common | {"help": chords.HELP})
+        elif kind is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
         elif get_origin(kind) is Literal:
             group.add_argument(flag, choices=list(get_args(kind)), **common)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bridge.cli import midifile, preview
+from bridge.cli import chords, midifile, preview
 from bridge.cli.controls import controls
 from bridge.client import Client, ClientError, EngineUnreachable
 from bridge.constants import CLIENT_GRACE, PROBE_TIMEOUT
@@ -37,7 +37,7 @@ def run(op: str, args: argparse.Namespace) -> int:
     for notice in song.notices:
         print(f"note: {notice}", file=sys.stderr)
     parts, source, fields = _request_fields(op, song, args)
-    fields.update(controls(args, op))
+    fields = chords.resolve(fields | controls(args, op))
     with _engine(args) as address, Client(address) as client, _progress(op) as on_progress:
         started = time.perf_counter()
         request_id = client.send(op, **fields, timeout=args.timeout)
@@ -52,7 +52,7 @@ def run(op: str, args: argparse.Namespace) -> int:
     offset = source[0].length if op == "continue" and source else 0.0
     tracks, programs = _output_tracks(op, parts, source, candidates, offset)
     metre = source[0].time_signature if source else song.time_signature
-    midifile.write(args.output, tracks, song.tempo, metre, song.key, song.tempos, programs)
+    midifile.write(args.output, tracks, song.tempo, metre, song.key, song.tempos, programs, chords.markers(result))
     print(f"wrote {args.output}: {sum(len(c) for c in candidates)} clip(s) in {len(candidates)} candidate(s) "
           f"from {result['model']} (seed {result['seed']}, {_timing(seconds, float(result['elapsed']))})")
     if args.preview:

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from bridge import __version__
+from bridge.cli import chords
 from bridge.cli.controls import add_controls, controls
 from bridge.cli.midifile import MidiFileError
 from bridge.client import Client, ClientError, EngineError
@@ -162,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("target", nargs="?", choices=targets, help=f"one of {', '.join(targets)}")
         sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         sub.set_defaults(handler=_installer)
+
+    sub = commands.add_parser("chords", help="print the chord plan of a MIDI file's melody or chord part")
+    chords.add_arguments(sub)
+    sub.set_defaults(handler=chords.run)
 
     sub = commands.add_parser("ports", help="open virtual MIDI ports for any DAW: a live harmonizer, "
                               "or capture-and-answer")

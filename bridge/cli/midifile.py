@@ -208,10 +208,12 @@ def _drum_score(part: FilePart) -> float:
 
 def write(path: str | Path, tracks: list[tuple[Clip, float]], tempo: float | None = None,
           time_signature: tuple[int, int] = (4, 4), key: str | None = None,
-          tempos: list[tuple[float, float]] | None = None, programs: list[Programs] | None = None) -> None:
+          tempos: list[tuple[float, float]] | None = None, programs: list[Programs] | None = None,
+          markers: list[tuple[float, str]] | None = None) -> None:
     """Write a type 1 file: a conductor track (metre, key, ``tempo`` or the ``tempos`` map of
-    (beat, bpm) changes), then one track per (clip, offset in beats), each with its
-    ``programs`` (program changes, in beats of the track) when given."""
+    (beat, bpm) changes, ``markers`` such as the chord plan as (beat, text) marker events), then
+    one track per (clip, offset in beats), each with its ``programs`` (program changes, in beats
+    of the track) when given."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor: list[tuple[int, int, mido.Message]] = [
         (0, 0, mido.MetaMessage("time_signature", numerator=time_signature[0], denominator=time_signature[1])),
@@ -221,6 +223,7 @@ def write(path: str | Path, tracks: list[tuple[Clip, float]], tempo: float | Non
         conductor.append((0, 0, mido.MetaMessage("key_signature", key=tonic + ("m" if mode == "minor" else ""))))
     for beat, bpm in tempos or [(0.0, tempo or 120.0)]:
         conductor.append((_tick(beat), 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    conductor += [(_tick(beat), 2, mido.MetaMessage("marker", text=text)) for beat, text in markers or []]
     midi.tracks.append(_timed(conductor))
     pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
     for number, (clip, offset) in enumerate(tracks):

@@ -61,26 +61,28 @@ def label(sounding: dict[int, float], bass: int | None = None) -> Chord | None:
     return chord
 
 
-def beat_labels(voices: Sequence[Part], length: float, step: float = 1.0) -> list[Chord | None]:
+def beat_labels(voices: Sequence[Part], length: float, step: float = 1.0, spread: int = 0) -> list[Chord | None]:
     """One label per ``step`` beats over all ``voices`` (Bach's four, or a keys part): None where
-    nothing sounds."""
+    nothing sounds. The lowest note is the chord's bass when it lies ``spread`` semitones or
+    more below the next one (a keys player's inversions are not a bass line)."""
     notes = [n for part in voices for n in part.notes]
     out: list[Chord | None] = []
     t = 0.0
     while t < length - 1e-9:
         here = [n for n in notes if n.start < t + step - 1e-9 and n.end > t + 1e-9]
-        low = min((n for n in here if n.start <= t + 1e-9), key=lambda n: n.pitch, default=None)
-        low = low or min(here, key=lambda n: n.pitch, default=None)
-        out.append(label(weights(here, t, t + step, 2.0 * step), None if low is None else low.pitch % 12))
+        struck = sorted({n.pitch for n in here if n.start <= t + 1e-9} or {n.pitch for n in here})
+        bass = struck[0] % 12 if struck and (len(struck) == 1 or struck[1] - struck[0] >= spread) else None
+        out.append(label(weights(here, t, t + step, 2.0 * step), bass))
         t += step
     return out
 
 
 def progression(part: Part, step: float = 1.0) -> list[ChordSpan]:
     """A chord or keys clip read as chord spans: labelled per ``step`` beats, a chord held until
-    the next change (silent beats continue the chord before them)."""
+    the next change (silent beats continue the chord before them); a slash chord only where a
+    bass note stands apart below the rest."""
     spans: list[ChordSpan] = []
-    for i, chord in enumerate(beat_labels([part], part.length, step)):
+    for i, chord in enumerate(beat_labels([part], part.length, step, spread=7)):
         start = i * step
         if chord is None and spans:
             continue

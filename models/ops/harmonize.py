@@ -129,10 +129,27 @@ def _on_bar_line(beat: float, bar: float) -> bool:
     return abs((beat + 1e-6) % bar) < 2e-6
 
 
-def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
-                 chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None) -> Setup:
-    if style not in STYLE_ROLES:
-        raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
+@dataclass(frozen=True)
+class Harmony:
+    """A clip's chord plan, and the working copy of its tune the plan was made on (a pickup's
+    bar filled with rest, moved by octaves into the soprano's range)."""
+
+    spans: tuple[ChordSpan, ...]  # in the working copy's beats (``pad`` after the clip's)
+    moved: Part
+    shift: int
+    pad: float
+    key: str
+    chord_input: bool
+
+    def items(self) -> list[tuple[float, Chord]]:
+        """(beat in the clip, chord) for every chord of the plan."""
+        return [(max(0.0, s.start - self.pad), s.chord) for s in self.spans if s.end - self.pad > 1e-6]
+
+
+def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
+               chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None) -> Harmony:
+    """The chords a harmonization of ``melody`` follows: ``chords`` when given, a chord clip's
+    own progression, else the planner's (at a chord part's pace for the chords and bass styles)."""
     check_clip(melody)
     chord_input = is_chord_input(melody)
     bar = melody.beats_per_bar
@@ -154,9 +171,17 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
         spans = planner.plan(moved, music_key, only=only)
         if style != "chorale":
             spans = slower(spans, moved, pad_step(melody.time_signature))
+    return Harmony(tuple(spans), moved, shift, pad, music_key, chord_input)
+
+
+def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
+                 chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None) -> Setup:
+    if style not in STYLE_ROLES:
+        raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
+    h = chord_plan(melody, style, key, chords, pickup)
     warning = key_warning(melody, key) if key else None
-    setup = _realization(moved, style, music_key, pitch_range, key, shift, spans, chord_input)
-    return Setup(setup.plan, setup.roles, shift, music_key, setup.velocity, tuple(spans), pad, setup.direct,
+    setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input)
+    return Setup(setup.plan, setup.roles, h.shift, h.key, setup.velocity, h.spans, h.pad, setup.direct,
                  setup.first, warning)
 
 

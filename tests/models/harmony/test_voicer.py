@@ -30,7 +30,7 @@ def test_block_chords_fill_every_metre_with_three_or_four_notes(ts: tuple[int, i
         onsets.setdefault(n.start, []).append(n.pitch)
     assert sorted(onsets) == [i * bar for i in range(8)]  # one chord a bar, the whole clip long
     assert max(n.end for n in part.notes) == 8 * bar
-    for (start, pitches), span in zip(sorted(onsets.items()), chords, strict=True):
+    for (_, pitches), span in zip(sorted(onsets.items()), chords, strict=True):
         assert 3 <= len(pitches) <= 4 and max(pitches) - min(pitches) <= 12
         assert {p % 12 for p in pitches} <= span.chord.pitch_classes
         assert all(voicer.PAD[0] <= p <= voicer.PAD[1] for p in pitches)
