@@ -7,6 +7,8 @@ chords of a chord or keys part, or the plan harmonize would follow under a melod
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.cli import midifile
@@ -39,10 +41,14 @@ def parse_progression(text: str, beats_per_bar: float, pickup: float = 0.0) -> l
     return out
 
 
-def resolve(fields: dict[str, Any]) -> dict[str, Any]:
+def resolve(fields: dict[str, Any], song: midifile.Song | None = None,
+            sent: Sequence[midifile.FilePart] = ()) -> dict[str, Any]:
     """Request fields with a ``--chords`` text turned into the protocol's list, in the clip's
-    metre; a ClientError (nothing is sent) when the text is not understood."""
+    metre (a ClientError, nothing sent, when the text is not understood). Without --chords, a
+    melody sent from a file that also holds a chord or keys part follows that part's chords."""
     text = fields.get("chords")
+    if text is None and song is not None and "clip" in fields:
+        return fields | _song_chords(song, sent)
     if not isinstance(text, str):
         return fields
     clip = fields.get("clip") or {}
@@ -51,6 +57,25 @@ def resolve(fields: dict[str, Any]) -> dict[str, Any]:
         return fields | {"chords": parse_progression(text, num * 4.0 / den, fields.get("pickup") or 0.0)}
     except ValueError as exc:
         raise ClientError(str(exc)) from None
+
+
+def _song_chords(song: midifile.Song, sent: Sequence[midifile.FilePart]) -> dict[str, Any]:
+    """{"chords": [...]} read from the file's chord or keys part (not the one sent), or {}."""
+    from bridge.serve.convert import clip_to_part
+    from models.harmony import detect
+    from models.ops.harmonize import is_chord_input
+
+    for part in song.parts:
+        if part in sent or part.is_drums or not part.notes:
+            continue
+        clip = clip_to_part(song.clip(part))
+        if is_chord_input(clip):
+            spans = detect.progression(clip)
+            if spans:
+                print(f"following the chords of {part.describe()}: {' '.join(s.chord.symbol for s in spans)}",
+                      file=sys.stderr)
+                return {"chords": [{"start": s.start, "symbol": s.chord.symbol} for s in spans]}
+    return {}
 
 
 def markers(result: dict[str, Any]) -> list[tuple[float, str]]:

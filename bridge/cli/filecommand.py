@@ -37,7 +37,7 @@ def run(op: str, args: argparse.Namespace) -> int:
     for notice in song.notices:
         print(f"note: {notice}", file=sys.stderr)
     parts, source, fields = _request_fields(op, song, args)
-    fields = chords.resolve(fields | controls(args, op))
+    fields = chords.resolve(fields | controls(args, op), song if op == "harmonize" else None, parts)
     with _engine(args) as address, Client(address) as client, _progress(op) as on_progress:
         started = time.perf_counter()
         request_id = client.send(op, **fields, timeout=args.timeout)

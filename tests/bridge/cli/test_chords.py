@@ -102,3 +102,16 @@ def test_a_drum_part_is_refused_by_its_kind(tmp_path: Path, capsys) -> None:
     assert code == 1
     err = capsys.readouterr().err
     assert "invalid_request" in err and "clip.kind is drums" in err
+
+
+def test_a_lead_follows_the_keys_part_of_its_file(tmp_path: Path, capsys) -> None:
+    song, out = daw_song(tmp_path / "song.mid"), tmp_path / "out.mid"
+    code = cli.main(["harmonize", str(song), "-o", str(out), "--in-process", "--device", "cpu", "--style", "chords"])
+    assert code == 0, capsys.readouterr().err
+    assert "following the chords of [1] Keys" in capsys.readouterr().err
+    assert [text for _, text in markers(out)] == ["Am", "F", "C", "G"]
+    chords = midifile.read(out).parts[-1]
+    fitting = {0: {9, 0, 4}, 1: {5, 9, 0}, 2: {0, 4, 7}, 3: {7, 11, 2}}
+    assert all(p % 12 in fitting[int(start // 4)] for p, start, _, _ in chords.notes)
+    onsets = {start for _, start, _, _ in chords.notes}
+    assert all(sum(1 for _, s, _, _ in chords.notes if s == t) >= 3 for t in onsets)
