@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Sequence
 
 from models.harmony.detect import ChordSpan
-from models.harmony.plan import chord_at
+from models.harmony.plan import chord_at, step_beats
 from models.harmony.symbols import Chord
 from models.representation import Note, Part
 
@@ -123,7 +123,7 @@ def block_chords(plan: Sequence[ChordSpan], melody: Part | None, length: float,
     first, high, pulse = variant % 3, (variant // 3) % 2, (variant // 6) % 2
     if high and span[1] - span[0] >= 19:
         span = (span[0] + 7, span[1])
-    beat = 1.5 if time_signature[1] == 8 and time_signature[0] % 3 == 0 else 4.0 / time_signature[1]
+    beat = step_beats(time_signature)
     notes: list[Note] = []
     prev: tuple[int, ...] | None = None
     for cs in plan:
@@ -170,10 +170,13 @@ def _nearest_block(chord: Chord, prev: tuple[int, ...] | None, span: tuple[int, 
 
 def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[int, int], tempo: float | None,
               key: str | None, scale: frozenset[int], span: tuple[int, int] = BASS, variant: int = 0) -> Part:
-    """Roots (or the chord's slash bass) on each change, the chord's fifth or an approach note
-    by step into the next bass on the last beat of a chord that lasts two beats or more; the
-    last chord's root held to the end. ``variant`` 0 is the plain line; others start an octave
-    higher, take the fifth instead of the approach note, or play roots only."""
+    """Roots (or the chord's slash bass) on each change and each bar line a chord holds across;
+    on the last beat of a chord that lasts two beats or more, an approach note by step into the
+    next bass (the chord's fifth when the bass stays or moves by step); the last chord's root
+    held to the end. ``variant`` 0 is the plain line; others start an octave higher, take the
+    fifth instead of the approach note, or play roots only."""
+    bar = time_signature[0] * 4.0 / time_signature[1]
+    beat = step_beats(time_signature)
     notes: list[Note] = []
     firsts = _in([plan[0].chord.bass_pc], span) if plan else []
     prev = firsts[min(variant % 2, len(firsts) - 1)] if firsts else span[0]
@@ -184,16 +187,16 @@ def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[in
             break
         root = min(_in([cs.chord.bass_pc], span), key=lambda p: abs(p - prev))
         nxt = plan[i + 1] if i + 1 < len(plan) else None
-        beats = end - cs.start
-        if nxt is None or beats < 2 - 1e-6 or plain:
-            notes.append(Note(root, cs.start, end - cs.start, 90))
-            prev = root
-            continue
-        target = min(_in([nxt.chord.bass_pc], span), key=lambda p: abs(p - root))
-        approach_at = end - 1.0
-        approach = _approach(root, root if fifths else target, scale, span, cs.chord)
-        notes.append(Note(root, cs.start, approach_at - cs.start, 90))
-        notes.append(Note(approach, approach_at, 1.0, 84))
+        approach_at = end if nxt is None or end - cs.start < 2 * beat - 1e-6 or plain else end - beat
+        start = cs.start
+        while start < approach_at - 1e-6:  # the root, struck again at each bar line
+            stop = min(approach_at, (int(start / bar + 1e-6) + 1) * bar)
+            notes.append(Note(root, start, stop - start, 90))
+            start = stop
+        if nxt is not None and approach_at < end - 1e-6:
+            target = min(_in([nxt.chord.bass_pc], span), key=lambda p: abs(p - root))
+            approach = _approach(root, root if fifths else target, scale, span, cs.chord)
+            notes.append(Note(approach, approach_at, end - approach_at, 84))
         prev = root
     return Part(tuple(notes), length, time_signature, tempo, key, name="Bass", kind="bass")
 

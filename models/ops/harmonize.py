@@ -117,7 +117,7 @@ def detect_pickup(melody: Part) -> float:
     for k in range(1, round(bar / beat)):
         shift = k * beat
         whole_bars = abs(extra - shift) < 1e-6
-        if not _on_bar_line(final.start - shift, bar) or not (whole_bars or final.end >= melody.length - 1e-6):
+        if not _on_bar_line(final.start - shift, bar) or not (whole_bars or final.end >= melody.length - 0.25):
             continue
         score = on_downbeats(shift)
         if score > 1.2 * best_score:
