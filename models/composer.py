@@ -54,7 +54,7 @@ def pick_device(device: str) -> str:
 
 def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should_stop: StopCheck) -> Draw:
     setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
-                                  task.chords, task.pickup)
+                                  task.chords, task.pickup, task.sampling.candidates)
 
     def draw(rows: int, seed: int) -> list[list[Part]]:
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
@@ -180,7 +180,7 @@ LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its sho
 
 def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish]:
     setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
-                                  task.chords, task.pickup)
+                                  task.chords, task.pickup, task.sampling.candidates)
 
     def finish(tokens: list[int]) -> list[Part]:
         return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style)

@@ -175,18 +175,23 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
 
 
 def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
-                 chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None) -> Setup:
+                 chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None,
+                 candidates: int = 2) -> Setup:
+    """The work of one harmonize request: the chord plan, and how its parts are made (voiced
+    from the plan, or decoded; a single chorale candidate needs no decoding)."""
     if style not in STYLE_ROLES:
         raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
     h = chord_plan(melody, style, key, chords, pickup)
     warning = key_warning(melody, key) if key else None
-    setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input)
+    setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input,
+                         candidates)
     return Setup(setup.plan, setup.roles, h.shift, h.key, setup.velocity, h.spans, h.pad, setup.direct,
                  setup.first, warning)
 
 
 def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
-                 locked_key: str | None, shift: int, spans: list[ChordSpan], chord_input: bool) -> Setup:
+                 locked_key: str | None, shift: int, spans: list[ChordSpan], chord_input: bool,
+                 candidates: int) -> Setup:
     velocity = max(1, int(statistics.median(n.velocity for n in moved.notes)) - 8)
     header = Header("chorale", moved.time_signature, music_key, moved.tempo)
     forced = Plan([Segment(forced=header_tokens(header)), Segment(forced=[V.EOS])])
@@ -204,7 +209,7 @@ def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int
                                                     frozenset(p % 12 for p in scale_pitches(music_key)), span["line"], v)},
         "chorale": lambda v: voicer.chorale(moved, spans, step, ranges=span),
     }
-    if style != "chorale" or chord_input:
+    if style != "chorale" or chord_input or candidates == 1:
         return Setup(forced, roles, shift, music_key, velocity, direct=realize[style])
     # the chorale: the voicer's setting first (it agrees best with Bach's harmony, see the model
     # card), then the model's own voices under the same plan

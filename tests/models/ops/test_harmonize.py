@@ -210,6 +210,13 @@ def test_a_melody_ending_on_the_tonic_chord_closes_on_the_tonic_in_the_bass(comp
     assert final_cadence([(0, 12, 76), (12, 24, 72)], "C major", frozenset({36, 41, 48})) == (12, frozenset({36, 48}))
 
 
+def test_one_chorale_candidate_is_voiced_from_the_plan_without_decoding(composer) -> None:
+    m = MELODIES["bwv66.6"]
+    one = plan_harmony(m, "chorale", None, None, candidates=1)
+    assert one.direct is not None and all(seg.generate is None for seg in one.plan.segments)
+    assert [p.notes for p in run(composer, m, "chorale")[0]] == [p.notes for p in run(composer, m, "chorale", candidates=2)[0]]
+
+
 def test_bad_requests_are_value_errors(composer) -> None:
     with pytest.raises(ValueError, match="clip.notes"):
         run(composer, melody([], 8.0), "chorale")
@@ -226,7 +233,7 @@ def test_a_pitch_range_out_of_reach_of_the_melody_says_so(composer) -> None:
 
 def test_progress_and_cancel(composer) -> None:
     seen: list[float] = []
-    run_task = HarmonizeTask(MELODIES["tied"], "chorale")
+    run_task = HarmonizeTask(MELODIES["tied"], "chorale", sampling=Sampling(2))  # one is voiced without decoding
     composer.run(run_task, progress=seen.append)
     assert seen and all(0 < f < 1 for f in seen) and seen == sorted(seen)
     calls = []
