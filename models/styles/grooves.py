@@ -38,10 +38,11 @@ CLASSES = tuple(DRUM_CLASSES.values())
 SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
 Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
 # Retrieval costs: a tempo an octave away costs TEMPO_COST, the whole density range DENSITY_COST,
-# and a kick on every bass onset saves BASS_GAIN.
+# and a kick on every bass onset saves BASS_GAIN (on the first 4 bars of 20 train chorale bass
+# lines as context, 1.5 started 68% of the bass notes with a kick, 4.0 84%; without the bass 34%).
 TEMPO_COST = 4.0
 DENSITY_COST = 2.0
-BASS_GAIN = 1.5
+BASS_GAIN = 4.0
 TYPICAL_COST = 2.0  # times (1 - cosine) between its drum-class shares and its style's
 
 

@@ -148,3 +148,11 @@ def test_a_fill_kept_on_the_snare_ends_around_the_toms() -> None:
     last_beat = [n.pitch for n in sorted(voiced, key=lambda n: n.start) if n.start >= 7.0]
     assert last_beat == [DRUM_CLASSES["high_tom"], DRUM_CLASSES["high_tom"], DRUM_CLASSES["mid_tom"], DRUM_CLASSES["low_tom"]]
     assert [n for n in voiced if n.start < 7.0] == [n for n in notes if n.start < 7.0]
+
+
+def test_find_prefers_a_kick_on_the_bass_onsets() -> None:
+    library = grooves.shipped()
+    assert library is not None
+    bass = {0, 9, 24, 33}  # a syncopated bass line's onsets in the bar
+    plain, locked = library.find("funk", (4, 4), 100.0)[0], library.find("funk", (4, 4), 100.0, bass=bass)[0]
+    assert locked.kick_share(frozenset(bass)) >= plain.kick_share(frozenset(bass))
