@@ -244,3 +244,55 @@ def test_progress_and_cancel(composer) -> None:
 
     with pytest.raises(Cancelled):
         composer.run(run_task, should_stop=stop)
+
+
+@pytest.mark.parametrize("ts", [(4, 2), (3, 2), (2, 2), (6, 8), (9, 8), (12, 8), (5, 4), (3, 4), (2, 4)])
+@pytest.mark.parametrize("style", STYLES)
+def test_every_metre_gets_parts_the_whole_clip_long(composer, ts: tuple[int, int], style: str) -> None:
+    bar = ts[0] * 4 / ts[1]
+    length = 4 * bar
+    tune = melody([(67 + (i * 5) % 9, i * bar / 4, bar / 4) for i in range(16)], length, ts, key="C major")
+    parts = run(composer, tune, style)[0]
+    for part in parts:
+        assert part.notes and max(n.end for n in part.notes) == pytest.approx(length), (ts, part.name)
+        assert sounding_bars(part) == set(range(4)), (ts, part.name)
+    if style == "chords":
+        starts = {n.start for n in parts[0].notes}
+        assert all(sum(1 for n in parts[0].notes if n.start == t) >= 3 for t in starts)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_low_melody_keeps_every_voice_above_e1(composer, style: str) -> None:
+    cello = melody(in_quarters([46, 50, 53, 55, 53, 50, 48, 46, 43, 46, 50, 46]), 12.0, key="Bb major")
+    for parts in run(composer, cello, style, candidates=2):
+        assert min(n.pitch for p in parts for n in p.notes) >= 28
+
+
+def test_a_key_lock_adds_no_clash_and_names_a_melody_outside_it(composer) -> None:
+    tune = MELODIES["a_minor"]
+    free, locked = (run(composer, tune, "chords", key=k)[0][0] for k in (None, "A minor"))
+    for part in (free, locked):
+        for n in part.notes:
+            top = [m.pitch for m in tune.notes if m.start <= n.start < m.end]
+            assert not top or (top[0] - n.pitch) % 12 not in (1, 11), n
+    assert "warning" not in locked.extra
+    g_major = run(composer, MELODIES["c_major"], "chords", key="G major")[0][0]  # F natural twice
+    assert "25% of its length outside G major (F)" in g_major.extra["warning"]
+
+
+def test_a_drum_clip_is_refused_by_its_kind(composer) -> None:
+    drums = Part(melody(in_quarters([36, 38, 36, 38]), 4.0).notes, 4.0, kind="drums")
+    with pytest.raises(ValueError, match="clip.kind is drums"):
+        run(composer, drums, "chorale")
+
+
+def test_given_chords_drive_every_style(composer) -> None:
+    m = MELODIES["c_major"]
+    chords = ((0.0, "C"), (2.0, "Am"), (4.0, "F"), (6.0, "G7"))
+    for style in STYLES:
+        parts = composer.run(HarmonizeTask(m, style, chords=chords))[0]
+        assert parts[0].extra["chords"] == "0:C 2:Am 4:F 6:G7"
+        tones = {0: {0, 4, 7}, 1: {9, 0, 4}, 2: {5, 9, 0}, 3: {7, 11, 2, 5}}
+        for p in parts:
+            on_beats = [n for n in p.notes if n.start % 2 == 0]  # the strong beats of 4/4
+            assert all(n.pitch % 12 in tones[int(n.start // 2)] for n in on_beats), (style, p.name)
