@@ -41,7 +41,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
 
 
 def checkout(rev: str, into: Path) -> Path:
-    """The tree of ``rev`` (tracked files) unpacked under ``into``."""
+    """The tree of ``rev`` (tracked files) unpacked under ``into``; a folder is served as it is."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
     into.mkdir(parents=True)
     archive = into / "tree.tar"
     subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev], check=True)
@@ -52,8 +54,8 @@ def checkout(rev: str, into: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", help="git revision to compare with (default: this tree alone)")
-    parser.add_argument("--tree", help="git revision to serve instead of this working tree")
+    parser.add_argument("--against", help="git revision (or folder) to compare with (default: this tree alone)")
+    parser.add_argument("--tree", help="git revision (or folder) to serve instead of this working tree")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--weights")
     args = parser.parse_args()

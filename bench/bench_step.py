@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     model = load_composer(None, "cpu").model
     print(f"one decode step, cache at {args.fill} positions, median CPU ms of {args.reps} interleaved runs")
-    print(f"{'rows x tokens':<15}" + "".join(f"{p:>10}" for p in PATHS) + f"{'ratio':>10}")
+    print(f"{'rows x tokens':<15}" + "".join(f"{p:>10}" for p in PATHS) + f"{'ratio':>9}")
     torch.set_flush_denormal(True)  # as the composer decodes
     with torch.inference_mode():
         for rows, tokens in SHAPES:
