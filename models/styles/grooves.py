@@ -43,7 +43,10 @@ Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
 TEMPO_COST = 4.0
 DENSITY_COST = 2.0
 BASS_GAIN = 4.0
-TYPICAL_COST = 2.0  # times (1 - cosine) between its drum-class shares and its style's
+# times (1 - the Hellinger affinity) between its drum-class shares and its style's: the square
+# roots weigh a missing ride or hi-hat as much as a busier snare (2 with a plain cosine left a
+# jazz beat with no ride among the six that fit best at 120 bpm; 4 with the roots keeps it out).
+TYPICAL_COST = 4.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class Library:
 
         def cost(g: Groove) -> float:
             out = TEMPO_COST * abs(math.log2(g.bpm / tempo)) if tempo else 0.0
-            out += TYPICAL_COST * (1.0 - _cosine(g.shares, usual))
+            out += TYPICAL_COST * (1.0 - _affinity(g.shares, usual))
             if density is not None:
                 out += DENSITY_COST * abs(ranks.index(g.density) / max(1, len(ranks) - 1) - density)
             return out - BASS_GAIN * g.kick_share(positions)
@@ -137,9 +140,9 @@ class Library:
         return frozenset(hit for hit, n in count.items() if 2 * n >= total)
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    return dot / max(1e-9, math.sqrt(sum(x * x for x in a) * sum(y * y for y in b)))
+def _affinity(a: Sequence[float], b: Sequence[float]) -> float:
+    """The Hellinger affinity of two share vectors (1: alike, 0: nothing in common)."""
+    return sum(math.sqrt(x * y) for x, y in zip(a, b, strict=True)) / max(1e-9, math.sqrt(sum(a) * sum(b)))
 
 
 def _f1(a: frozenset[tuple[int, int]] | set[tuple[int, int]], b: frozenset[tuple[int, int]] | set[tuple[int, int]]
