@@ -92,6 +92,24 @@ def test_root_close_is_the_tonic_in_the_bass_under_the_last_melody_note() -> Non
     assert E.root_close(melody, None, "C major") == {}
 
 
+def test_chord_jaccard_compares_all_four_voices_beat_by_beat() -> None:
+    melody = part((72, 0, 4))
+    bach = {"alto": part((67, 0, 4)), "tenor": part((64, 0, 2), (65, 2, 2)), "bass": part((48, 0, 4))}
+    mine = {"alto": part((67, 0, 4)), "tenor": part((64, 0, 4)), "bass": part((48, 0, 2), (53, 2, 2))}
+    # beats 0-1: {C, E, G} both = 1; beats 2-3: {C, E, G, F} against {C, G, F} = 3/4
+    assert E.chord_jaccard(melody, mine, bach) == (pytest.approx(3.5), 4)
+    assert E.chord_jaccard(melody, {}, bach) == (pytest.approx(4 / 3), 4)  # the melody alone: 1 of 3
+
+
+def test_rules_prefer_i_iv_v_and_a_change_of_chord() -> None:
+    chords = rules.triads("C major")
+    assert rules.choose(72, chords, None)[0] == 0  # C: I
+    assert rules.choose(72, chords, 0)[0] == 5  # C again: IV, a change
+    assert rules.choose(74, chords, None)[0] == 7  # D: V
+    assert rules.choose(74, chords, 7)[0] == 2  # D again: ii (vii is last)
+    assert rules.choose(69, chords, None)[0] == 5  # A: IV before vi
+
+
 def test_bach_against_itself_agrees_everywhere() -> None:
     melody = part((72, 0, 1), (71, 1, 1), (72, 2, 2))
     bach = {"alto": part((67, 0, 1), (67, 1, 1), (67, 2, 2)), "tenor": part((64, 0, 1), (62, 1, 1), (64, 2, 2)),
