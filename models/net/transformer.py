@@ -225,7 +225,7 @@ class GPT(nn.Module):
             if cache.row_pos is not None:
                 raise ValueError("this cache holds ragged rows: feed it through forward_rows")
             with torch.inference_mode():
-                return self._head(self._cached(idx, None, cache)).view(*idx.shape, -1)
+                return self._head(*self._cached(idx, None, cache)).view(*idx.shape, -1)
         T = idx.shape[1]
         cos, sin = self._rope(T, idx.device)
         x = self.drop(self.wte(idx))  # (B, T, C)
@@ -244,19 +244,23 @@ class GPT(nn.Module):
         so a row decodes as it would alone (up to float rounding)."""
         B, T = idx.shape
         if cache.row_pos is None and bool((lengths == T).all()):
-            return self._head(self._cached(idx, None, cache).view(B, T, -1)[:, -1])
+            x, step = self._cached(idx, None, cache)
+            return self._head(x.view(B, T, -1)[:, -1], step)
         cache.make_ragged(B, idx.device)
         last = (lengths.cumsum(0) - 1).clamp(min=0)  # each row's last token among the packed ones
-        return self._head(self._cached(idx, lengths, cache)[last])
+        x, step = self._cached(idx, lengths, cache)
+        return self._head(x[last], step)
 
-    def _head(self, x: torch.Tensor) -> torch.Tensor:
-        step = self._serving_step()
+    def _head(self, x: torch.Tensor, step: NumpyStep | None) -> torch.Tensor:
+        """Hidden states -> logits, on the step that computed them."""
         if step is not None:
             return torch.from_numpy(step.logits(x.numpy()))
         return F.linear(F.layer_norm(x, (self.config.n_embd,), self.ln_f.weight, self.ln_f.bias), self.wte.weight)
 
-    def _cached(self, idx: torch.Tensor, lengths: torch.Tensor | None, cache: KVCache) -> torch.Tensor:
-        """The blocks for inference with a cache -> hidden states of the tokens read, (N, C):
+    def _cached(self, idx: torch.Tensor, lengths: torch.Tensor | None,
+                cache: KVCache) -> tuple[torch.Tensor, NumpyStep | None]:
+        """The blocks for inference with a cache -> hidden states of the tokens read, (N, C)
+        (and the numpy step that computed them, None on the torch path):
         all B*T of them in row order when ``lengths`` is None (every row at the same position),
         else row b's first ``lengths[b]``, packed in row order.
 
@@ -270,7 +274,7 @@ class GPT(nn.Module):
         if step is not None:
             x = torch.from_numpy(step.hidden(idx.numpy(), None if lengths is None else lengths.numpy(), cache))
             self._advance(cache, T, lengths)
-            return x
+            return x, step
         C, H = self.config.n_embd, self.config.n_head
         D = C // H
         device = idx.device
@@ -313,7 +317,7 @@ class GPT(nn.Module):
             h = F.layer_norm(x, (C,), *ln2)
             x = torch.addmm(x, F.gelu(torch.mm(h, up_t)), down_t)
         self._advance(cache, T, lengths)
-        return x
+        return x, None
 
     @staticmethod
     def _advance(cache: KVCache, T: int, lengths: torch.Tensor | None) -> None:
