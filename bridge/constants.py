@@ -14,6 +14,13 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """ZMQ_MAXMSGSIZE (one frame; libzmq disconnects a peer that sends a larger one), and the limit on
 all frames of one multipart message together, which the engine reads part by part."""
 
+PARSE_INLINE_BYTES = 64 * 1024
+"""Request frames up to this size are parsed in the server's loop; larger ones on its parser
+thread (a 64 KiB request, about 700 notes, parses in about 3 ms)."""
+
+PARSE_QUEUE = 16
+"""Large request frames waiting for the parser thread at most; more are answered `overloaded`."""
+
 MAX_MESSAGE_PARTS = 8
 """Frames of one message: routing ids (a relay adds one), the empty delimiter, the JSON frame."""
 

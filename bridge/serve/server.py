@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import re
 import socket
 import threading
 import time
@@ -41,7 +40,6 @@ import zmq
 
 from bridge import constants as C
 from bridge.protocol import (
-    MAX_NOTES_PER_REQUEST,
     AttachResult,
     CancelResult,
     DispatchResult,
@@ -49,12 +47,12 @@ from bridge.protocol import (
     PingResult,
     ProtocolError,
     command_event,
-    decode_request,
     error_reply,
     ok_reply,
 )
 from bridge.serve import cost
 from bridge.serve.engine import ComposerSlot, Engine
+from bridge.serve.parser import Parsed, Parser, envelope_of, guess_id, read_request
 from bridge.serve.peers import Peer, Peers
 from bridge.serve.scheduler import Envelope, Job, Refused, Scheduler
 from bridge.serve.sockets import (
@@ -138,6 +136,7 @@ class Server:
                        if worker_bind else None)
         self._outbox: queue.SimpleQueue[tuple[Job, dict[str, Any]]] = queue.SimpleQueue()
         self._waker = Waker()
+        self._parser = Parser(self._waker.ring)
         self._stopping = threading.Event()
         self.bound = threading.Event()
         self.address: str | None = None
@@ -181,6 +180,7 @@ class Server:
         if self.engine.local_model:
             self.engine.slot.start()
         self.scheduler.start()
+        self._parser.start()
         poller = zmq.Poller()
         poller.register(self._monitor, zmq.POLLIN)
         poller.register(sock, zmq.POLLIN)
@@ -198,6 +198,7 @@ class Server:
             log.info("engine stopped (%d served, %d failed)", self.served, self.failed)
 
     def _close(self) -> None:
+        self._parser.stop()
         if self._socket is not None:
             if self._monitor is not None:
                 self._socket.disable_monitor()
@@ -230,6 +231,7 @@ class Server:
                 self.broker.receive()
             self.broker.housekeeping()
         self._waker.drain()
+        self._collect_parsed()
         self.scheduler.expire()
         self._flush()
         if self._gatekeeper is not None:
@@ -262,22 +264,35 @@ class Server:
                 f"frames at most; the limit is {C.MAX_MESSAGE_BYTES} bytes"))
             return
         frames = inbound.frames
-        body = b""
-        try:
-            envelope, body = _peel(frames)
-            if len(body) > C.MAX_REQUEST_BYTES:
-                raise ProtocolError(ErrorCode.too_large, f"the request is {len(body)} bytes; the limit is "
-                                    f"{C.MAX_REQUEST_BYTES}")
-            if cost.counted_notes(body) > MAX_NOTES_PER_REQUEST:
-                raise ProtocolError(ErrorCode.too_large, f"the request holds more than {MAX_NOTES_PER_REQUEST} "
-                                    "notes in all its clips; send a shorter clip")
-            request = decode_request(body)
-        except ProtocolError as exc:
-            log.debug("refused a frame from %s: %s", peer.label, exc.message)
-            if exc.request_id is None:  # not JSON (NaN, say): the id still tells its client
-                exc.request_id = _guess_id(body)
-            self._send(_envelope_of(frames), exc.reply())
+        if len(frames[-1]) > C.PARSE_INLINE_BYTES:  # a large request: parsed off the loop
+            if not self._parser.offer(peer, frames):
+                self._send(envelope_of(frames), error_reply(
+                    guess_id(frames[-1]), ErrorCode.overloaded, "the engine is reading many large "
+                    "requests; retry shortly"))
             return
+        try:
+            parsed: Parsed | ProtocolError = read_request(frames)
+        except ProtocolError as exc:
+            parsed = exc
+        self._dispatch_parsed(peer, frames, parsed)
+
+    def _collect_parsed(self) -> None:
+        """The large requests the parser has read, in the order it read them."""
+        while True:
+            try:
+                peer, frames, parsed = self._parser.done.get_nowait()
+            except queue.Empty:
+                return
+            current = self.peers.get(peer.routing_id)
+            if current is not None and current is peer:  # not gone meanwhile
+                self._dispatch_parsed(current, frames, parsed)
+
+    def _dispatch_parsed(self, peer: Peer, frames: list[bytes], parsed: Parsed | ProtocolError) -> None:
+        if isinstance(parsed, ProtocolError):
+            log.debug("refused a frame from %s: %s", peer.label, parsed.message)
+            self._send(envelope_of(frames), parsed.reply())
+            return
+        envelope, request = parsed
         try:
             self._handlers[request.op](peer, envelope, request)
         except Exception as exc:  # a bug in a handler: answer, log, keep serving
@@ -457,36 +472,6 @@ def _log_reply(level: int, request_id: str, op: str, client: str, waited: float,
     log.log(level, "%s %s from %s: %s (queue %.3f s, compute %.3f s)", request_id, op, client, outcome,
             waited, computed, extra={"request_id": request_id, "op": op, "client": client, "outcome": outcome,
                                      "queue_seconds": round(waited, 4), "compute_seconds": round(computed, 4)})
-
-
-_ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,128})"')
-
-
-def _guess_id(body: bytes) -> str | None:
-    """The id of a request refused before it could be read, so its client can match the reply."""
-    match = _ID.search(body)
-    try:
-        return match.group(1).decode() if match else None
-    except UnicodeDecodeError:
-        return None
-
-
-def _peel(frames: list[bytes]) -> tuple[Envelope, bytes]:
-    """Split ROUTER frames into the reply envelope (identities + empty delimiter) and the one
-    JSON frame. A DEALER that sends no delimiter gets replies without one."""
-    envelope = _envelope_of(frames)
-    body = frames[len(envelope):]
-    if len(body) != 1:
-        raise ProtocolError(ErrorCode.invalid_request,
-                            f"expected one JSON frame after the empty delimiter, got {len(body)}")
-    return envelope, body[0]
-
-
-def _envelope_of(frames: list[bytes]) -> Envelope:
-    for index in range(1, len(frames)):
-        if not frames[index]:
-            return tuple(frames[: index + 1])
-    return tuple(frames[:1])
 
 
 @contextmanager
