@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upstream", metavar="ADDRESS", help="relay: the studio server, tcp://HOST:5555")
     parser.add_argument("--connect", metavar="ADDRESS", help="worker: the engine's worker socket, tcp://HOST:5556")
     parser.add_argument("--worker-bind", metavar="ADDRESS", help="engine: accept workers here")
+    parser.add_argument("--allowed-workers", metavar="DIR",
+                        help="engine with --worker-bind: folder of worker .key files (not client keys)")
     parser.add_argument("--metrics", metavar="HOST:PORT", help="engine: Prometheus endpoint")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--weights", help="a trained model (default: the shipped weights)")
@@ -100,13 +102,15 @@ def command(args: argparse.Namespace) -> list[str]:
     else:
         cmd = [exe, "serve", "--bind", args.bind or "tcp://0.0.0.0:5555"]
         cmd += _opt("--server-key", args.server_key) + _opt("--allowed-keys", args.allowed_keys)
-        cmd += _opt("--worker-bind", args.worker_bind) + _opt("--metrics", args.metrics)
+        cmd += _opt("--worker-bind", args.worker_bind) + _opt("--allowed-workers", args.allowed_workers)
+        cmd += _opt("--metrics", args.metrics)
     cmd += ["--device", args.device] + _opt("--weights", args.weights)
     return cmd + ["--log-format", "json"]
 
 
 def _opt(flag: str, value: str | None) -> list[str]:
-    return [flag, str(Path(value).expanduser().resolve()) if flag.endswith(("key", "keys")) else value] if value else []
+    is_path = flag.endswith(("key", "keys", "workers"))
+    return [flag, str(Path(value).expanduser().resolve()) if is_path else value] if value else []
 
 
 def _check(args: argparse.Namespace) -> str | None:
@@ -119,6 +123,8 @@ def _check(args: argparse.Namespace) -> str | None:
                 "`dawbridge keys generate`)")
     if args.role == "engine" and bool(args.server_key) != bool(args.allowed_keys):
         return "give --server-key and --allowed-keys together"
+    if args.role == "engine" and args.worker_bind and args.server_key and not args.allowed_workers:
+        return "--worker-bind needs --allowed-workers DIR (the workers' .key files, a folder of their own)"
     return None
 
 
