@@ -17,7 +17,7 @@ import functools
 import itertools
 import statistics
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Constraints, Plan, Segment
@@ -231,7 +231,9 @@ def _span(own: tuple[int, int], role: tuple[int, int], user: tuple[int, int] | N
 def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
                locked_key: str | None, shift: int, spans: Sequence[ChordSpan]) -> Plan:
     """The decoding plan of the model's voices: the melody as the context of every bar, each
-    voice generated under its range, the key lock and the chord guide."""
+    voice generated under its range, the key lock and the chord guide. A metre the token
+    format has no name for (4/2) is written in shorter bars it has (2/2), beats unchanged."""
+    moved = replace(moved, time_signature=token_metre(moved.time_signature))
     tpb = bar_ticks(moved.time_signature)
     header = Header("chorale", moved.time_signature, music_key, moved.tempo)
     bars = moved.bars
@@ -275,6 +277,16 @@ def role_pitches(roles: Sequence[str], ranges: dict[str, tuple[int, int]], pitch
             raise ValueError(f"{wanted} leaves no pitch for the {role} of a melody this "
                              f"{'high' if shift < 0 else 'low'}; choose a range nearer the melody")
     return allowed
+
+
+def token_metre(time_signature: tuple[int, int]) -> tuple[int, int]:
+    """``time_signature``, or the metre of a half or a third of its bar when the token format
+    has no name for it (4/2 -> 2/2, 8/4 -> 4/4); bars of one beat as a last resort."""
+    num, den = time_signature
+    for parts in (1, 2, 3, 4):
+        if num % parts == 0 and f"{num // parts}/{den}" in V.METERS:
+            return num // parts, den
+    return (1, den) if f"1/{den}" in V.METERS else (4, 4) if den == 4 else time_signature
 
 
 def given(chords: Sequence[tuple[float, str]], pad: float, length: float) -> list[ChordSpan]:
