@@ -84,6 +84,16 @@ def markers(result: dict[str, Any]) -> list[tuple[float, str]]:
     return [(float(c["start"]), str(c["symbol"])) for c in candidates[0].get("chords", [])]
 
 
+def warnings(result: dict[str, Any]) -> list[str]:
+    """What the engine said the producer should know (a pickup read from the melody, a melody
+    outside a locked key), once each."""
+    seen: dict[str, None] = {}
+    for candidate in result.get("candidates") or []:
+        for text in candidate.get("warnings", []):
+            seen[str(text)] = None
+    return list(seen)
+
+
 def add_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("input", help="a Standard MIDI File (type 0 or 1)")
     sub.add_argument("--track", help="the part to read: its number or part of its name (default: the melody)")

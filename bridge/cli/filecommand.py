@@ -53,6 +53,8 @@ def run(op: str, args: argparse.Namespace) -> int:
     tracks, programs = _output_tracks(op, parts, source, candidates, offset)
     metre = source[0].time_signature if source else song.time_signature
     midifile.write(args.output, tracks, song.tempo, metre, song.key, song.tempos, programs, chords.markers(result))
+    for warning in chords.warnings(result):
+        print(f"note: {warning}", file=sys.stderr)
     print(f"wrote {args.output}: {sum(len(c) for c in candidates)} clip(s) in {len(candidates)} candidate(s) "
           f"from {result['model']} (seed {result['seed']}, {_timing(seconds, float(result['elapsed']))})")
     if args.preview:

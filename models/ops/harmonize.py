@@ -140,6 +140,7 @@ class Harmony:
     pad: float
     key: str
     chord_input: bool
+    detected: bool = False  # the pickup was read from the melody, not given
 
     def items(self) -> list[tuple[float, Chord]]:
         """(beat in the clip, chord) for every chord of the plan."""
@@ -171,7 +172,7 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
         spans = planner.plan(moved, music_key, only=only)
         if style != "chorale":
             spans = slower(spans, moved, pad_step(melody.time_signature))
-    return Harmony(tuple(spans), moved, shift, pad, music_key, chord_input)
+    return Harmony(tuple(spans), moved, shift, pad, music_key, chord_input, pickup is None and lead > 0)
 
 
 def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
@@ -182,7 +183,10 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
     if style not in STYLE_ROLES:
         raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
     h = chord_plan(melody, style, key, chords, pickup)
-    warning = key_warning(melody, key) if key else None
+    words = [key_warning(melody, key) if key else None,
+             f"a pickup of {melody.beats_per_bar - h.pad:g} beats was read from the melody (set --pickup to change it)"
+             if h.detected else None]
+    warning = "; ".join(w for w in words if w) or None
     setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input,
                          candidates)
     return Setup(setup.plan, setup.roles, h.shift, h.key, setup.velocity, h.spans, h.pad, setup.direct,

@@ -115,3 +115,26 @@ def test_a_lead_follows_the_keys_part_of_its_file(tmp_path: Path, capsys) -> Non
     assert all(p % 12 in fitting[int(start // 4)] for p, start, _, _ in chords.notes)
     onsets = {start for _, start, _, _ in chords.notes}
     assert all(sum(1 for _, s, _, _ in chords.notes if s == t) >= 3 for t in onsets)
+
+
+def test_a_pickup_exported_at_tick_0_is_read_and_said(tmp_path: Path, capsys) -> None:
+    """A 6/8 tune whose eighth-note pickup a notation program wrote at the file's start."""
+    tune = [(69, 0.5), (74, 1), (73, 0.5), (74, 1), (76, 0.5), (78, 1.5), (76, 1.5), (74, 1), (76, 0.5), (78, 1),
+            (79, 0.5), (81, 3), (79, 1), (78, 0.5), (76, 1), (74, 0.5), (73, 1.5), (69, 1.5), (71, 1), (73, 0.5),
+            (74, 1), (76, 0.5), (74, 2.5)]
+    notes, at = [], 0.0
+    for pitch, beats in tune:
+        notes.append((pitch, round(at * 480), round(beats * 480) - 10))
+        at += beats
+    song = song_file(tmp_path / "jig.mid", {"Tune": (0, notes)})
+    midi = mido.MidiFile(str(song))
+    midi.tracks[0][1] = mido.MetaMessage("time_signature", numerator=6, denominator=8)
+    midi.save(str(song))
+    out = tmp_path / "out.mid"
+    assert cli.main(["harmonize", str(song), "-o", str(out), "--in-process", "--device", "cpu",
+                     "--style", "bass"]) == 0
+    assert "a pickup of 0.5 beats was read from the melody" in capsys.readouterr().err
+    starts = [beat for beat, _ in markers(out)]
+    assert starts[0] == 0.0 and all((s - 0.5) % 3 == 0 for s in starts[1:])
+    bass = midifile.read(out).parts[-1]
+    assert all((start - 0.5) % 1.5 == 0 for _, start, _, _ in bass.notes if start > 0)
