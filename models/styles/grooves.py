@@ -27,13 +27,14 @@ from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
 from models.constants import GROOVE_CREDIT as CREDIT
 from models.net import vocab as V
 from models.net.tokenizer import bar_ticks, snap
-from models.representation import Piece
+from models.representation import Note, Part, Piece
 from models.styles import table_build
 
 LIBRARY_PATH = WEIGHTS_DIR / "grooves.json"
 MAX_BARS = 24  # bars kept per performance (from its start)
 MIN_HITS = 3  # a bar with fewer is a pause or a count-in, not a groove bar
 MIN_BARS = 2  # a performance with fewer groove bars has no phrase to vary
+RECOGNISED_BARS = 8  # bars the style classifier reads to say how recognisable a groove is
 CLASSES = tuple(DRUM_CLASSES.values())
 SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
 Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
@@ -78,6 +79,22 @@ class Groove:
         total = max(1, sum(count.values()))
         return tuple(count[c] / total for c in CLASSES)
 
+    @cached_property
+    def recognisable(self) -> float:
+        """How sure the shipped drum style classifier (models/styles/drums.py, train split) is
+        that its first bars are of its style (0 without the classifier)."""
+        from models.styles.drums import shipped as classifier
+
+        judge = classifier()
+        if judge is None or self.style not in judge.styles:
+            return 0.0
+        tpb = bar_ticks(self.time_signature)
+        notes = tuple(Note(c, (b * tpb + t) / V.TICKS_PER_BEAT, 0.25, v)
+                      for b, bar in enumerate(self.bars[:RECOGNISED_BARS]) for t, c, v in bar)
+        part = Part(notes, len(self.bars[:RECOGNISED_BARS]) * tpb / V.TICKS_PER_BEAT, self.time_signature,
+                    self.bpm, kind="drums")
+        return judge.probabilities(part)[self.style]
+
     def kick_share(self, positions: frozenset[int]) -> float:
         """The share of ``positions`` (ticks in the bar) where its bars play a kick, averaged."""
         if not positions:
@@ -119,15 +136,18 @@ class Library:
         return sorted(pool, key=lambda g: (cost(g), g.source))
 
     def nearest(self, style: str, time_signature: tuple[int, int], skeleton: set[tuple[int, int]],
-                tempo: float | None = None, typical: float = 0.0) -> list[Groove]:
+                tempo: float | None = None, typical: float = 0.0, recognisable: float = 0.0) -> list[Groove]:
         """The style's grooves ordered by how much of ``skeleton`` (kick/snare hits in the bar)
         they share (F1), plus ``typical`` times how much they share with the style's own
-        (the kick/snare hits of half its bars), then by tempo."""
+        (the kick/snare hits of half its bars), plus ``recognisable`` times how sure the drum
+        style classifier is of their style, then by tempo."""
         pool = self.of_style(style, time_signature)
         usual = self.skeleton_of(pool)
 
         def score(g: Groove) -> tuple[float, float, str]:
             near = _f1(g.skeleton, skeleton) + typical * _f1(g.skeleton, usual)
+            if recognisable:
+                near += recognisable * g.recognisable
             return (-near, abs(math.log2(g.bpm / tempo)) if tempo else 0.0, g.source)
 
         return sorted(pool, key=score)

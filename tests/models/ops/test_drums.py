@@ -156,3 +156,15 @@ def test_find_prefers_a_kick_on_the_bass_onsets() -> None:
     bass = {0, 9, 24, 33}  # a syncopated bass line's onsets in the bar
     plain, locked = library.find("funk", (4, 4), 100.0)[0], library.find("funk", (4, 4), 100.0, bass=bass)[0]
     assert locked.kick_share(frozenset(bass)) >= plain.kick_share(frozenset(bass))
+
+
+def test_nearest_weighs_the_skeleton_and_how_recognisable_a_groove_is() -> None:
+    library = grooves.shipped()
+    assert library is not None
+    backbeat = {(0, DRUM_CLASSES["kick"]), (12, DRUM_CLASSES["snare"]), (24, DRUM_CLASSES["kick"]),
+                (36, DRUM_CLASSES["snare"])}
+    near = library.nearest("rock", (4, 4), backbeat)[0]
+    assert len(near.skeleton & backbeat) >= 3
+    sure = library.nearest("jazz", (4, 4), set(), recognisable=10.0)[0]
+    assert 0.0 <= sure.recognisable <= 1.0
+    assert sure.recognisable == max(g.recognisable for g in library.of_style("jazz", (4, 4)))
