@@ -243,13 +243,31 @@ class GPT(nn.Module):
         (its RoPE position and where its next keys go); padding is written past it and masked,
         so a row decodes as it would alone (up to float rounding)."""
         B, T = idx.shape
+        step = self._serving_step()
+        if step is not None:
+            return self._step_rows(step, idx.numpy(), lengths.numpy(), cache)
         if cache.row_pos is None and bool((lengths == T).all()):
-            x, step = self._cached(idx, None, cache)
-            return self._head(x.view(B, T, -1)[:, -1], step)
+            x, _ = self._cached(idx, None, cache)
+            return self._head(x.view(B, T, -1)[:, -1], None)
         cache.make_ragged(B, idx.device)
         last = (lengths.cumsum(0) - 1).clamp(min=0)  # each row's last token among the packed ones
         x, step = self._cached(idx, lengths, cache)
         return self._head(x[last], step)
+
+    def _step_rows(self, step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache) -> torch.Tensor:
+        """:meth:`forward_rows` on the numpy step, its bookkeeping in numpy too."""
+        B, T = ids.shape
+        if cache.row_pos is None and bool((lengths == T).all()):
+            x = step.hidden(ids, None, cache)
+            cache.pos += T
+            return torch.from_numpy(step.logits(x[T - 1::T]))
+        cache.make_ragged(B, torch.device("cpu"))
+        assert cache.row_pos is not None
+        x = step.hidden(ids, lengths, cache)
+        ends = cache.row_pos.numpy()  # the cache's own tensor
+        ends += lengths
+        cache.pos = int(ends.max())
+        return torch.from_numpy(step.logits(x[np.maximum(np.cumsum(lengths) - 1, 0)]))
 
     def _head(self, x: torch.Tensor, step: NumpyStep | None) -> torch.Tensor:
         """Hidden states -> logits, on the step that computed them."""
