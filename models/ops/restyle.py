@@ -71,9 +71,10 @@ MELODY_GUIDANCE = 3.0
 # 0.51 / 0.20.
 # Adding RECOGNISABLE times the drum style classifier's confidence in each groove's style
 # (guidance 5 rising to 7): 0 gave 0.75 / 0.79 recognised (F1 0.55 / 0.28), 1 gave 0.71 / 0.88
-# (0.52 / 0.31), 3 gave 0.79 / 0.79 (0.53 / 0.29).
+# (0.52 / 0.31), 3 gave 0.79 / 0.79 (0.53 / 0.29): 3 at strength 0.5, falling to 1 at 1.0.
 TYPICAL = 1.0
 RECOGNISABLE = 3.0
+RECOGNISABLE_FALL = 4.0  # less per unit of strength above 0.5
 PRIOR_WEIGHT = 3.0
 POOLED = 4
 
@@ -199,7 +200,8 @@ def _target_grooves(task: RestyleTask, qs: list[QNote], tpb: int) -> list[groove
     for tick, pitch in {(q[0], q[1]) for q in qs if q[1] in SKELETON}:
         count[(tick % tpb, pitch)] = count.get((tick % tpb, pitch), 0) + 1
     ours = {hit for hit, n in count.items() if 2 * n >= bars}
-    return library.nearest(task.style, task.clip.time_signature, ours, task.clip.tempo, TYPICAL, RECOGNISABLE)
+    recognisable = RECOGNISABLE - RECOGNISABLE_FALL * (task.strength - 0.5)
+    return library.nearest(task.style, task.clip.time_signature, ours, task.clip.tempo, TYPICAL, recognisable)
 
 
 def _named(clip: Part, notes: list[Note], style: str) -> Part:
