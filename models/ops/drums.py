@@ -312,7 +312,7 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     from_bar = max(0, first_bar - CONTEXT_BARS, bars_budget([q for q in every if q[0] < lo], tpb, first_bar, block // 2))
     kept = [q for q in every if from_bar * tpb <= q[0] < (last_bar + 1) * tpb]
     scale = (hi - lo) / 48
-    track = Track("drums", DRUM_PITCHES, min_notes=round(_lerp(FILL_MIN, task.intensity) * scale),
+    track = Track("drums", DRUM_PITCHES, min_notes=max(1, round(_lerp(FILL_MIN, task.intensity) * scale)),
                   max_notes=max(4, round(_lerp(FILL_MAX, task.intensity) * scale)),
                   fill_bars=frozenset(range(first_bar, last_bar + 1)),
                   emphasis=tuple((p, FILL_EMPHASIS * task.intensity) for p in FILL_VOICES))
