@@ -417,7 +417,7 @@ class _DoctorOptions(argparse.ArgumentParser):
 
 
 def _forward(name: str, argv: list[str]) -> int:
-    module = _optional(f"models.{'training' if name == 'train' else 'evaluation'}", f"`dawbridge {name}`")
+    module = _optional("models.training" if name == "train" else "models.eval.harmonize", f"`dawbridge {name}`")
     return 2 if module is None else int(module.main(argv))
 
 

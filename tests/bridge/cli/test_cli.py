@@ -162,3 +162,10 @@ def test_doctor_without_a_target_says_which_to_name(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["doctor", "reaper", "--uninstall"])
     assert "unrecognized arguments: --uninstall" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_reach_their_modules(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"])
+    assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
