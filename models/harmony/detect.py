@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from models.harmony.symbols import QUALITIES, Chord
+from models.harmony.symbols import Chord
 from models.representation import Note, Part
 
 # qualities a template match may return (what four voices or a keys part can show)
@@ -84,11 +84,7 @@ def progression(part: Part, step: float = 1.0) -> list[ChordSpan]:
     spans: list[ChordSpan] = []
     for i, chord in enumerate(beat_labels([part], part.length, step, spread=7)):
         start = i * step
-        if chord is None and spans:
-            continue
-        if chord is None:
-            continue
-        if spans and spans[-1].chord == chord:
+        if chord is None or (spans and spans[-1].chord == chord):
             continue
         if spans:
             spans[-1] = ChordSpan(spans[-1].start, start, spans[-1].chord)
@@ -104,6 +100,3 @@ def is_chord_clip(part: Part) -> bool:
     onsets = sorted({round(n.start, 3) for n in part.notes})
     stacked = sum(1 for t in onsets if sum(1 for n in part.notes if n.start - 1e-3 <= t < n.end - 1e-3) >= 3)
     return stacked >= 0.6 * len(onsets)
-
-
-__all__ = ["ChordSpan", "LABEL_QUALITIES", "QUALITIES", "beat_labels", "is_chord_clip", "label", "progression", "weights"]
