@@ -18,6 +18,10 @@ PARSE_INLINE_BYTES = 64 * 1024
 """Request frames up to this size are parsed in the server's loop; larger ones on its parser
 thread (a 64 KiB request, about 700 notes, parses in about 3 ms)."""
 
+SWITCH_INTERVAL = 0.0005
+"""sys.setswitchinterval for the engine's process: how long the loop thread may wait for the
+interpreter's lock while the parser or a model thread runs Python (the default is 5 ms)."""
+
 PARSE_QUEUE = 16
 """Large request frames waiting for the parser thread at most; more are answered `overloaded`."""
 

@@ -29,6 +29,7 @@ import json
 import logging
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -179,6 +180,9 @@ class Server:
             raise
         if self.engine.local_model:
             self.engine.slot.start()
+        # the loop gives up the interpreter's lock in every socket call; with the default 5 ms
+        # switch interval each return to it may wait 5 ms behind the parser or a model thread
+        sys.setswitchinterval(min(sys.getswitchinterval(), C.SWITCH_INTERVAL))
         self.scheduler.start()
         self._parser.start()
         poller = zmq.Poller()

@@ -54,8 +54,12 @@ def _args(**given: object) -> argparse.Namespace:
 
 @pytest.mark.parametrize("platform", service.PLATFORMS)
 def test_service_files(tmp_path: Path, platform: str, capsys) -> None:
-    args = _args(platform=platform, dest=tmp_path, server_key="/etc/dawbridge/server.key_secret",
-                 allowed_keys="/etc/dawbridge/clients", worker_bind="tcp://0.0.0.0:5556", executable="/opt/db/dawbridge")
+    keys = {"server_key": "/etc/dawbridge/server.key_secret", "allowed_keys": "/etc/dawbridge/clients"}
+    without_worker_keys = _args(platform=platform, dest=tmp_path, worker_bind="tcp://0.0.0.0:5556", **keys)
+    assert service.run(without_worker_keys) == 2  # a worker socket with keys needs the workers' folder
+    assert "--allowed-workers" in capsys.readouterr().err
+    args = _args(platform=platform, dest=tmp_path, worker_bind="tcp://0.0.0.0:5556",
+                 allowed_workers="/etc/dawbridge/workers", executable="/opt/db/dawbridge", **keys)
     assert service.run(args) == 0
     written = next(tmp_path.iterdir())
     out = capsys.readouterr().out
@@ -64,6 +68,7 @@ def test_service_files(tmp_path: Path, platform: str, capsys) -> None:
         text = written.read_text()
         assert "User=dawbridge" in text and "Restart=on-failure" in text
         assert "ExecStart=/opt/db/dawbridge serve --bind tcp://0.0.0.0:5555 --server-key" in text
+        assert "--allowed-workers /etc/dawbridge/workers" in text
     elif platform == "macos":
         plist = plistlib.loads(written.read_bytes())
         assert plist["ProgramArguments"][:2] == ["/opt/db/dawbridge", "serve"]
