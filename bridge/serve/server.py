@@ -1,7 +1,8 @@
 """The engine's ZeroMQ server: one ROUTER loop that owns the socket.
 
-    poll -> recv_multipart -> peel envelope -> decode -> dispatch through a dict -> reply
-         -> housekeeping (replies from workers, deadlines, stop)
+    poll -> receive (frame by frame, within a size limit) -> peel envelope -> decode (large
+         frames on the parser thread, bridge/serve/parser.py) -> dispatch through a dict -> reply
+         -> housekeeping (replies from workers, parsed requests, deadlines, revoked keys, stop)
 
 Service ops are answered in the loop; musical ops go to the scheduler, whose workers hand
 replies back through a thread-safe outbox and a wake-up socket pair. Every request gets
@@ -28,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import socket
 import sys
 import threading
 import time
@@ -63,40 +63,12 @@ from bridge.serve.sockets import (
     receive,
     watch_connections,
 )
+from bridge.serve.waker import Waker
 from bridge.studio.broker import Broker
 from bridge.studio.keys import CLIENTS, Gatekeeper, ServerKeys
 from models.interface import Composer
 
 log = logging.getLogger(__name__)
-
-
-class Waker:
-    """A socket pair the loop polls: workers ring it when the outbox has something."""
-
-    def __init__(self) -> None:
-        self._read, self._write = socket.socketpair()
-        self._read.setblocking(False)
-        self._write.setblocking(False)
-
-    def fileno(self) -> int:
-        return self._read.fileno()
-
-    def ring(self) -> None:
-        try:
-            self._write.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # already ringing, or closed at shutdown
-
-    def drain(self) -> None:
-        try:
-            while self._read.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
-
-    def close(self) -> None:
-        self._read.close()
-        self._write.close()
 
 
 @dataclass

@@ -37,8 +37,8 @@ from zmq.utils.monitor import recv_monitor_message
 
 from bridge import constants as C
 from bridge.protocol import MUSICAL_OPS, PROTOCOL_VERSION, ErrorCode, error_reply
-from bridge.serve.server import Waker
 from bridge.serve.sockets import closed_connections, receive, watch_connections
+from bridge.serve.waker import Waker
 from bridge.studio.keys import ClientKeys
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from bridge import constants as C
 from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_request, error_reply
 from bridge.serve.engine import ComposerSlot, Engine
 from bridge.serve.scheduler import Job, Message, Refused, Scheduler
-from bridge.serve.server import Waker
 from bridge.serve.sockets import closed_connections, watch_connections
+from bridge.serve.waker import Waker
 from bridge.studio.broker import (
     CANCEL,
     DISCONNECT,
