@@ -134,3 +134,19 @@ def test_one_log_line_per_request(start_engine, caplog) -> None:
     assert line.queue_seconds >= 0 and line.compute_seconds > 0
     assert request_id in line.getMessage() and "queue" in line.getMessage()
     assert not [r for r in caplog.records if getattr(r, "op", None) == "ping" and r.levelno >= logging.INFO]
+
+
+def test_sessions_are_bounded_in_total(modelless_address: str, monkeypatch) -> None:
+    from bridge import constants
+
+    monkeypatch.setattr(constants, "MAX_SESSIONS", 3)
+    clients = [Client(modelless_address) for _ in range(4)]
+    try:
+        codes = []
+        for client in clients:
+            request_id = client.send("attach", daw="live")
+            codes.append(outcome(client, request_id))
+        assert codes == ["ok", "ok", "ok", "overloaded"]
+    finally:
+        for client in clients:
+            client.close()
