@@ -327,8 +327,8 @@ def bach_chords(piece: Piece) -> tuple[tuple[float, str], ...]:
 
 def follow_table(pieces: Sequence[Piece], weights: Path | None, device: str, seed: int) -> dict[str, dict[str, float]]:
     """The chord part and the given-chords measures: onsets with 3+ notes and strong-beat clashes
-    of ``chords`` (beside Bach's own clashes), and the share of strong-beat notes that are tones
-    of the given chords for every style."""
+    of ``chords`` (beside Bach's own clashes, and with the key locked), and the share of
+    strong-beat notes that are tones of the given chords for every style."""
     from models.interface import load_composer
     from models.tasks import HarmonizeTask, Sampling
 
@@ -340,16 +340,18 @@ def follow_table(pieces: Sequence[Piece], weights: Path | None, device: str, see
         bach = [bach[0] + c[0], bach[1] + c[1]]
     out["bach"] = {"strong_clashes": round(bach[0] / max(1, bach[1]), 4)}
     for style in ("chorale", "chords", "bass"):
-        for given in (False, True):
+        for given in ("", " given", " key locked"):
             counts = [0, 0, 0, 0, 0, 0]  # stacked, onsets, clashes, strong beats, tones, strong notes
             started = time.perf_counter()
             for piece in pieces:
-                chords = bach_chords(piece) if given else None
-                parts = composer.run(HarmonizeTask(piece.first, style, sampling=Sampling(1, 1.0, seed), chords=chords))[0]
+                chords = bach_chords(piece) if given == " given" else None
+                key = piece.first.key if given == " key locked" else None
+                parts = composer.run(HarmonizeTask(piece.first, style, key, sampling=Sampling(1, 1.0, seed),
+                                                   chords=chords))[0]
                 for i, v in enumerate((*stacked(parts[0]), *clashes(piece.first, parts),
                                        *chord_tones(parts, chords or parse_plan(parts[0]), piece.first))):
                     counts[i] += v
-            out[f"{style}{' given' if given else ''}"] = {
+            out[style + given] = {
                 "onsets_3plus": round(counts[0] / max(1, counts[1]), 4),
                 "strong_clashes": round(counts[2] / max(1, counts[3]), 4),
                 "strong_chord_tones": round(counts[4] / max(1, counts[5]), 4),
@@ -365,9 +367,9 @@ def parse_plan(part: Part) -> tuple[tuple[float, str], ...]:
 
 def print_table(table: dict[str, dict[str, float]], out=sys.stdout) -> None:
     columns = list(dict.fromkeys(c for row in table.values() for c in row))
-    print(f"{'system':<14}" + "".join(f"{c:>19}" for c in columns), file=out)
+    print(f"{'system':<20}" + "".join(f"{c:>19}" for c in columns), file=out)
     for name, row in table.items():
-        print(f"{name:<14}" + "".join(f"{row.get(c, ''):>19}" for c in columns), file=out)
+        print(f"{name:<20}" + "".join(f"{row.get(c, ''):>19}" for c in columns), file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
