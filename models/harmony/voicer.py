@@ -185,8 +185,8 @@ def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[in
         end = min(cs.end, length)
         if cs.start >= length - 1e-6:
             break
-        root = min(_in([cs.chord.bass_pc], span), key=lambda p: abs(p - prev))
         nxt = plan[i + 1] if i + 1 < len(plan) else None
+        root = _bass_note(cs.chord, prev, nxt.chord if nxt else None, span, first=i == 0)
         approach_at = end if nxt is None or end - cs.start < 2 * beat - 1e-6 or plain else end - beat
         start = cs.start
         while start < approach_at - 1e-6:  # the root, struck again at each bar line
@@ -199,6 +199,19 @@ def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[in
             notes.append(Note(approach, approach_at, end - approach_at, 84))
         prev = root
     return Part(tuple(notes), length, time_signature, tempo, key, name="Bass", kind="bass")
+
+
+def _bass_note(chord: Chord, prev: int, nxt: Chord | None, span: tuple[int, int], first: bool) -> int:
+    """The chord's bass nearest the note before; a root-position chord between two bass notes a
+    step either side of its third takes the third (a passing inversion, C - G/B - Am)."""
+    root = min(_in([chord.bass_pc], span), key=lambda p: abs(p - prev))
+    if first or nxt is None or chord.bass is not None or len(chord.tones) < 3:
+        return root
+    for third in _in([chord.tones[1]], span):
+        for after in _in([nxt.bass_pc], span):
+            if 1 <= abs(third - prev) <= 2 and 1 <= abs(after - third) <= 2 and (third - prev) * (after - third) > 0:
+                return third
+    return root
 
 
 def _approach(root: int, target: int, scale: frozenset[int], span: tuple[int, int], chord: Chord) -> int:

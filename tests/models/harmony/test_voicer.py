@@ -80,3 +80,9 @@ def test_chorale_voices_stay_in_range_without_parallels() -> None:
         for t in range(11):
             assert not voicer._parallel(a[t], a[t + 1], b[t], b[t + 1]), t
     assert grids["bass"][-1] % 12 == 0  # root position at the close
+
+
+def test_bass_line_passes_through_an_inversion() -> None:
+    chords = progression(["C", "G", "Am", "F"], 4.0)
+    part = voicer.bass_line(chords, 16.0, (4, 4), 100.0, "C major", frozenset({0, 2, 4, 5, 7, 9, 11}), variant=5)
+    assert [n.pitch % 12 for n in part.notes if n.start % 4 == 0] == [0, 11, 9, 5]  # C - G/B - Am - F
