@@ -181,12 +181,13 @@ def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[in
     firsts = _in([plan[0].chord.bass_pc], span) if plan else []
     prev = firsts[min(variant % 2, len(firsts) - 1)] if firsts else span[0]
     fifths, plain = (variant // 2) % 2 == 1, (variant // 4) % 2 == 1
+    home = prev  # the register the line keeps coming back to
     for i, cs in enumerate(plan):
         end = min(cs.end, length)
         if cs.start >= length - 1e-6:
             break
         nxt = plan[i + 1] if i + 1 < len(plan) else None
-        root = _bass_note(cs.chord, prev, nxt.chord if nxt else None, span, first=i == 0)
+        root = _bass_note(cs.chord, prev, nxt.chord if nxt else None, span, first=i == 0, home=home)
         approach_at = end if nxt is None or end - cs.start < 2 * beat - 1e-6 or plain else end - beat
         start = cs.start
         while start < approach_at - 1e-6:  # the root, struck again at each bar line
@@ -201,10 +202,11 @@ def bass_line(plan: Sequence[ChordSpan], length: float, time_signature: tuple[in
     return Part(tuple(notes), length, time_signature, tempo, key, name="Bass", kind="bass")
 
 
-def _bass_note(chord: Chord, prev: int, nxt: Chord | None, span: tuple[int, int], first: bool) -> int:
-    """The chord's bass nearest the note before; a root-position chord between two bass notes a
-    step either side of its third takes the third (a passing inversion, C - G/B - Am)."""
-    root = min(_in([chord.bass_pc], span), key=lambda p: abs(p - prev))
+def _bass_note(chord: Chord, prev: int, nxt: Chord | None, span: tuple[int, int], first: bool, home: int) -> int:
+    """The chord's bass near the note before and near the line's ``home`` register (so it does
+    not drift up or down); a root-position chord between two bass notes a step either side of
+    its third takes the third (a passing inversion, C - G/B - Am)."""
+    root = min(_in([chord.bass_pc], span), key=lambda p: abs(p - prev) + 0.75 * abs(p - home))
     if first or nxt is None or chord.bass is not None or len(chord.tones) < 3:
         return root
     for third in _in([chord.tones[1]], span):
