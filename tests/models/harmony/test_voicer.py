@@ -86,3 +86,10 @@ def test_bass_line_passes_through_an_inversion() -> None:
     chords = progression(["C", "G", "Am", "F"], 4.0)
     part = voicer.bass_line(chords, 16.0, (4, 4), 100.0, "C major", frozenset({0, 2, 4, 5, 7, 9, 11}), variant=5)
     assert [n.pitch % 12 for n in part.notes if n.start % 4 == 0] == [0, 11, 9, 5]  # C - G/B - Am - F
+
+
+def test_a_long_bass_line_keeps_its_register() -> None:
+    chords = progression(["C", "Dm7", "G7", "C", "F", "G", "Am", "Em", "F", "G7", "C", "Dm", "Em", "F", "G", "C"], 2.0)
+    part = voicer.bass_line(chords, 32.0, (4, 4), 100.0, "C major", frozenset({0, 2, 4, 5, 7, 9, 11}))
+    pitches = [n.pitch for n in part.notes]
+    assert max(pitches) - min(pitches) <= 14 and part.notes[-1].pitch == part.notes[0].pitch
