@@ -7,6 +7,7 @@ composer adds what every op shares: device, timing, and candidates that differ f
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ StopCheck = Callable[[], bool] | None
 Draw = Callable[[int, int], list[list[Part]]]
 Runner = Callable[[GPT, Any, Progress, StopCheck], Draw]
 MAX_REDRAWS = 3
+REDRAW_STRIDE = 7919  # a redraw's seed: the request's seed + this times the attempt
 
 
 def pick_device(device: str) -> str:
@@ -59,8 +61,11 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
     def draw(rows: int, seed: int) -> list[list[Part]]:
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
         tokens = decode(model, setup.plan, rows, sampler, progress=progress, should_stop=should_stop)
-        return [harmonize.finish(setup, decode_tokens(t, task.melody.length)[1], task.melody, task.style)
-                for t in tokens]
+        # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
+        # a redraw's go on after them), so a batched first draw gives the same ones
+        first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
+        return [harmonize.finish(setup, decode_tokens(t, task.melody.length)[1], task.melody, task.style, first + row)
+                for row, t in enumerate(tokens)]
 
     return draw
 
@@ -136,7 +141,7 @@ def distinct(draw: Draw, count: int, seed: int) -> list[list[Part]]:
     for attempt in range(1, MAX_REDRAWS + 1):
         if len(unique) == count:
             return unique
-        unique = _unique(unique + draw(count - len(unique), seed + 7919 * attempt))
+        unique = _unique(unique + draw(count - len(unique), seed + REDRAW_STRIDE * attempt))
     return (unique + results)[:count]
 
 
@@ -182,8 +187,11 @@ def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish]:
     setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
                                   task.chords, task.pickup, task.sampling.candidates)
 
+    rows = itertools.count()  # the first draw's rows, in order
+
     def finish(tokens: list[int]) -> list[Part]:
-        return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style)
+        return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style,
+                                next(rows))
 
     return setup.plan, finish
 

@@ -14,10 +14,9 @@ soprano's usual range is moved by octaves into it and the result moved back, no 
 from __future__ import annotations
 
 import functools
-import itertools
 import statistics
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Constraints, Plan, Segment
@@ -61,7 +60,6 @@ class Setup:
     direct: Realize | None = None  # the parts are voiced from the plan, not decoded
     first: Realize | None = None  # the first candidate is voiced from the plan, the others decoded
     warning: str | None = None
-    variants: Iterator[int] = field(default_factory=itertools.count, compare=False)
 
 
 def scale_pitches(key: str) -> frozenset[int]:
@@ -421,11 +419,10 @@ def plan_text(setup: Setup) -> str:
                     if s.end - setup.pad > 1e-6)
 
 
-def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str) -> list[Part]:
+def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str, variant: int) -> list[Part]:
     """Decoded (or directly voiced) parts -> the output clips: moved back by the melody's octave
     shift and the pickup's padding, clipped to the melody's length, no note below E1, named
     after their voice; each carries the chord plan (and any word about the key)."""
-    variant = next(setup.variants)
     if setup.direct is not None:
         parts = setup.direct(variant)
     elif setup.first is not None and variant == 0:
