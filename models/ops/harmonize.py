@@ -104,8 +104,14 @@ def detect_pickup(melody: Part) -> float:
     if not melody.notes or min(n.start for n in melody.notes) > 1e-6:
         return 0.0  # the clip already holds its opening rest
 
+    # a bar that halves into whole beats (4/4, 2/2, 6/8) has a second strong beat: long notes
+    # there count half, so a tune whose phrases end on beat 3 is not read as a half-bar pickup
+    half = bar / 2 if (bar / 2 / beat).is_integer() else None
+
     def on_downbeats(shift: float) -> float:
-        return sum(n.duration ** 1.5 for n in melody.notes if _on_bar_line(n.start - shift, bar))
+        return sum(n.duration ** 1.5 * (1.0 if _on_bar_line(n.start - shift, bar) else 0.5)
+                   for n in melody.notes if _on_bar_line(n.start - shift, bar)
+                   or (half is not None and _on_bar_line(n.start - shift - half, bar)))
 
     final = max(melody.notes, key=lambda n: n.start)
     if _on_bar_line(final.start, bar):

@@ -18,6 +18,7 @@ from models.net.tokenizer import decode as decode_tokens
 from models.ops.harmonize import (
     OUTPUT_NAMES,
     STYLE_ROLES,
+    detect_pickup,
     final_cadence,
     octave_shift,
     plan_harmony,
@@ -298,3 +299,15 @@ def test_given_chords_drive_every_style(composer) -> None:
         for p in parts:
             on_beats = [n for n in p.notes if n.start % 2 == 0]  # the strong beats of 4/4
             assert all(n.pitch % 12 in tones[int(n.start // 2)] for n in on_beats), (style, p.name)
+
+
+def test_a_tune_on_its_downbeat_whose_phrases_end_on_beat_three_has_no_pickup() -> None:
+    """Ode to Joy's shape: quarters from the downbeat, each phrase closing on a half note on
+    beat 3 (a half-bar pickup would put those half notes on bar lines)."""
+    phrase = [(64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1),
+              (60, 1), (60, 1), (62, 1), (64, 1), (64, 1.5), (62, 0.5), (62, 2)]
+    notes, at = [], 0.0
+    for pitch, beats in phrase + phrase[:-3] + [(62, 1.5), (60, 0.5), (60, 2)]:
+        notes.append((pitch, at, beats))
+        at += beats
+    assert at == 32.0 and detect_pickup(melody(notes, 32.0)) == 0.0
