@@ -17,6 +17,7 @@ from models.eval.judge import (
     typical_bar,
 )
 from models.representation import Note, Part, Piece
+from tests.models.music import needs_groove
 
 KICK, SNARE, HAT, RIDE = 36, 38, 42, 51
 
@@ -57,6 +58,7 @@ def test_the_typical_bar_is_the_style_s_most_common_one() -> None:
     assert bar_part(bars(typical)[0], 4.0, 4).length == 16.0
 
 
+@needs_groove
 def test_the_judge_learns_real_train_bars_and_refuses_validation() -> None:
     from models.data.corpus import load_all
 
