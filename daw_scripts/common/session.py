@@ -2,8 +2,10 @@
 ``reaper``) so that commands from the CLI (``dawbridge live harmonize``, ``dawbridge reaper
 drums``) or any client's ``dispatch`` reach it.
 
-Polled from the host's timer and never blocking for long: ``poll`` sends an attach while
-detached (at most every ``retry_seconds``; a refused loopback connection fails at once), reads
+Polled from the host's timer and never blocking for long: while detached, ``poll`` first
+watches a connection attempt to the address across polls (a refused connection is never waited
+for on the host's thread, not even where Windows retries it for seconds) and sends an attach
+once something accepts there (at most every ``retry_seconds``); it reads
 whatever has arrived, and returns the commands addressed to this session. When the connection
 is lost (the engine stopped or restarted) it attaches again. Python 3.7, stdlib only.
 """
@@ -11,7 +13,7 @@ is lost (the engine stopped or restarted) it attaches again. Python 3.7, stdlib 
 import logging
 import time
 
-from . import engine_client, errors
+from . import engine_client, errors, zmtp
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +49,12 @@ class SessionLink(object):
         self._clock = clock
         self._next_attach = 0.0
         self._attached_on = None  # the connection the attach was sent on
+        self._probe = None  # the connection attempt watched before an attach
 
     def poll(self):
         """Commands (dicts with "op" and controls) the engine pushed since the last poll."""
         now = self._clock()
-        if self.attach_id is None and now >= self._next_attach:
+        if self.attach_id is None and now >= self._next_attach and self._reachable(now):
             self._attach(now)
         commands = []
         for message in self.client.poll():
@@ -65,7 +68,27 @@ class SessionLink(object):
         return commands
 
     def close(self):
+        if self._probe is not None:
+            self._probe.close()
         self.client.close()
+
+    def _reachable(self, now):
+        """Whether something accepts connections at the address: a probe started on one poll
+        and read on the next ones. False (and the next try in ``retry_seconds``) when refused."""
+        if self._probe is None:
+            try:
+                self._probe = zmtp.ConnectProbe(self.address, clock=self._clock)
+            except ValueError:  # not a tcp:// address: the client's own connect decides
+                return True
+        answer = self._probe.result()
+        if answer is None:
+            return False
+        self._probe = None
+        if not answer:
+            log.debug("nothing accepts connections at %s yet", self.address)
+            self.unreachable = True
+            self._next_attach = now + self.retry_seconds
+        return answer
 
     def _attach(self, now):
         self._next_attach = now + self.retry_seconds

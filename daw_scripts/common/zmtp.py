@@ -431,6 +431,58 @@ class ZmtpDealer(object):
         self._ready = True
 
 
+class ConnectProbe(object):
+    """A TCP connection attempt to an endpoint that is checked, never waited on: a host's timer
+    calls ``result`` on each tick until it says True (something accepts connections there) or
+    False (refused, unreachable, or no answer within ``give_up`` seconds). Windows retries a
+    refused loopback connect for about two seconds before it says so; this lets the host's
+    thread go on meanwhile. The probe's own connection is closed once it has answered."""
+
+    def __init__(self, endpoint, give_up=3.0, clock=time.monotonic):
+        self._clock = clock
+        self._deadline = clock() + give_up
+        self._answer = None  # type: bool | None
+        self._sock = None  # type: socket.socket | None
+        self._address = None  # type: object
+        host, port = parse_endpoint(endpoint)
+        try:
+            family, socktype, proto, _, self._address = socket.getaddrinfo(
+                host, port, 0, socket.SOCK_STREAM)[0]
+            self._sock = socket.socket(family, socktype, proto)
+            self._sock.setblocking(False)
+            code = self._sock.connect_ex(self._address)
+        except OSError:
+            self._sock, code = None, -1
+        if code in _CONNECTED:
+            self._finish(True)
+        elif code not in _CONNECTING:
+            self._finish(False)
+
+    def result(self):
+        """True or False once the attempt has an answer, None while it is under way."""
+        if self._answer is None:
+            try:
+                if _connect_progress(self._sock, self._address, 0.0) == 0:
+                    self._finish(True)
+                elif self._clock() >= self._deadline:
+                    self._finish(False)
+            except OSError:
+                self._finish(False)
+        return self._answer
+
+    def close(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+    def _finish(self, answer):
+        self._answer = answer
+        self.close()
+
+
 def _connect_progress(sock, address, left):
     """Wait (at most ``left`` seconds) for a connection attempt; 0 once connected, a pending
     code while it is under way. Raises OSError as soon as the attempt has failed."""
