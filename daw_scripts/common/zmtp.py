@@ -291,11 +291,7 @@ class ZmtpDealer(object):
             pass
 
     def _drop(self):
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
+        _close_quietly(self._sock)
         self._sock = None
         self._ready = False
         self._greeted = False
@@ -471,16 +467,20 @@ class ConnectProbe(object):
         return self._answer
 
     def close(self):
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
-            self._sock = None
+        _close_quietly(self._sock)
+        self._sock = None
 
     def _finish(self, answer):
         self._answer = answer
         self.close()
+
+
+def _close_quietly(sock):
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
 
 
 def _connect_progress(sock, address, left):
