@@ -14,7 +14,8 @@ import traceback
 
 from ..common.clips import candidates_from_result
 from ..common.engine_client import EngineClient, PendingRequest
-from ..common.errors import CANCELLED, EngineError
+from ..common.errors import CANCELLED, EngineError, EngineUnreachable, unreachable_message
+from ..common.zmtp import ConnectProbe
 from . import messages, writing
 from .catalog import EXT_SECTION
 
@@ -72,11 +73,40 @@ class Run(object):
         self.client = None
         self.pending = []
         self.finished = False
+        self._probe = None
         self.token = "{:.6f}".format(host.now())
         self.started = host.now()
         self._shown = (None, 0.0)
 
     def start(self):
+        """Send the requests once the engine accepts connections: the connection attempt is
+        read on REAPER's timer, so an engine that is away never freezes REAPER (Windows retries
+        a refused loopback connect for about two seconds before it says so)."""
+        try:
+            self._probe = ConnectProbe(self.settings["address"], self.settings["connect_timeout"],
+                                       self.host.now)
+        except ValueError:  # not a tcp:// address: the client's own connect says what is wrong
+            self._probe = None
+        self._beat()
+        self.host.at_exit(self._on_exit)
+        self._await_engine()
+
+    def _await_engine(self):
+        try:
+            if self.host.ext_get(EXT_SECTION, CANCEL) == self.token:
+                return self._end()
+            answer = True if self._probe is None else self._probe.result()
+            if answer is None:
+                self._beat()
+                return self.host.defer(self._await_engine)
+            if not answer:
+                error = EngineUnreachable(unreachable_message(self.settings["address"], "connection refused"))
+                return self._end(message=messages.engine_error(self.title, error))
+            self._send()
+        except Exception:
+            self._bug()
+
+    def _send(self):
         settings = self.settings
         try:
             self.client = EngineClient(settings["address"], settings["transport"],
@@ -89,7 +119,6 @@ class Run(object):
         if all(p.done for p in self.pending):  # nothing could even be sent
             return self._finish()
         self._beat()
-        self.host.at_exit(self._on_exit)
         self.host.defer(self._tick)
 
     def _tick(self):
@@ -155,6 +184,8 @@ class Run(object):
 
     def _end(self, message=None):
         self.finished = True
+        if self._probe is not None:
+            self._probe.close()
         self.host.tooltip("")
         if self.host.ext_get(EXT_SECTION, RUNNING).startswith(self.token + "|"):
             self.host.ext_delete(EXT_SECTION, RUNNING)

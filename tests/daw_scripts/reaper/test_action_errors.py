@@ -4,6 +4,7 @@ timeouts; and cancelling a running request, from another action or by terminatin
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -184,3 +185,38 @@ def test_a_stale_running_flag_does_not_block(reaper, engine):
     run_action(reaper, "harmonize")
 
     assert reaper.messages == [] and reaper.undo_points == ["DAWBridge: Harmonize"]
+
+
+@pytest.fixture
+def silent_address():
+    """An address whose connection attempts stay under way (a listener whose backlog is full
+    drops new connections' SYNs), as Windows keeps a refused loopback connect for seconds."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = []
+    for _ in range(3):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        waiting.append(sock)
+    time.sleep(0.1)
+    yield f"tcp://127.0.0.1:{port}"
+    for sock in [*waiting, listener]:
+        sock.close()
+
+
+@pytest.mark.parametrize("transport", ["pyzmq", "zmtp"])
+def test_an_engine_slow_to_refuse_never_freezes_reaper(reaper, silent_address, transport):
+    configure(reaper, address=silent_address, transport=transport, connect_timeout=1.0)
+    reaper.add_midi_item(reaper.add_track("Melody"), 0.0, 4.0, PHRASE)
+
+    started = time.monotonic()
+    reaper.start_script(script_for("harmonize"))
+    assert time.monotonic() - started < 0.3  # the action's first run hands back to REAPER
+    reaper.run_deferred()
+
+    assert time.monotonic() - started >= 1.0  # the attempt was read on REAPER's timer meanwhile
+    (text, _, _), = reaper.messages
+    assert "not answering at " + silent_address in text
