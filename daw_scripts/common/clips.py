@@ -9,7 +9,7 @@ so a real-world selection always becomes a valid request. Python 3.7, stdlib onl
 
 import re
 
-MAX_NOTES_PER_CLIP = 20000
+MAX_NOTES_PER_CLIP = 8192  # the protocol's limit (bridge/protocol.py)
 MAX_CLIP_BEATS = 1024.0
 KINDS = ("melody", "chords", "bass", "drums", "other")
 KEY_PATTERN = re.compile(r"^[A-G](#|b)? (major|minor)$")

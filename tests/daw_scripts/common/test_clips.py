@@ -93,9 +93,13 @@ def test_make_clip_names_the_note():
         make_clip([(60, 0, 1), (130, 1, 1)], 4.0)
 
 
-def test_make_clip_limits_note_count():
-    with pytest.raises(ValueError, match="at most 20000 notes"):
-        make_clip([(60, i * 0.01, 0.01) for i in range(20001)], 1000.0)
+def test_make_clip_limits_note_count_as_the_protocol_does():
+    from bridge.protocol import MAX_NOTES_PER_CLIP
+    from daw_scripts.common import clips
+
+    assert clips.MAX_NOTES_PER_CLIP == MAX_NOTES_PER_CLIP
+    with pytest.raises(ValueError, match="at most 8192 notes"):
+        make_clip([(60, i * 0.01, 0.01) for i in range(8193)], 1000.0)
 
 
 @pytest.mark.parametrize("op, build", [
