@@ -56,7 +56,17 @@ DENSITY_MAX = (16, 40)
 # / 0.94; 1.0: 0.83 / 0.90 / 0.86; 0.8: 0.80 / 0.78 / 0.76 (toms and crash 0.08 / 0.15 / 0.41 of
 # the fill bar, from 0.11 / 0.20 / 0.48), but then an intense fill is no denser than a light one;
 # 0.6 at intensity 0 to 1.0 at 1: 0.76 / 0.78 / 0.82 (toms and crash 0.08 / 0.15 / 0.43).
-FILL_DENSITY = (0.6, 1.0)
+# On 150 other train windows (every third performance from the second), 0.6 to 1.0 gave 0.82 /
+# 0.80 / 0.84 (toms and crash 0.10 / 0.21 / 0.48); 0.4 to 0.8: 0.73 / 0.67 / 0.69 (0.08 / 0.18 /
+# 0.46); 0.3 to 0.7 (60 windows): 0.68 / 0.61 / 0.59; 0.2 to 0.7: 0.64 / 0.58 / 0.57.
+FILL_DENSITY = (0.4, 0.8)
+# A hard cap stops a fill early: the model writes in time order and the bar ends at the cap, so
+# at 0.4 to 0.8 only 66% / 50% / 55% of fills (100 train windows) struck anything in the last
+# beat before the downbeat (drummers' one-bar train fills: 97%; 0.6 to 1.0: 85% at 0.5, 76% at
+# 0.8). So the model may write FILL_ROOM times the cap, and the fill is thinned to the cap
+# (:func:`thinned`): room 1.0 / 1.3 / 1.5 / 2.0 gave 50% / 83% / 92% / 99% at 0.5 with the same
+# density; 1.5 keeps some of the model's choice of where the fill goes quiet.
+FILL_ROOM = 1.5
 FILL_MIN = (2, 14)  # min notes per fill bar at intensity 0 and 1
 FILL_MAX = (14, 36)
 # With a bass (or chords) among the context clips, the kick leans on its note starts, as a
@@ -75,7 +85,12 @@ BASS_BELOW = 55  # a context clip of unknown kind is read as the bass line when 
 # weights; drummers 0.30). With v2, on 40 Groove train windows (2 seeds), 1.2 gives 0.21 at
 # intensity 0.5 and 0.30 at 0.8; 2.0 gives 0.28 and 0.52 (drummers' train fills: mean 0.30,
 # 90th percentile 0.54), 2.4 gives 0.31 and 0.64. The fill's density barely moves with it.
+# The bias grows as intensity ** FILL_CURVE: with the thinned fills above (FILL_DENSITY,
+# FILL_ROOM; 100 train windows), a straight line (1.0) gives toms and crash 0.11 / 0.25 / 0.55
+# of the fill at intensity 0.2 / 0.5 / 0.8, a square root (0.5) 0.14 / 0.31 / 0.60 (drummers'
+# train fills 0.30 on average).
 FILL_EMPHASIS = 2.0
+FILL_CURVE = 0.5
 # Drums from the groove library (models/styles/grooves.py): the drummer's bars forced at the
 # start, the bars of the performance read for the priors, the performances drawn from per request,
 # and the generated bars' note counts relative to the drummer's (median bar, busiest bar).
@@ -93,6 +108,7 @@ LAND_TICKS = 6  # a crash in the fill's last eighth belongs on the next downbeat
 LAND_FROM = 0.8  # from this intensity a fill lands on a crash (where the clip goes on)
 CYMBALS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride", "crash"))
 CORE_KIT = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare", "closed_hat", "open_hat", "ride", "crash"))
+TIME_KEEPERS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride"))
 FILL_VOICES = tuple(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
 
 
@@ -297,13 +313,26 @@ def around_the_toms(notes: list[Note]) -> list[Note]:
     return [Note(voiced[id(n)], n.start, n.duration, n.velocity) if id(n) in voiced else n for n in notes]
 
 
+def thinned(notes: list[Note], keep: int, last_beat: float) -> list[Note]:
+    """At most ``keep`` of the fill's ``notes``: the softest hi-hat and ride hits go first, then
+    the softest others, and those of the last beat (from ``last_beat``) only after all the rest,
+    so a thinned fill still plays into the next downbeat."""
+    if len(notes) <= keep:
+        return notes
+    order = sorted(notes, key=lambda n: (n.start >= last_beat, n.pitch not in TIME_KEEPERS, n.velocity, -n.start))
+    dropped = {id(n) for n in order[:len(notes) - keep]}
+    return [n for n in notes if id(n) not in dropped]
+
+
 def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     """The groove up to where the fill starts is kept; the fill takes the span's last
     :func:`fill_beats`, under an emphasis on the toms and crash that grows with intensity, and
     lands on the next downbeat: a crash the model writes in the fill's last eighth moves there
     (when the span ends on a bar line inside the clip; else it is dropped), and from intensity
     ``LAND_FROM`` such a fill always lands on a crash, and one the model kept off the toms and
-    crash ends around the toms (:func:`around_the_toms`)."""
+    crash ends around the toms (:func:`around_the_toms`). The model may write ``FILL_ROOM``
+    times the fill's share of the groove's hits (``FILL_DENSITY``), then the fill is
+    :func:`thinned` to that share."""
     from models.styles.drums import guess_style
 
     clip = task.clip
@@ -321,13 +350,15 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     scale = (hi - lo) / 48
     most = max(4, round(_lerp(FILL_MAX, task.intensity) * scale))
     before = [q for q in kept if q[0] < lo]
+    keep = most  # hits the fill keeps (the model may write FILL_ROOM times as many, then thinned)
     if before and lo > from_bar * tpb:  # hardly busier than the groove, as drummers' fills
         cap = _lerp(FILL_DENSITY, task.intensity) * len(before) * (hi - lo) / (lo - from_bar * tpb)
-        most = min(most, max(2, round(cap)))
+        keep = min(most, max(2, round(cap)))
+        most = min(most, max(2, round(cap * FILL_ROOM)))
     least = min(most, max(1, round(_lerp(FILL_MIN, task.intensity) * scale)))
     track = Track("drums", DRUM_PITCHES, min_notes=least, max_notes=most,
                   fill_bars=frozenset(range(first_bar, last_bar + 1)),
-                  emphasis=tuple((p, FILL_EMPHASIS * task.intensity) for p in FILL_VOICES))
+                  emphasis=tuple((p, FILL_EMPHASIS * task.intensity ** FILL_CURVE) for p in FILL_VOICES))
     header = Header(guess_style(clip), clip.time_signature, None, clip.tempo)
     the_plan = plan(header, track, kept, [(lo, hi)], last_bar - from_bar + 1, tpb, first_bar=from_bar, end_tick=hi)
     amount = task.humanize
@@ -342,6 +373,7 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
         late = [n for n in notes if n.pitch == CRASH and n.start * V.TICKS_PER_BEAT >= hi - LAND_TICKS]
         notes = [n for n in notes if n not in late]
         velocity = max([n.velocity for n in late] + [n.velocity for n in notes] + [100])
+        notes = thinned(notes, keep, end - 1.0)
         if task.intensity >= LAND_FROM and not any(n.pitch in FILL_VOICES for n in notes):
             notes = around_the_toms(notes)
         notes = humanize.apply(notes, amount, clip.tempo, seed, (start, end))

@@ -10,7 +10,7 @@ import pytest
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
 from models.interface import Composer, load_composer
 from models.net.tokenizer import snap
-from models.ops.drums import fill_beats, looks_like_drums
+from models.ops.drums import FILL_DENSITY, fill_beats, looks_like_drums, thinned
 from models.representation import Note, Part
 from models.styles import grooves
 from models.tasks import DrumsTask, FillTask, RestyleTask, Sampling
@@ -91,6 +91,26 @@ def test_fill_intensity_adds_notes_per_beat(shipped: Composer) -> None:
         start = 8.0 - fill_beats(intensity, 4.0)
         per_beat[intensity] = sum(sum(n.start >= start for n in p[0].notes) for p in parts) / (8.0 - start)
     assert per_beat[1.0] > per_beat[0.0]
+
+
+def test_a_fill_is_about_as_busy_as_the_groove_and_plays_into_the_downbeat(shipped: Composer) -> None:
+    clip = groove(2)
+    per_beat = sum(n.start < 4.0 for n in clip.notes) / 4.0
+    for (part,) in shipped.run(FillTask(clip, intensity=0.8, humanize=0.0, sampling=Sampling(candidates=3, seed=4))):
+        fill = [n for n in part.notes if n.start >= 4.0]
+        assert len(fill) <= round(per_beat * 4.0 * (FILL_DENSITY[0] + 0.8 * (FILL_DENSITY[1] - FILL_DENSITY[0])))
+        assert any(n.start >= 7.0 for n in fill)  # thinned, not cut short
+
+
+def test_thinning_drops_the_softest_time_keeping_first_and_the_last_beat_last() -> None:
+    hat, snare, tom = DRUM_CLASSES["closed_hat"], DRUM_CLASSES["snare"], DRUM_CLASSES["low_tom"]
+    notes = [Note(hat, i * 0.5, 0.25, 60 + i) for i in range(8)] + [Note(snare, 1.0, 0.25, 40),
+                                                                     Note(tom, 3.75, 0.25, 30)]
+    kept = thinned(notes, 4, 3.0)
+    assert [n for n in notes if n in kept] == kept  # order kept
+    assert [(n.pitch, n.start) for n in kept] == [(hat, 3.0), (hat, 3.5), (snare, 1.0), (tom, 3.75)]
+    assert [(n.pitch, n.start) for n in thinned(notes, 2, 3.0)] == [(hat, 3.5), (tom, 3.75)]
+    assert thinned(notes, 20, 3.0) == notes
 
 
 def test_an_intense_fill_lands_on_the_next_downbeat(shipped: Composer) -> None:
