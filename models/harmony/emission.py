@@ -14,7 +14,7 @@ import numpy as np
 
 from models.representation import Note
 
-WINDOW = 3  # steps either side
+WINDOW = 5  # steps either side
 LEAP = 12  # melodic intervals are clipped to an octave either way
 FEATURES = (2 * WINDOW + 1) * 13 + 12 + 2 * (2 * LEAP + 1) + 3 + 3 + 1
 

@@ -1,14 +1,15 @@
 """The chord plan: which chord sounds where, chosen with the whole melody in view.
 
-A Viterbi search over key-relative chords, one per harmonic step (the metre's beat: a quarter in
+A search over key-relative chords, one per harmonic step (the metre's beat: a quarter in
 4/4 and 3/4, a dotted quarter in 6/8, 9/8 and 12/8, a half note in 2/2, 3/2 and 4/2). What it
-weighs, all counted from the training chorales (models/weights/harmony.json):
-- emission: every melody note of the step, weighted by how long it sounds and whether it is
-  struck on the step, and the notes of the steps either side at a lower weight;
+weighs, all learnt from the training chorales (models/weights/harmony.json):
+- the melody around the step, read by the emission networks (models/harmony/emission.py);
 - transitions that depend on where the step falls in the bar (a new bar favours a change);
-- cadences: at a phrase end (a long note, a rest after it, the last note) the chord and the
-  move into it are scored by what chorales do there, and the last chord is the tonic.
-A given progression (the producer's chords) is the plan as it is.
+- the close: a melody ending on a note of the tonic chord ends on the tonic.
+Forward-backward gives each step's chords a probability over all paths, and each step takes
+the chord expected to share the most pitch classes with the step's chord (the chord agreement
+that the harmony is judged by), not the single likeliest path. A given progression (the
+producer's chords) is the plan as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ STATES = [Chord(root, q) for root in range(12) for q in STATE_QUALITIES]
 S = len(STATES)
 INDEX = {(c.root, c.quality): i for i, c in enumerate(STATES)}
 POSITIONS = 3  # a step's place in the bar: 0 the downbeat, 1 another strong beat, 2 a weak one
+# (S, S): pitch classes two chords share over those either holds
+OVERLAP = np.array([[len(a.pitch_classes & b.pitch_classes) / len(a.pitch_classes | b.pitch_classes)
+                     for b in STATES] for a in STATES])
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,12 @@ class Weights:
     transition: float = 1.0
     cadence: float = 0.0  # chords and moves at phrase ends, by what chorales do there
     final: bool = True  # the last step is a tonic chord
-    posterior: bool = True  # each step's likeliest chord over all paths, not the single best path
+    posterior: bool = True  # each step's chord weighed over all paths, not the single best path
+    overlap: bool = True  # ... the chord sharing most pitch classes with them (else the likeliest)
 
 
 HMM = Weights(emission=1.0, network=0.0, final=False, posterior=False)
+FORBIDDEN = -1e5  # a step score below this rules the chord out (a key lock, the closing tonic)
 
 
 def step_beats(time_signature: tuple[int, int]) -> float:
@@ -120,7 +126,13 @@ class Planner:
             if last is not None and (last.pitch - tonic) % 12 in (0, 3, 4, 7):  # a close on the tonic chord
                 scores[-1, [STATES[i].root != 0 or STATES[i].quality not in ("", "m") for i in range(S)]] -= 1e6
         scores[0] += t.start
-        path = [int(i) for i in posterior(scores, trans).argmax(1)] if w.posterior else viterbi(scores, trans)
+        if w.posterior:
+            chosen = posterior(scores, trans)
+            if w.overlap:
+                chosen = np.where(scores > FORBIDDEN, expected_overlap(chosen), -np.inf)
+            path = [int(i) for i in chosen.argmax(1)]
+        else:
+            path = viterbi(scores, trans)
         first = min((x.start for x in melody.notes), default=0.0)
         return [None if (k + 1) * step <= first + 1e-6 else STATES[s].transposed(tonic) for k, s in enumerate(path)]
 
@@ -153,6 +165,14 @@ def posterior(scores: np.ndarray, trans: Sequence[np.ndarray]) -> np.ndarray:
     for k in range(n - 2, -1, -1):
         bwd[k] = _logsumexp(trans[k] + (scores[k + 1] + bwd[k + 1])[None, :], 1)
     return fwd + bwd
+
+
+def expected_overlap(log_post: np.ndarray) -> np.ndarray:
+    """(n, S): for each step and chord, the pitch-class overlap (intersection over union) it is
+    expected to have with the step's chord, over the posterior ``log_post`` (n, S). Its argmax
+    is the minimum-risk choice under the measure that chord agreement is judged by."""
+    p = np.exp(log_post - log_post.max(1, keepdims=True))
+    return (p / p.sum(1, keepdims=True)) @ OVERLAP
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:

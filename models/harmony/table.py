@@ -35,7 +35,7 @@ from models.keys import parse_key
 from models.representation import Note, Piece
 
 TABLE_PATH = WEIGHTS_DIR / "harmony.json"
-VERSION = 2
+VERSION = 3
 # labels outside the planner's chords, mapped onto the nearest one it has
 FOLD = {"aug": "", "sus2": "", "sus4": "", "6": "", "m6": "m", "mMaj7": "m", "7sus4": "7", "aug7": "7"}
 

@@ -4,6 +4,7 @@ harmonization of real chorale tunes that agrees with Bach's more often than the 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from models.harmony import plan, table
@@ -49,3 +50,16 @@ def test_a_pickup_rest_has_no_chord(planner: plan.Planner) -> None:
     tune = chorale_soprano("bwv66.6.mxl", 4)  # three beats of rest, then the pickup
     spans = planner.plan(tune, "F# minor")
     assert spans[0].start == 3.0
+
+
+def test_each_step_takes_the_chord_expected_to_share_most_pitch_classes() -> None:
+    """Likeliest F#dim (0.36) against C and Am (0.32 each): Am shares two of F#dim's three
+    tones and two of C's, so it is expected to agree best with the step's chord."""
+    p = np.full(plan.S, 1e-9)
+    for symbol, share in (("F#dim", 0.36), ("C", 0.32), ("Am", 0.32)):
+        chord = parse(symbol)
+        p[plan.INDEX[(chord.root, chord.quality)]] = share
+    gain = plan.expected_overlap(np.log(p)[None, :])[0]
+    assert plan.STATES[int(p.argmax())].symbol == "F#dim"
+    assert plan.STATES[int(gain.argmax())].symbol == "Am"
+    assert gain.max() == pytest.approx(0.36 * 0.5 + 0.32 * 0.5 + 0.32, abs=1e-6)
