@@ -186,7 +186,8 @@ class HarmonizeRequest(_Generate):
     pickup: float | None = Field(default=None, ge=0.0, le=MAX_CLIP_BEATS,
                                  description="Beats before the clip's first bar line (an anacrusis); absent: read from the melody.")
     style: HarmonizeStyle = Field(default="chorale",
-                                  description="chorale: alto, tenor, bass voices; chords: a block-chord part; bass: a bass line.")
+                                  description="chorale: alto, tenor, bass voices; chords: a block-chord part; bass: a bass line. "
+                                              "The planned chords are the same for every seed; the seed picks how they are voiced.")
     key: str | None = Field(default=None, max_length=MAX_KEY_CHARS, description='Lock every generated note to this key, e.g. "G major", "F#m", "Bb min".')
     _key = field_validator("key")(_key_name)
     pitch_range: tuple[int, int] | None = Field(default=None, description="[low, high] MIDI pitches for generated notes.")

@@ -64,7 +64,8 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
         # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
-        return [harmonize.finish(setup, decode_tokens(t, task.melody.length)[1], task.melody, task.style, first + row)
+        return [harmonize.finish(setup, decode_tokens(t, task.melody.length)[1], task.melody, task.style, first + row,
+                                 task.sampling.seed)
                 for row, t in enumerate(tokens)]
 
     return draw
@@ -191,7 +192,7 @@ def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish]:
 
     def finish(tokens: list[int]) -> list[Part]:
         return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style,
-                                next(rows))
+                                next(rows), task.sampling.seed)
 
     return setup.plan, finish
 

@@ -19,6 +19,8 @@ from models.representation import Note, Part
 SATB = {"alto": (53, 74), "tenor": (48, 69), "bass": (38, 62)}
 PAD = (48, 76)  # a block-chord part
 BASS = (34, 60)  # a bass line (E1 = 28 is the floor of any voice)
+OPENINGS = 4  # a chorale setting's variants: the first chord's best voicings
+ALIKE = 1.0  # how much more than the best an opening voicing may cost
 
 
 def melody_at(melody: Part, beat: float) -> int | None:
@@ -43,10 +45,12 @@ def _parallel(a0: int, a1: int, b0: int, b1: int) -> bool:
 
 
 def chorale(melody: Part, plan: Sequence[ChordSpan], step: float, final_root: bool = True,
-            ranges: dict[str, tuple[int, int]] | None = None) -> dict[str, Part]:
+            ranges: dict[str, tuple[int, int]] | None = None, variant: int = 0) -> dict[str, Part]:
     """Alto, tenor and bass, one chord per ``step`` beats under ``melody``; held where a voice
     keeps its pitch. The last chord stands in root position when ``final_root``. ``ranges``:
-    each voice's (low, high), the chorale's by default."""
+    each voice's (low, high), the chorale's by default. ``variant`` 0 is the plain setting;
+    others open with another full voicing of the first chord (the 2nd, 3rd or 4th best), so
+    every voice after it takes another course through the same chords."""
     spans = ranges or SATB
     notes: dict[str, list[Note]] = {"alto": [], "tenor": [], "bass": []}
     prev: tuple[int, int, int, int] | None = None  # soprano, alto, tenor, bass
@@ -57,7 +61,8 @@ def chorale(melody: Part, plan: Sequence[ChordSpan], step: float, final_root: bo
         if top is None or chord is None:
             prev, k = None, k + 1
             continue
-        alto, tenor, bass = _best_voicing(top, chord, prev, final_root and k == last, spans)
+        rank = variant % OPENINGS if prev is None else 0
+        alto, tenor, bass = _best_voicing(top, chord, prev, final_root and k == last, spans, rank)
         dur = min(step, melody.length - t)
         for role, pitch in (("alto", alto), ("tenor", tenor), ("bass", bass)):
             held = notes[role][-1] if notes[role] else None
@@ -72,11 +77,14 @@ def chorale(melody: Part, plan: Sequence[ChordSpan], step: float, final_root: bo
 
 
 def _best_voicing(top: int, chord: Chord, prev: tuple[int, int, int, int] | None,
-                  root: bool, spans: dict[str, tuple[int, int]]) -> tuple[int, int, int]:
+                  root: bool, spans: dict[str, tuple[int, int]], rank: int = 0) -> tuple[int, int, int]:
+    """The voicing of ``chord`` under ``top`` that costs least; with ``rank`` > 0, the
+    ``rank``-th next one among those as complete as the best (the same pitch classes and the same
+    bass pitch class), or the best where there are fewer."""
     tones = chord.tones
     required = set(tones[:2]) | (set(tones[3:]) if len(tones) > 3 else set())
     basses = [chord.bass_pc] if root or chord.bass is not None else [tones[0], tones[1]]
-    best: tuple[float, tuple[int, int, int]] | None = None
+    found: list[tuple[float, tuple[int, int, int]]] = []
     for bass in _in(basses, spans["bass"]):
         if bass >= top:
             continue
@@ -88,12 +96,17 @@ def _best_voicing(top: int, chord: Chord, prev: tuple[int, int, int, int] | None
                     continue
                 cost = _cost((top, alto, tenor, bass), tones, required, prev)
                 cost += 1.5 * (bass % 12 != tones[0])
-                if best is None or cost < best[0]:
-                    best = (cost, (alto, tenor, bass))
-    if best is None:  # no voicing below the melody inside the ranges: the chord's tones nearest them
+                found.append((cost, (alto, tenor, bass)))
+    if not found:  # no voicing below the melody inside the ranges: the chord's tones nearest them
         return tuple(min(_in(tones, spans[r]) or [spans[r][0]], key=lambda p: abs(p - (top - gap)))  # type: ignore[return-value]
                      for r, gap in (("alto", 4), ("tenor", 9), ("bass", 16)))
-    return best[1]
+    best = min(found)
+    if rank == 0:
+        return best[1]
+    alike = sorted(v for v in found if v[0] < best[0] + ALIKE
+                   and {p % 12 for p in v[1]} | {top % 12} == {p % 12 for p in best[1]} | {top % 12}
+                   and v[1][2] % 12 == best[1][2] % 12)
+    return alike[rank % len(alike)][1]
 
 
 def _cost(voices: tuple[int, ...], tones: tuple[int, ...], required: set[int],

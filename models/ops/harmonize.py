@@ -215,7 +215,7 @@ def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int
         "chords": lambda v: {"chords": voicer.block_chords(spans, tune, length, ts, tempo, music_key, span["chords"], v)},
         "bass": lambda v: {"bass": voicer.bass_line(spans, length, ts, tempo, music_key,
                                                     frozenset(p % 12 for p in scale_pitches(music_key)), span["line"], v)},
-        "chorale": lambda v: voicer.chorale(moved, spans, step, ranges=span),
+        "chorale": lambda v: voicer.chorale(moved, spans, step, ranges=span, variant=v),
     }
     if style != "chorale" or chord_input or candidates == 1:
         return Setup(forced, roles, shift, music_key, velocity, direct=realize[style])
@@ -425,14 +425,17 @@ def plan_text(setup: Setup) -> str:
                     if s.end - setup.pad > 1e-6)
 
 
-def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str, variant: int) -> list[Part]:
+def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str, variant: int,
+           seed: int = 0) -> list[Part]:
     """Decoded (or directly voiced) parts -> the output clips: moved back by the melody's octave
     shift and the pickup's padding, clipped to the melody's length, no note below E1, named
-    after their voice; each carries the chord plan (and any word about the key)."""
+    after their voice; each carries the chord plan (and any word about the key). A plan voiced
+    without the model takes its voicer's setting ``variant`` + ``seed``: seed 0 gives the plain
+    setting first, another seed another voicing of the same chords."""
     if setup.direct is not None:
-        parts = setup.direct(variant)
+        parts = setup.direct(variant + seed)
     elif setup.first is not None and variant == 0:
-        parts = setup.first(variant)
+        parts = setup.first(seed)
     extra = {"chords": plan_text(setup)} | ({"warning": setup.warning} if setup.warning else {})
     out = []
     for role in setup.roles:

@@ -82,6 +82,27 @@ def test_chorale_voices_stay_in_range_without_parallels() -> None:
     assert grids["bass"][-1] % 12 == 0  # root position at the close
 
 
+def test_chorale_variants_voice_the_same_chords_another_way() -> None:
+    tune = melody(in_quarters([72, 74, 76, 77, 79, 77, 76, 74, 72, 71, 72, 72]), 12.0)
+    chords = plan.spans([parse(s) for s in ["C", "G", "C", "F", "C", "F", "C", "G", "Am", "G", "C", "C"]],
+                        1.0, 12.0)
+
+    def classes(parts: dict) -> list[set[int]]:
+        return [{n.pitch % 12 for p in (tune, *parts.values()) for n in p.notes if n.start <= t < n.end}
+                for t in range(12)]
+
+    settings = [voicer.chorale(tune, chords, 1.0, variant=v) for v in range(voicer.OPENINGS)]
+    for parts in settings:  # each beat: the chord's root and third, nothing outside chord and tune
+        for t, heard in enumerate(classes(parts)):
+            chord = plan.chord_at(chords, t)
+            assert chord is not None and set(chord.tones[:2]) <= heard <= chord.pitch_classes | {tune.notes[t].pitch % 12}
+    assert len({tuple(p.notes for p in parts.values()) for parts in settings}) > 1
+    for parts in settings:
+        for role, part in parts.items():
+            assert all(voicer.SATB[role][0] <= n.pitch <= voicer.SATB[role][1] for n in part.notes), role
+        assert next(n for n in parts["bass"].notes if n.end >= 12.0).pitch % 12 == 0
+
+
 def test_bass_line_passes_through_an_inversion() -> None:
     chords = progression(["C", "G", "Am", "F"], 4.0)
     part = voicer.bass_line(chords, 16.0, (4, 4), 100.0, "C major", frozenset({0, 2, 4, 5, 7, 9, 11}), variant=5)
