@@ -343,12 +343,17 @@ def info_text(address: str, info: dict[str, Any]) -> str:
     for number, (op, styles) in enumerate(sorted(info.get("styles", {}).items())):
         lines.append(f"{'styles' if number == 0 else '':<10}{op}: {', '.join(styles)}")
     limits = info.get("limits", {})
-    lines.append(f"limits    {', '.join(f'{name} {value:g}' for name, value in limits.items()) or 'none'}")
+    lines.append(f"limits    {', '.join(f'{name} {_number(value)}' for name, value in limits.items()) or 'none'}")
     lines.append(f"requests  {info.get('served', 0)} served, {info.get('failed', 0)} failed, "
                  f"{info.get('queue_depth', 0)} waiting now")
     lines.append(f"workers   {info.get('workers', 0)}; attached DAW sessions {info.get('sessions', 0)}")
     lines += [f"{'credits' if number == 0 else '':<10}{credit}" for number, credit in enumerate(info.get("credits", []))]
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    """A limit as a person reads it: whole numbers in full (2097152), others short (0.5)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _duration(seconds: float) -> str:

@@ -14,6 +14,7 @@ import pytest
 from bridge.cli import main as cli
 from bridge.cli import midifile
 from bridge.client import Client, EngineUnreachable
+from bridge.constants import MAX_REQUEST_BYTES
 from tests.bridge.cli.process import dawbridge
 from tests.bridge.midi_files import daw_export, type0_tune
 from tests.bridge.timing_composer import TimingComposer
@@ -86,6 +87,7 @@ def test_ping_info_and_unreachable(modelless_address: str, capsys) -> None:
     view = capsys.readouterr().out
     assert "protocol 1" in view and "model     none loaded: " in view, view
     assert "requests  0 served, 0 failed" in view and "max_candidates 8," in view and "{" not in view
+    assert f"max_request_bytes {MAX_REQUEST_BYTES}," in view  # whole numbers in full, not 2.09715e+06
     assert cli.main(["info", "--json", "--address", modelless_address]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["protocol"] == 1 and info["model"] is None
