@@ -4,6 +4,7 @@ carries it, so a connection that closes can take its sessions and its requests w
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from bridge.serve.sockets import Inbound
@@ -33,11 +34,14 @@ class Peer:
 
 class Peers:
     """Connections by routing id and by file descriptor. A descriptor that shows up under a new
-    routing id means its old connection closed (the system reuses descriptors)."""
+    routing id means its old connection closed (the system reuses descriptors). The monitor's
+    report of that close may come later than the new connection's first message: it then
+    names the descriptor again, and is known to be about the old connection, not the new one."""
 
     def __init__(self) -> None:
         self._by_id: dict[bytes, Peer] = {}
         self._by_fd: dict[int, bytes] = {}
+        self._stale: Counter[int] = Counter()  # close reports still to come for reused descriptors
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -55,12 +59,16 @@ class Peers:
             previous = self._by_fd.get(inbound.fd)
             if previous is not None and previous != rid:
                 closed = self._by_id.pop(previous, None)
+                self._stale[inbound.fd] += 1  # the monitor has yet to report that close
             self._by_fd[inbound.fd] = rid
             peer.fd = inbound.fd
         return peer, closed
 
     def closed(self, fd: int) -> Peer | None:
         """The peer whose connection on ``fd`` closed (forgotten here), if one was known."""
+        if self._stale[fd] > 0:  # the late report of a close already inferred from reuse
+            self._stale[fd] -= 1
+            return None
         rid = self._by_fd.pop(fd, None)
         return self._by_id.pop(rid, None) if rid is not None else None
 
