@@ -35,6 +35,7 @@ import itertools
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,8 @@ class Broker:
         self.malformed = 0
         self.retried = 0
         self.lost = 0  # workers taken for dead
+        # close reports still to come from the monitor for descriptors a new worker already took
+        self._stale: Counter[int] = Counter()
         self.refused = 0  # frames from a key not (or no longer) allowed
 
     # --- life cycle ------------------------------------------------------------------------
@@ -188,6 +191,11 @@ class Broker:
                 raise ValueError(f"READY capacity must be an integer in range 1..{MAX_CAPACITY}")
             if worker is not None:
                 self._lose(identity, "restarted")
+            for other, known in list(self.workers.items()):
+                if fd >= 0 and known.fd == fd:  # its descriptor was reused: that worker is gone
+                    self.lost += 1
+                    self._stale[fd] += 1  # and the monitor's report of it is yet to come
+                    self._lose(other, "closed its connection")
             name = str(body.get("name", ""))[:128]
             self.workers[identity] = RemoteWorker(identity, capacity, name, now + _liveness(), user, fd)
             log.info("worker %s (%s) joined with %d slots; %d workers", identity.hex()[:8], name,
@@ -237,6 +245,9 @@ class Broker:
                 worker.expires += late
         if self._monitor is not None:
             for fd in closed_connections(self._monitor):
+                if self._stale[fd] > 0:  # the late report of a close already handled on reuse
+                    self._stale[fd] -= 1
+                    continue
                 for identity, worker in list(self.workers.items()):
                     if worker.fd == fd:
                         self.lost += 1
