@@ -183,7 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import zmq
 
     from bridge.serve.engine import ComposerSlot
     from bridge.serve.server import Server
@@ -227,19 +226,13 @@ def _serve(args: argparse.Namespace) -> int:
     if exporter is not None:
         exporter.start()
     try:
-        server.run()
-    except zmq.ZMQError as exc:
-        print(f"error: cannot bind {args.bind}: {exc} (is another engine running? try `dawbridge ping`)",
-              file=sys.stderr)
-        return 2
+        return _run_bound(server.run, args.bind, "another engine")
     finally:
         if exporter is not None:
             exporter.stop()
-    return 0
 
 
 def _relay(args: argparse.Namespace) -> int:
-    import zmq
 
     from bridge.studio import keys
     from bridge.studio.relay import Relay
@@ -257,11 +250,17 @@ def _relay(args: argparse.Namespace) -> int:
         _warn_insecure(args.upstream)
     relay = Relay(args.bind, args.upstream, client_keys)
     _on_signals(relay.stop)
+    return _run_bound(relay.run, args.bind, "an engine or relay")
+
+
+def _run_bound(run: Callable[[], None], bind: str, who: str) -> int:
+    """Run a loop that binds ``bind``; exit 2 saying so when the address is taken."""
+    import zmq
+
     try:
-        relay.run()
+        run()
     except zmq.ZMQError as exc:
-        print(f"error: cannot bind {args.bind}: {exc} (is an engine or relay running? try `dawbridge ping`)",
-              file=sys.stderr)
+        print(f"error: cannot bind {bind}: {exc} (is {who} running? try `dawbridge ping`)", file=sys.stderr)
         return 2
     return 0
 

@@ -63,7 +63,7 @@ from bridge.serve.sockets import (
     receive,
     watch_connections,
 )
-from bridge.serve.waker import Waker
+from bridge.serve.waker import Outbox, Waker
 from bridge.studio.broker import Broker
 from bridge.studio.keys import CLIENTS, Gatekeeper, ServerKeys
 from models.interface import Composer
@@ -107,8 +107,8 @@ class Server:
         self._gatekeeper = Gatekeeper(self._context, keys) if keys is not None else None
         self.broker = (Broker(self.scheduler, worker_bind, self._context, keys, self._gatekeeper)
                        if worker_bind else None)
-        self._outbox: queue.SimpleQueue[tuple[Job, dict[str, Any]]] = queue.SimpleQueue()
         self._waker = Waker()
+        self._outbox: Outbox[tuple[Job, dict[str, Any]]] = Outbox(self._waker)
         self._parser = Parser(self._waker.ring)
         self._stopping = threading.Event()
         self.bound = threading.Event()
@@ -307,14 +307,9 @@ class Server:
     def _deliver(self, job: Job, message: dict[str, Any]) -> None:
         """Called by scheduler threads: queue for the loop and wake it."""
         self._outbox.put((job, message))
-        self._waker.ring()
 
     def _flush(self) -> None:
-        while True:
-            try:
-                job, message = self._outbox.get_nowait()
-            except queue.Empty:
-                return
+        for job, message in self._outbox.take():
             if "ok" in message:  # counted before it is sent: a client that reads it sees it counted
                 if message["ok"]:
                     self.served += 1

@@ -3,7 +3,12 @@ when they have left something for it (a reply in an outbox, a parsed request).""
 
 from __future__ import annotations
 
+import queue
 import socket
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
 
 
 class Waker:
@@ -33,3 +38,23 @@ class Waker:
     def close(self) -> None:
         self._read.close()
         self._write.close()
+
+
+class Outbox(Generic[Item]):
+    """What other threads (the scheduler's) leave for the loop that owns the socket: ``put``
+    from any thread rings the loop's waker; the loop ``take``s everything left so far."""
+
+    def __init__(self, waker: Waker) -> None:
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        self._waker = waker
+
+    def put(self, item: Item) -> None:
+        self._queue.put(item)
+        self._waker.ring()
+
+    def take(self) -> Iterator[Item]:
+        while True:
+            try:
+                yield self._queue.get_nowait()
+            except queue.Empty:
+                return

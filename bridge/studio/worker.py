@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import socket as stdsocket
 import threading
 import time
@@ -28,7 +27,7 @@ from bridge.protocol import MUSICAL_OPS, ErrorCode, ProtocolError, decode_reques
 from bridge.serve.engine import ComposerSlot, Engine
 from bridge.serve.scheduler import Job, Message, Refused, Scheduler
 from bridge.serve.sockets import closed_connections, watch_connections
-from bridge.serve.waker import Waker
+from bridge.serve.waker import Outbox, Waker
 from bridge.studio.broker import (
     CANCEL,
     DISCONNECT,
@@ -63,8 +62,8 @@ class Worker:
         self.keys = keys
         self.name = name or stdsocket.gethostname()
         self._context = context or zmq.Context.instance()
-        self._outbox: queue.SimpleQueue[tuple[Job, Message]] = queue.SimpleQueue()
         self._waker = Waker()
+        self._outbox: Outbox[tuple[Job, Message]] = Outbox(self._waker)
         self._stopping = threading.Event()
         self._killed = False
         self._tickets: dict[str, Job] = {}
@@ -213,14 +212,9 @@ class Worker:
     def _deliver(self, job: Job, message: Message) -> None:
         """Called by scheduler threads: queue for the loop and wake it."""
         self._outbox.put((job, message))
-        self._waker.ring()
 
     def _flush(self) -> None:
-        while True:
-            try:
-                job, message = self._outbox.get_nowait()
-            except queue.Empty:
-                return
+        for job, message in self._outbox.take():
             ticket = job.envelope[0].decode()
             if "ok" in message:
                 if self._tickets.pop(ticket, None) is not None:
