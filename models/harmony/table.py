@@ -23,6 +23,7 @@ from models.harmony.plan import (
     INDEX,
     POSITIONS,
     STATE_QUALITIES,
+    Planner,
     S,
     onset_matrix,
     phrase_ends,
@@ -116,6 +117,12 @@ def load(path: Path = TABLE_PATH) -> dict:
         raise ValueError(f"{path}: harmony table version must be {VERSION}, got {doc.get('version')!r}; "
                          "rebuild it with `python -m models.harmony.table --build`")
     return doc
+
+
+@functools.cache
+def planner() -> Planner:
+    """The shipped table's planner, built once per process (not per request)."""
+    return Planner(load())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -171,7 +171,7 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
     elif chord_input:
         spans = detect.progression(_delayed(melody, pad), plan.step_beats(melody.time_signature))
     else:
-        planner = plan.Planner(table.load())
+        planner = table.planner()
         only = frozenset(p % 12 for p in scale_pitches(key) | _classes(moved)) if key else None
         spans = planner.plan(moved, music_key, only=only)
         if style != "chorale":
