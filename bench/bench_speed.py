@@ -52,6 +52,14 @@ def checkout(rev: str, into: Path) -> Path:
     return into / "tree"
 
 
+def trees(tree: str | None, against: str | None, into: Path) -> dict[str, Path]:
+    """Name -> folder to serve: ``tree`` (default this working tree), after ``against`` when given."""
+    roots = {tree: checkout(tree, into / "tree")} if tree else {"this tree": ROOT}
+    if against:
+        roots = {against: checkout(against, into / "against"), **roots}
+    return roots
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", help="git revision (or folder) to compare with (default: this tree alone)")
@@ -60,9 +68,7 @@ def main() -> int:
     parser.add_argument("--weights")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        roots = {args.tree: checkout(args.tree, Path(tmp) / "tree")} if args.tree else {"this tree": ROOT}
-        if args.against:
-            roots = {args.against: checkout(args.against, Path(tmp) / "against"), **roots}
+        roots = trees(args.tree, args.against, Path(tmp))
         engines, clients, loads = {}, {}, {}
         try:
             for name, root in roots.items():
