@@ -159,6 +159,12 @@ def _unique(results: list[list[Part]]) -> list[list[Part]]:
 def load(weights: Path, device: str) -> TransformerComposer:
     device = pick_device(device)
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    if device == "cpu":
+        # Decoding is one small step per token: a single thread is fastest, and leaves the
+        # other cores to the DAW (several threads were 10x slower on a busy 2-core machine).
+        # Set before loading: the load's first tensor copies would otherwise start torch's
+        # thread pool for the few small conversions it does (0.2-0.4 s on a 2-core machine).
+        torch.set_num_threads(1)
     try:
         stem = checkpoint.stem_of(weights)
         model, meta = checkpoint.load(stem, device, dtype)
@@ -167,10 +173,6 @@ def load(weights: Path, device: str) -> TransformerComposer:
             f"cannot load model weights ({exc}); reinstall DAWBridge to restore the shipped "
             "model, train one with `dawbridge train`, or pass --weights PATH"
         ) from exc
-    if device == "cpu":
-        # Decoding is one small step per token: a single thread is fastest, and leaves the
-        # other cores to the DAW (several threads were 10x slower on a busy 2-core machine).
-        torch.set_num_threads(1)
     return TransformerComposer(model, meta, device)
 
 

@@ -210,7 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         if server_keys is None and not keys.is_loopback(address):
             _warn_insecure(address)
-    server = Server(args.bind, ComposerSlot.from_weights(args.weights, args.device),
+    server = Server(args.bind, ComposerSlot.at_start(args.weights, args.device),
                     queue_size=args.queue, workers=args.workers, max_batch=args.batch, keys=server_keys,
                     worker_bind=args.worker_bind)
     exporter = None
@@ -279,7 +279,7 @@ def _worker(args: argparse.Namespace) -> int:
     client_keys = keys.ClientKeys.load(args.server_key, args.client_key) if args.server_key else None
     if client_keys is None and not keys.is_loopback(args.connect):
         _warn_insecure(args.connect)
-    worker = Worker(args.connect, ComposerSlot.from_weights(args.weights, args.device), threads=args.threads,
+    worker = Worker(args.connect, ComposerSlot.at_start(args.weights, args.device), threads=args.threads,
                     max_batch=args.batch, keys=client_keys, name=args.name)
     _on_signals(worker.stop)
     worker.run()
