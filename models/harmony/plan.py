@@ -32,8 +32,8 @@ S = len(STATES)
 INDEX = {(c.root, c.quality): i for i, c in enumerate(STATES)}
 POSITIONS = 3  # a step's place in the bar: 0 the downbeat, 1 another strong beat, 2 a weak one
 # (S, S): pitch classes two chords share over those either holds
-OVERLAP = np.array([[len(a.pitch_classes & b.pitch_classes) / len(a.pitch_classes | b.pitch_classes)
-                     for b in STATES] for a in STATES])
+_PCS = [c.pitch_classes for c in STATES]  # each once: a property builds its set at every read
+OVERLAP = np.array([[len(a & b) / len(a | b) for b in _PCS] for a in _PCS])
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ borrows the grooves of the style its drummers' train fills are recognised as.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP, WEIGHTS_DIR
 from models.constants import GROOVE_CREDIT as CREDIT
@@ -36,6 +39,8 @@ MIN_HITS = 3  # a bar with fewer is a pause or a count-in, not a groove bar
 MIN_BARS = 2  # a performance with fewer groove bars has no phrase to vary
 RECOGNISED_BARS = 8  # bars the style classifier reads to say how recognisable a groove is
 CLASSES = tuple(DRUM_CLASSES.values())
+_HEX = np.full(256, -1, np.int64)  # an ASCII code -> the value of its hex digit, -1 for others
+_HEX[np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)] = [*range(16), *range(10, 16)]
 SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
 Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
 # Retrieval costs: a tempo an octave away costs TEMPO_COST, the whole density range DENSITY_COST,
@@ -233,16 +238,30 @@ def _encode(bar: Sequence[Hit]) -> str:
 
 
 def _decode(text: str) -> tuple[Hit, ...]:
-    return tuple((int(text[i:i + 2], 16), CLASSES[int(text[i + 2], 16)], int(text[i + 3:i + 5], 16))
-                 for i in range(0, len(text), 5))
+    return _decode_bars([text])[0]
+
+
+def _decode_bars(texts: Sequence[str]) -> list[tuple[Hit, ...]]:
+    """Bars of hits from their hex text (:func:`_encode`), every hit in one pass of numpy: the
+    shipped library's 115,000 hits read one by one took about 0.2 s of the first drums request.
+    Raises ValueError on anything but 5 hex digits a hit."""
+    digits = _HEX[np.frombuffer("".join(texts).encode("ascii"), np.uint8)]
+    if (digits < 0).any() or any(len(text) % 5 for text in texts):
+        raise ValueError("groove bars must be 5 hex digits a hit")
+    digits = digits.reshape(-1, 5)
+    hits = list(zip((digits[:, 0] * 16 + digits[:, 1]).tolist(), np.asarray(CLASSES)[digits[:, 2]].tolist(),
+                    (digits[:, 3] * 16 + digits[:, 4]).tolist(), strict=True))
+    ends = itertools.accumulate(len(text) // 5 for text in texts)
+    return [tuple(hits[end - len(text) // 5:end]) for text, end in zip(texts, ends, strict=True)]
 
 
 def from_json(data: dict[str, Any]) -> Library:
+    bars = iter(_decode_bars([bar for g in data["grooves"] for bar in g["bars"]]))
     grooves = []
     for g in data["grooves"]:
         num, den = (int(x) for x in g["metre"].split("/"))
         grooves.append(Groove(g["source"], g["style"], (num, den), float(g["bpm"]), bool(g["swung"]),
-                              tuple(_decode(bar) for bar in g["bars"])))
+                              tuple(itertools.islice(bars, len(g["bars"])))))
     return Library(tuple(grooves), dict(data.get("borrowed", {})))
 
 
