@@ -59,14 +59,16 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
                                   task.chords, task.pickup, task.sampling.candidates)
 
     def draw(rows: int, seed: int) -> list[list[Part]]:
-        sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
-        tokens = decode(model, setup.plan, rows, sampler, progress=progress, should_stop=should_stop)
         # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
-        return [harmonize.finish(setup, decode_tokens(t, task.melody.length)[1], task.melody, task.style, first + row,
-                                 task.sampling.seed)
-                for row, t in enumerate(tokens)]
+        voiced = int(setup.first is not None and first == 0)  # candidate 0: the plan's own voicing
+        sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
+        tokens = decode(model, setup.plan, rows - voiced, sampler, progress=progress, should_stop=should_stop,
+                        first_row=voiced) if rows > voiced else []
+        parts: list[dict[str, Part]] = [{}] * voiced + [decode_tokens(t, task.melody.length)[1] for t in tokens]
+        return [harmonize.finish(setup, p, task.melody, task.style, first + row, task.sampling.seed)
+                for row, p in enumerate(parts)]
 
     return draw
 
@@ -178,25 +180,27 @@ def load(weights: Path, device: str) -> TransformerComposer:
 
 # --- several requests in shared forward passes -------------------------------------------------
 
-# plan(model, task) -> (the decoding plan, tokens -> parts): the ops run_many can batch
+# plan(model, task) -> (the decoding plan, tokens -> parts, the leading candidates made without
+# decoding (finished from no tokens)): the ops run_many can batch
 Finish = Callable[[list[int]], list[Part]]
-Planner = Callable[[GPT, Any], tuple[Plan, Finish]]
+Planner = Callable[[GPT, Any], tuple[Plan, Finish, int]]
+Planned = tuple[int, Plan, Finish, int]  # a task's index, its plan, finish and undecoded candidates
 Outcome = list[list[Part]] | Exception
 MAX_ROWS = 32  # candidate rows in one shared forward pass
 LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its shortest
 
 
-def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish]:
+def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int]:
     setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
                                   task.chords, task.pickup, task.sampling.candidates)
 
     rows = itertools.count()  # the first draw's rows, in order
 
-    def finish(tokens: list[int]) -> list[Part]:
-        return harmonize.finish(setup, decode_tokens(tokens, task.melody.length)[1], task.melody, task.style,
-                                next(rows), task.sampling.seed)
+    def finish(tokens: list[int]) -> list[Part]:  # no tokens: a candidate voiced from the plan
+        parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
+        return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
 
-    return setup.plan, finish
+    return setup.plan, finish, int(setup.first is not None)
 
 
 PLANNERS: dict[str, Planner] = {"harmonize": harmonize_plan}
@@ -211,7 +215,7 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
     progress = progress or [None] * len(tasks)
     should_stop = should_stop or [None] * len(tasks)
     outcomes: list[Outcome | None] = [None] * len(tasks)
-    planned: list[tuple[int, Plan, Finish]] = []
+    planned: list[Planned] = []
     for i, task in enumerate(tasks):
         planner = PLANNERS.get(task.op)
         try:
@@ -222,16 +226,18 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
         except Exception as exc:  # reported per task; the others go on
             outcomes[i] = exc
     for bucket in _buckets(planned, tasks):
-        jobs = [DecodeJob(plan, tasks[i].sampling.candidates,
+        jobs = [DecodeJob(plan, tasks[i].sampling.candidates - skip,
                           Sampler(temperature=tasks[i].sampling.temperature, seed=tasks[i].sampling.seed),
-                          progress=progress[i], should_stop=should_stop[i]) for i, plan, _ in bucket]
+                          progress=progress[i], should_stop=should_stop[i], first_row=skip)
+                for i, plan, _, skip in bucket]
         started = time.perf_counter()
         decoded = decode_many(composer.model, jobs)
         log.debug("%d requests, %d rows decoded together in %.3f s", len(jobs),
                   sum(job.rows for job in jobs), time.perf_counter() - started)
-        for (i, _, finish), tokens in zip(bucket, decoded, strict=True):
+        for (i, _, finish, skip), tokens in zip(bucket, decoded, strict=True):
             outcomes[i] = tokens if isinstance(tokens, Exception) else _finish_many(
-                composer, tasks[i], [finish(t) for t in tokens], progress[i], should_stop[i])
+                composer, tasks[i], [finish([]) for _ in range(skip)] + [finish(t) for t in tokens],
+                progress[i], should_stop[i])
     return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
 
@@ -251,14 +257,14 @@ def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Par
         return exc
 
 
-def _buckets(planned: list[tuple[int, Plan, Finish]], tasks: list[Task]) -> list[list[tuple[int, Plan, Finish]]]:
+def _buckets(planned: list[Planned], tasks: list[Task]) -> list[list[Planned]]:
     """Group plans of similar length (at most MAX_ROWS candidate rows each), so short requests
     do not step along with long ones."""
     order = sorted(planned, key=lambda item: plan_length(item[1]))
-    buckets: list[list[tuple[int, Plan, Finish]]] = []
+    buckets: list[list[Planned]] = []
     rows = shortest = 0
     for item in order:
-        need = tasks[item[0]].sampling.candidates
+        need = tasks[item[0]].sampling.candidates - item[3]
         length = plan_length(item[1])
         if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest:
             buckets.append([])

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from models.decoding import voicing
+from models.decoding.drafts import Lookup
 from models.decoding.guide import ChordGuide
 from models.errors import Cancelled
 from models.net import vocab as V
@@ -28,6 +29,10 @@ MAX_CHORD = 6
 ROLL_PART = 8  # a full context forgets this part of itself beyond the need (1/8: the cache moves
 # once every block_size / 8 tokens)
 GRID = frozenset({0, 3, 4, 6, 8, 9})  # positions within a beat the tokenizer snaps onsets to
+# Choices a row guesses ahead per forward pass at most (models/decoding/drafts.py: as many as its
+# guesses have held), read with the token it samples and checked against the model's own draws;
+# 0 reads no guesses.
+GUESSES = 8
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,18 @@ class Plan:
         return Plan([Segment(forced=[*self.contrast, *first[len(self.contrast):]]), *self.segments[1:]], self.context)
 
 
+@dataclass
+class _Guess:
+    """A token a row read on a guess: where in the pass's tokens, the choice it stands for (the
+    allowed ids and their biases there), and the row as it was before it."""
+
+    at: int  # index in the row's tokens of the pass
+    token: int
+    allowed: list[int]
+    bias: list[float] | None
+    before: tuple
+
+
 class _Row:
     """One candidate's progress through the plan."""
 
@@ -111,13 +128,30 @@ class _Row:
         self.tokens: list[int] = []
         self.busy = dict(busy)  # role -> tick until which a monophonic voice sounds
         self.known = {role: list(notes) for role, notes in plan.context.items()}  # for voicing
+        self.lookup = Lookup()
+        self.guesses: list[_Guess] = []  # read in the last pass, not yet checked
+        self.at_pos: set[int] = set()  # pitches struck at the current position
         self._reset_span()
+
+    def snapshot(self) -> tuple:
+        """Everything :meth:`accept` changes, to go back to with :meth:`restore`."""
+        return (self.seg, self.offset, len(self.tokens), dict(self.busy), {r: len(n) for r, n in self.known.items()},
+                self.state, self.pos, self.notes, set(self.at_pos), self.pitch, self.pending)
+
+    def restore(self, snapshot: tuple) -> None:
+        """Back to a :meth:`snapshot`: the tokens accepted since are given back."""
+        (self.seg, self.offset, length, busy, known, self.state, self.pos, self.notes, at_pos, self.pitch,
+         self.pending) = snapshot
+        del self.tokens[length:]
+        self.busy, self.at_pos = dict(busy), set(at_pos)
+        self.known = {role: notes[:known[role]] for role, notes in self.known.items() if role in known}
+        self.lookup.rewind(length)
 
     def _reset_span(self) -> None:
         self.state = "note"  # note | pitch | dur | vel
         self.pos = -1
         self.notes = 0
-        self.at_pos: set[int] = set()
+        self.at_pos = set()
         self.pitch = -1
         self.pending = False  # the DUR to write is a forced note's (not counted as a new note)
         seg = None if self.done else self.current()
@@ -303,6 +337,15 @@ class Sampler:
     def __post_init__(self) -> None:
         self.generator = torch.Generator().manual_seed(self.seed)
 
+    def for_row(self, row: int) -> Sampler:
+        """The sampler of a job's candidate row ``row``: row 0 draws from this one's stream,
+        every other row from its own, derived from (seed, row). So a candidate writes the same
+        whichever other rows decode beside it, and however many passes its tokens take."""
+        if row == 0:
+            return self
+        seed = int(np.random.SeedSequence([self.seed % 2**63, row]).generate_state(1, np.uint64)[0] >> 1)
+        return Sampler(self.temperature, self.top_p, seed)
+
     def pick(self, logits: np.ndarray | torch.Tensor, allowed: list[int], bias: list[float] | None = None) -> int:
         """Sample one id from ``allowed`` given logits (V,), with temperature and nucleus;
         ``bias`` (one per allowed id) is added to the tempered logits (a prior's log-weights)."""
@@ -330,12 +373,14 @@ def decode(
     busy: dict[str, int] | None = None,
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    first_row: int = 0,
 ) -> list[list[int]]:
     """Run ``plan`` for ``rows`` candidates (or one plan per row, a sequence of ``rows`` plans);
-    returns each row's whole token list (rows that end early are padded with PAD)."""
+    returns each row's whole token list (rows that end early are padded with PAD). The rows
+    are candidates ``first_row``, ``first_row + 1``, ... (:meth:`Sampler.for_row`)."""
     if not isinstance(plan, Plan) and len(plan) != rows:
         raise ValueError(f"plan must be one Plan or {rows} plans (one per row), got {len(plan)}")
-    out = decode_many(model, [DecodeJob(plan, rows, sampler, busy, progress, should_stop)])[0]
+    out = decode_many(model, [DecodeJob(plan, rows, sampler, busy, progress, should_stop, first_row)])[0]
     if isinstance(out, Cancelled):
         raise out
     return out
@@ -344,7 +389,7 @@ def decode(
 @dataclass
 class DecodeJob:
     """One request's share of a batched decode: its plan (or one plan per row), its candidate
-    rows and its sampler."""
+    rows and its sampler (row r draws from ``sampler.for_row(first_row + r)``)."""
 
     plan: Plan | Sequence[Plan]
     rows: int
@@ -352,6 +397,7 @@ class DecodeJob:
     busy: dict[str, int] | None = None
     progress: Callable[[float], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    first_row: int = 0  # the candidate number of the job's first row (its sampler's stream)
 
     def plans(self) -> list[Plan]:
         return [self.plan] * self.rows if isinstance(self.plan, Plan) else list(self.plan)
@@ -371,24 +417,34 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
 
     Each forward pass feeds every row what it can read without a choice: the token it samples,
     then all the tokens that follow forced (a bar line, a context track) or determined by its
-    constraints (a legato voice's next position). Rows read different numbers of tokens, so
-    the batch is ragged (:meth:`GPT.forward_rows`): padding fills the shorter rows and each row
-    keeps its own positions. A job samples with its own sampler, in row order, so it decodes to
-    the same tokens alone or in company (up to float rounding of batched matmuls). Finished
-    and cancelled rows leave the batch."""
+    constraints (a legato voice's next position). A row then reads on a guess
+    (models/decoding/drafts.py): up to ``GUESSES`` more choices, each with what follows it
+    without a choice. The next pass's logits check each guess against the draw the row's
+    sampler makes there; the first that differs is replaced by that draw and the row forgets
+    what it read after it. A row's sampler draws exactly what it would draw without guesses, so
+    the tokens are the same (up to float rounding), in fewer passes where the guesses hold.
+
+    Rows read different numbers of tokens, so the batch is ragged (:meth:`GPT.forward_rows`):
+    padding fills the shorter rows and each row keeps its own positions. Every candidate row
+    draws from its own stream (:meth:`Sampler.for_row`), so it decodes to the same tokens alone
+    or in company (up to float rounding of batched matmuls). Finished and cancelled rows leave
+    the batch."""
     device = next(model.parameters()).device
     states: list[_Row] = []
     owner: list[int] = []
+    samplers: list[Sampler | None] = []
     shadow: dict[int, int] = {}  # guided row -> the row reading it under the contrast header
     for j, job in enumerate(jobs):
-        for plan in job.plans():
+        for r, plan in enumerate(job.plans()):
             states.append(_Row(plan, job.busy or {}))
             owner.append(j)
+            samplers.append(job.sampler.for_row(job.first_row + r))
         for i in range(len(states) - job.rows, len(states)):
             if states[i].plan.contrast is not None:
                 shadow[i] = len(states)
                 states.append(_Row(states[i].plan.contrasted(), job.busy or {}))
                 owner.append(j)
+                samplers.append(None)
     mirrors = {s: i for i, s in shadow.items()}
     totals = [max(plan_length(job.plan), 1) for job in jobs]
     reported = [0] * len(jobs)
@@ -397,51 +453,79 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     # The forced tokens every row starts with (the header, the context of a shared plan) are
     # read once, for one row, and the cache copied to the others.
     prefix = _common_lead(states)
-    logits = torch.zeros(len(states), model.config.vocab_size, device=device)  # unused: rows start forced
+    logits = np.zeros((len(states), model.config.vocab_size), np.float32)  # unused: rows start forced
+    at: list[list[int]] = [[k] for k in range(len(states))]  # per row: its guesses' logits, then its last's
     if prefix:
         for st in states:
             for tok in prefix:
                 st.accept(tok)
-        logits = model(torch.tensor([prefix], device=device), cache)[:, -1].expand(len(states), -1)
+        logits = _host(model(torch.tensor([prefix], device=device), cache)[:, -1])
+        at = [[0] for _ in states]
         cache.select(torch.zeros(len(states), dtype=torch.long, device=device))
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
     active = list(range(len(states)))  # indices into states, in cache row order
+    read: dict[int, list[int]] = {}
     while active:
         for j, job in enumerate(jobs):
             if outcome[j] is None and job.should_stop is not None and job.should_stop():
                 outcome[j] = Cancelled("stopped while decoding")
+        # the guesses read in the last pass, checked against this pass's draws (a row that
+        # reached its end on guesses may need to go on)
+        wrong = {i: _check(states[i], samplers[i], logits, at[k]) for k, i in enumerate(active)
+                 if states[i].guesses and outcome[owner[i]] is None}
         keep = [k for k, i in enumerate(active) if outcome[owner[i]] is None and not states[i].done]
         if not keep:
             break
         if len(keep) < len(active):
             cache.select(torch.tensor(keep, dtype=torch.long, device=device))
-            logits = logits[keep]
+            at = [at[k] for k in keep]
             active = [active[k] for k in keep]
         chunks = []
-        rows = _host(logits)  # (B, V) numpy: the sampler reads rows of it
         row_of = {i: k for k, i in enumerate(active)}
-        read: dict[int, list[int]] = {}
+        forget: dict[int, int] = {}
         for k, i in enumerate(active):
             st = states[i]
             if i in mirrors:  # a contrast row reads what its guided row read (its own header)
                 chunks.append(_mirrored(st, read[mirrors[i]]))
                 continue
+            sampler = samplers[i]
+            assert sampler is not None
             chunk: list[int] = []
-            if st.forced_next() is None:
+            held = wrong.get(i)
+            if held is not None:  # a guess did not hold: the row goes on from the model's draw
+                forget[k] = len(read[i]) - held[0]
+                chunk.append(held[1])
+            elif st.forced_next() is None:
                 allowed = st.allowed()
-                row = rows[k]
+                row = logits[at[k][-1]]
                 if i in shadow:
-                    row = row + st.plan.guidance * (row - rows[row_of[shadow[i]]])
-                chunk.append(jobs[owner[i]].sampler.pick(row, allowed, st.bias(allowed)))
+                    row = row + st.plan.guidance * (row - logits[at[row_of[shadow[i]]][-1]])
+                chunk.append(sampler.pick(row, allowed, st.bias(allowed)))
                 st.accept(chunk[0])
-            read[i] = chunk + _without_choice(st)
-            chunks.append(read[i])
+            chunk += _without_choice(st)
+            if GUESSES and i not in shadow:
+                chunk += _guessed(st, len(chunk))
+            read[i] = chunk
+            chunks.append(chunk)
+        cache.forget(forget)
         width = max(len(chunk) for chunk in chunks)
         if not _make_room(model, cache, width):
+            for k, i in enumerate(active):  # rare: read again without the guesses
+                if states[i].guesses:
+                    del chunks[k][states[i].guesses[0].at:]
+                    states[i].restore(states[i].guesses[0].before)
+                    states[i].guesses = []
             cache, logits = _rebuild(model, [states[i] for i in active], limit // 2, device)
-        else:
-            logits = model.forward_rows(_padded(chunks, width, device),
-                                        torch.tensor([len(c) for c in chunks], device=device), cache)
+            at = [[k] for k in range(len(active))]
+            continue
+        at, picks, base = [], list[int](), 0
+        for k, i in enumerate(active):
+            at.append(list(range(len(picks), len(picks) + len(states[i].guesses) + 1)))
+            picks += [base + g.at - 1 for g in states[i].guesses] + [base + len(chunks[k]) - 1]
+            base += len(chunks[k])
+        logits = _host(model.forward_rows(_padded(chunks, width, device),
+                                          torch.tensor([len(c) for c in chunks], device=device), cache,
+                                          np.asarray(picks)))
         for j, job in enumerate(jobs):
             done = max((len(states[i].tokens) for i in active if owner[i] == j), default=0)
             if job.progress is not None and outcome[j] is None and done - reported[j] >= 32:
@@ -455,6 +539,43 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
             out = [tokens + [V.PAD] * (width - len(tokens)) for tokens in out]
         results.append(out)
     return results
+
+
+def _check(st: _Row, sampler: Sampler | None, logits: np.ndarray, at: list[int]) -> tuple[int, int] | None:
+    """Draw at each choice the row guessed in the last pass, in order (``at``: their logits'
+    rows); None when every guess held, else (the index of the first that did not among the
+    tokens the row read, the token drawn instead), the row set back to before it and the draw
+    accepted."""
+    guesses, st.guesses = st.guesses, []
+    assert sampler is not None  # rows that guess sample
+    for n, (guess, row) in enumerate(zip(guesses, at, strict=False)):
+        token = sampler.pick(logits[row], guess.allowed, guess.bias)
+        if token != guess.token:
+            st.lookup.record(n, n + 1)
+            st.restore(guess.before)
+            st.accept(token)
+            return guess.at, token
+    st.lookup.record(len(guesses), len(guesses))
+    return None
+
+
+def _guessed(st: _Row, start: int) -> list[int]:
+    """Read on a guess: up to ``GUESSES`` choices the row's lookup guesses (as far as its record
+    says, :meth:`Lookup.reach`; each one allowed
+    there), each followed by what comes without a choice; ``start`` = the tokens the row reads
+    before them in this pass. The guesses are kept on the row to be checked."""
+    run: list[int] = []
+    reach = st.lookup.reach(GUESSES)
+    while len(st.guesses) < reach and not st.done:
+        allowed = st.allowed()
+        token = st.lookup.guess(st.tokens)
+        if token is None or token not in allowed:
+            break
+        st.guesses.append(_Guess(start + len(run), token, allowed, st.bias(allowed), st.snapshot()))
+        st.accept(token)
+        run.append(token)
+        run += _without_choice(st)
+    return run
 
 
 def _common_lead(states: list[_Row]) -> list[int]:
@@ -529,11 +650,11 @@ def _host(logits: torch.Tensor) -> np.ndarray:
     return logits.detach().float().cpu().numpy()
 
 
-def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
+def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) -> tuple[KVCache, np.ndarray]:
     """The context is full: restart the cache from each row's header plus its last ``keep``
     tokens."""
     seqs = [st.tokens[:V.HEADER] + st.tokens[-keep:] for st in states]
     width = max(len(seq) for seq in seqs)
     cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
     logits = model.forward_rows(_padded(seqs, width, device), torch.tensor([len(s) for s in seqs], device=device), cache)
-    return cache, logits
+    return cache, _host(logits)

@@ -114,6 +114,17 @@ class KVCache:
             self.row_pos -= count
         self.shift += count
 
+    def forget(self, counts: dict[int, int]) -> None:
+        """Forget the last ``counts[row]`` slots of each row given (tokens read on a guess that
+        did not hold): the row goes on from before them, and the slots are written over."""
+        if not counts:
+            return
+        self.make_ragged(self.rows(), self.k[0].device if self.k[0] is not None else torch.device("cpu"))
+        assert self.row_pos is not None
+        for row, count in counts.items():
+            self.row_pos[row] -= count
+        self.pos = int(self.row_pos.max())
+
     def write(self, layer: int, k: torch.Tensor, v: torch.Tensor, end: int,
               where: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Store a layer's new keys and values and return its slots ``[0, end)`` (B, H, end, D).
@@ -234,40 +245,44 @@ class GPT(nn.Module):
         return self.head(self.ln_f(x))  # (B, T, V)
 
     @torch.inference_mode()
-    def forward_rows(self, idx: torch.Tensor, lengths: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    def forward_rows(self, idx: torch.Tensor, lengths: torch.Tensor, cache: KVCache,
+                     at: np.ndarray | None = None) -> torch.Tensor:
         """Each row reads its own number of tokens: row ``b`` the first ``lengths[b]`` of
         ``idx[b]`` (0 allowed), the rest is padding. Returns each row's logits after its last
-        token (B, V); a row that read nothing gets meaningless logits.
+        token (B, V); a row that read nothing gets meaningless logits. ``at``: the logits after
+        these tokens instead, as indices into the tokens read packed in row order (row 0's
+        ``lengths[0]``, then row 1's, ...), (len(at), V).
 
         Once rows have read different numbers of tokens the cache keeps each row's own length
         (its RoPE position and where its next keys go); padding is written past it and masked,
         so a row decodes as it would alone (up to float rounding)."""
         B, T = idx.shape
+        picks = np.maximum(np.cumsum(lengths.cpu().numpy()) - 1, 0) if at is None else at
         step = self._serving_step()
         if step is not None:
-            return self._step_rows(step, idx.numpy(), lengths.numpy(), cache)
+            return self._step_rows(step, idx.numpy(), lengths.numpy(), cache, picks)
         if cache.row_pos is None and bool((lengths == T).all()):
             x, _ = self._cached(idx, None, cache)
-            return self._head(x.view(B, T, -1)[:, -1], None)
-        cache.make_ragged(B, idx.device)
-        last = (lengths.cumsum(0) - 1).clamp(min=0)  # each row's last token among the packed ones
-        x, step = self._cached(idx, lengths, cache)
-        return self._head(x[last], step)
+        else:
+            cache.make_ragged(B, idx.device)
+            x, _ = self._cached(idx, lengths, cache)
+        return self._head(x[torch.from_numpy(picks).to(idx.device)], None)
 
-    def _step_rows(self, step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache) -> torch.Tensor:
+    def _step_rows(self, step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache,
+                   picks: np.ndarray) -> torch.Tensor:
         """:meth:`forward_rows` on the numpy step, its bookkeeping in numpy too."""
         B, T = ids.shape
         if cache.row_pos is None and bool((lengths == T).all()):
             x = step.hidden(ids, None, cache)
             cache.pos += T
-            return torch.from_numpy(step.logits(x[T - 1::T]))
+            return torch.from_numpy(step.logits(x[picks]))
         cache.make_ragged(B, torch.device("cpu"))
         assert cache.row_pos is not None
         x = step.hidden(ids, lengths, cache)
         ends = cache.row_pos.numpy()  # the cache's own tensor
         ends += lengths
         cache.pos = int(ends.max())
-        return torch.from_numpy(step.logits(x[np.maximum(np.cumsum(lengths) - 1, 0)]))
+        return torch.from_numpy(step.logits(x[picks]))
 
     def _head(self, x: torch.Tensor, step: NumpyStep | None) -> torch.Tensor:
         """Hidden states -> logits, on the step that computed them."""
