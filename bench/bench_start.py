@@ -7,9 +7,12 @@ once), then sends its one musical request. Measured from process start:
   (b) the first harmonize reply: 8 bars of 4/4 as a chorale, 1 candidate (one start);
   (c) the first drums reply: 4 bars of rock (another start);
 
-and the round trip of the ping sent while the model loads. p50 and min over the starts. With
-``--against REV`` the tree of another revision (``git archive``, served with the same Python)
-is started in turn with this one, run by run, so a busy machine slows both alike.
+the engine's CPU seconds (user + system) up to each reply, which a machine busy with other
+jobs changes less than the wall-clock times; and the round trip of the ping sent while the
+model loads. p50 and min over the starts. With ``--against REV`` the tree of another revision
+(``git archive``, served with the same Python) is started in turn with this one, run by run,
+so a busy machine slows both alike. Every tree is compiled to bytecode first, so no start
+pays for compiling.
 
     nice -n 10 .venv/bin/python bench/bench_start.py [--runs 5] [--against REV] [--tree REV] [--weights PATH]
 """
@@ -17,6 +20,7 @@ is started in turn with this one, run by run, so a busy machine slows both alike
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -57,12 +61,23 @@ def cold_start(root: Path, op: str, fields: dict[str, Any], weights: str | None)
         ping_rtt = client.ping()
         client.request(op, seed=0, **fields)
         replied = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid)
     finally:
         client.close()
         proc.terminate()
         proc.wait(10)
         context.term()
-    return {"ping": pinged, op: replied, "ping while loading": ping_rtt if loading else float("nan")}
+    return {"ping": pinged, op: replied, f"{op}, engine CPU": cpu,
+            "ping while loading": ping_rtt if loading else float("nan")}
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU seconds so far (Linux; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def main() -> int:
@@ -87,7 +102,7 @@ def main() -> int:
     print(f"{'':<28}" + "".join(f"{n[:18]:>22}" for n in names) + (f"{'p50 ratio':>11}" if len(names) > 1 else ""))
     for what, by in times.items():
         rtt = what == "ping while loading"  # in milliseconds
-        label = "ping while loading (ms)" if rtt else f"first {what}"
+        label = "ping while loading (ms)" if rtt else what if "CPU" in what else f"first {what}"
         cells = [[s * 1000 if rtt else s for s in by[n]] for n in names]
         ratio = (f"{statistics.median(cells[0]) / statistics.median(cells[-1]):>10.2f}x"
                  if len(names) > 1 else "")
