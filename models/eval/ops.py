@@ -3,9 +3,13 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
 
 - continue / drums: kick and snare onset F1 (16th/triplet grid, per class) of the bar the
   model writes after 4 bars of a validation performance, against the bar the drummer played
-  next; baselines: repeating the last context bar, and the hits found in at least two of the
-  four context bars. ``drums`` gets only the style and tempo; its baseline is the style's
-  typical bar (the kick/snare hits of at least half the style's bars on Groove train).
+  next; baselines: repeating the last context bar, the hits found in at least two of the
+  four context bars, copying the first context bar (four back, a phrase's first bar) or the
+  bar two back, the one of vote, bar two back and last bar that best predicts the context's
+  own bars (backtest), and the hits the continue op's recurrence table (models/ops/
+  continuation.py, fitted on Groove train) keeps. ``drums`` gets only the style and tempo;
+  its baseline is the style's typical bar (the kick/snare hits of at least half the style's
+  bars on Groove train).
 - drums with a bass line as context (4/4 bass lines of validation chorales): the share of bass
   notes that start with a kick and of kicks on a bass note's start, with and without it.
 - fill: onsets per beat in the fill bar over those of the groove bars before it, the share
@@ -44,6 +48,7 @@ from models.eval.judge import Judge, bar_part, bars, degenerate, typical_bar
 from models.interface import Composer
 from models.net import vocab as V
 from models.net.tokenizer import snap
+from models.ops.continuation import KEEP, recurrence
 from models.representation import Note, Part, Piece
 from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
 
@@ -102,7 +107,8 @@ def windows(pieces: Sequence[Piece], limit: int) -> list[tuple[Part, Part, str]]
 
 def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int,
                   typical: dict[str, set[tuple[int, int]]] | None = None) -> dict[str, Any]:
-    model, drums, repeat, majority, usual = [], [], [], [], []
+    model, drums, usual = [], [], []
+    base: dict[str, list[float]] = {}
     alternating: list[tuple[float, float, bool]] = []  # (model F1, vote F1, the phrase kept)
     for i, (context, target, style) in enumerate(cases):
         actual = onsets(target, SKELETON)
@@ -120,12 +126,12 @@ def eval_continue(composer: Composer, cases: list[tuple[Part, Part, str]], seed:
         (new,) = composer.run(DrumsTask(1, (4, 4), context.tempo, style, humanize=0.0,
                                         sampling=Sampling(seed=seed + i)))[0]
         drums.append(f1(onsets(new, SKELETON), actual))
-        repeat.append(f1(onsets(crop(context, 12, 16), SKELETON), actual))
-        majority.append(f1(recurring(context), actual))
+        for name, predicted in baselines(context).items():
+            base.setdefault(name, []).append(f1(predicted, actual))
         if typical is not None:
             usual.append(f1(typical.get(style, set()), actual))
-    out: dict[str, Any] = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums),
-           "repeat_last_bar_f1": _mean(repeat), "hits_in_2_of_4_bars_f1": _mean(majority)}
+    out: dict[str, Any] = {"cases": len(cases), "continue_f1": _mean(model), "drums_f1": _mean(drums)}
+    out |= {f"{name}_f1": _mean(scores) for name, scores in base.items()}
     if typical is not None:
         out["style_typical_bar_f1"] = _mean(usual)
     # real alternating contexts and two-bar phrases of real bars (A B A B -> A)
@@ -149,7 +155,7 @@ def alternated(context: Part) -> Part | None:
 def alternation(context: Part) -> bool:
     """Whether the 4 context bars alternate two different bars (kick/snare F1 of bars two apart
     at least 0.8, of neighbours under it)."""
-    ks = [onsets(crop(context, 4 * b, 4 * b + 4), SKELETON) for b in range(CONTEXT)]
+    ks = skeletons(context)
     return f1(ks[0], ks[2]) >= 0.8 and f1(ks[1], ks[3]) >= 0.8 and max(f1(ks[0], ks[1]), f1(ks[2], ks[3])) < 0.8
 
 
@@ -171,11 +177,40 @@ def typical_bars(pieces: Sequence[Piece]) -> dict[str, set[tuple[int, int]]]:
 
 def recurring(context: Part) -> set[tuple[int, int]]:
     """The second baseline: the kick/snare hits found in at least two of the context bars."""
+    return voted(skeletons(context))
+
+
+def skeletons(context: Part) -> list[set[tuple[int, int]]]:
+    """The kick/snare hits of each context bar."""
+    return [onsets(crop(context, 4 * bar, 4 * bar + 4), SKELETON) for bar in range(CONTEXT)]
+
+
+def voted(bars: Sequence[set[tuple[int, int]]], least: int = 2) -> set[tuple[int, int]]:
+    """The hits found in at least ``least`` of ``bars``."""
     count: dict[tuple[int, int], int] = {}
-    for bar in range(CONTEXT):
-        for hit in onsets(crop(context, 4 * bar, 4 * bar + 4), SKELETON):
+    for bar in bars:
+        for hit in bar:
             count[hit] = count.get(hit, 0) + 1
-    return {hit for hit, n in count.items() if n >= 2}
+    return {hit for hit, n in count.items() if n >= least}
+
+
+def baselines(context: Part) -> dict[str, set[tuple[int, int]]]:
+    """The continue baselines' predictions of the next bar's kick/snare hits, by name."""
+    bars = skeletons(context)
+    return {"repeat_last_bar": bars[-1], "hits_in_2_of_4_bars": voted(bars), "copy_first_bar": bars[0],
+            "copy_bar_two_back": bars[-2], "backtest_choice": backtested(bars),
+            "recurrence_table": {hit for hit, p in recurrence(bars).items() if p >= KEEP}}
+
+
+def backtested(bars: Sequence[set[tuple[int, int]]]) -> set[tuple[int, int]]:
+    """The one of the vote, the bar two back and the last bar whose rule best predicts the
+    context's own bars (the vote of the other three for each bar, each bar from the one two
+    before it, each from the one before it); ties go to the vote."""
+    n = len(bars)
+    scores = [float(np.mean([f1(voted([b for j, b in enumerate(bars) if j != i]), bars[i]) for i in range(n)])),
+              float(np.mean([f1(bars[i - 2], bars[i]) for i in range(2, n)])),
+              float(np.mean([f1(bars[i - 1], bars[i]) for i in range(1, n)]))]
+    return (voted(bars), bars[-2], bars[-1])[scores.index(max(scores))]
 
 
 def density(part: Part, start: float, end: float) -> float:

@@ -5,10 +5,13 @@ the clip (a clip that ends inside a bar is continued from that point)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
+from collections.abc import Sequence
 
 from models.constants import DRUM_CLASSES
+from models.decoding.decoding import Segment
 from models.net import vocab as V
 from models.net.tokenizer import bar_ticks, decode
 from models.ops import humanize
@@ -36,6 +39,27 @@ CONTEXT_TOKENS = 600  # forced tokens of the clip at most (and half the model's 
 ALTERNATION_BARS = 4  # whole bars read for a two-bar phrase
 ALIKE = 0.8  # kick/snare F1 at which two bars count as the same bar
 SKELETON = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare"))
+# How often a kick/snare hit of the last four bars comes back in the next one, by which of the
+# four hold it (oldest first), on Groove MIDI train (15,052 windows: every bar after the first
+# four of the split's 4/4 beats). The next bar is at the phrase place of the bars four and two
+# back: a hit of only the bars three and one back (0101) comes back a quarter of the time, one
+# of the bars four and one back (1001) half the time.
+RECURS: dict[tuple[int, ...], float] = {
+    (0, 0, 0, 1): 0.19, (0, 0, 1, 0): 0.191, (0, 1, 0, 0): 0.128, (1, 0, 0, 0): 0.267,
+    (0, 0, 1, 1): 0.461, (0, 1, 0, 1): 0.261, (0, 1, 1, 0): 0.318, (1, 0, 0, 1): 0.507,
+    (1, 0, 1, 0): 0.565, (1, 1, 0, 0): 0.386, (0, 1, 1, 1): 0.584, (1, 0, 1, 1): 0.765,
+    (1, 1, 0, 1): 0.699, (1, 1, 1, 0): 0.658, (1, 1, 1, 1): 0.902}
+RECUR_BARS = 4
+KEEP = 0.29  # a share from which a hit comes back (between 0101's and 0110's)
+# Continue writes the next bar's kick and snare under a prior of 1 for the hits whose share
+# reaches KEEP and 0 for the others (the model writes hats, ghosts and velocities around them).
+# Kick/snare onset F1 on all 120 Groove MIDI validation windows: 0.716; the groove prior alone
+# (before) 0.699; that prior softened around KEEP so that the model decides the close calls
+# 0.703 and 0.699; baselines: hits of at least two of the four bars 0.703, the last bar repeated
+# 0.607. On 130 train windows: 0.690; before 0.658; two of four 0.679. Reading more than which
+# bars hold a hit did not pay on train: a logistic regression or a small network on the
+# pattern, position, class, velocities, neighbouring hits, bar likeness, crashes and toms in
+# the context and style scored 0.686-0.700 where this table scores 0.694 (two of four 0.689).
 
 
 def alternation(kept: list[QNote], bars: int, tpb: int) -> list[tuple[grooves.Hit, ...]] | None:
@@ -60,6 +84,37 @@ def alternation(kept: list[QNote], bars: int, tpb: int) -> list[tuple[grooves.Hi
     return None
 
 
+def recurrence(bars: Sequence[set[tuple[int, int]]]) -> dict[tuple[int, int], float]:
+    """(position, class) -> how often such a kick/snare hit comes back in the next bar, read
+    from the last ``RECUR_BARS`` bars' hits (oldest first); nothing from fewer bars."""
+    bars = bars[-RECUR_BARS:]
+    found = set().union(*bars) if len(bars) == RECUR_BARS else set()
+    return {hit: RECURS[tuple(int(hit in bar) for bar in bars)] for hit in found if hit[1] in SKELETON}
+
+
+def skeleton_prior(prior: GroovePrior, kept: Sequence[QNote], bars: int, tpb: int, parity: int) -> GroovePrior:
+    """``prior`` with its kick and snare read from ``RECURS``: the chance that each hit of the
+    last four whole bars (before bar ``bars``) comes back in a bar ``parity`` (0 or 1) bars
+    after the next; the other classes and the onsets they need stay. Fewer bars: ``prior``."""
+    if bars < RECUR_BARS:
+        return prior
+    first = bars - RECUR_BARS
+    seen: list[set[tuple[int, int]]] = [set() for _ in range(RECUR_BARS)]
+    for tick, pitch, _, _ in kept:
+        if first * tpb <= tick < bars * tpb:
+            seen[tick // tpb - first].add((tick % tpb, pitch))
+    if parity:  # the bars at the phrase place of the bar after next take the same-place slots
+        seen = [seen[1], seen[0], seen[3], seen[2]]
+    skeleton = {hit: float(p >= KEEP) for hit, p in recurrence(seen).items()}
+    rest = GroovePrior.from_bars([(b * tpb + t, c) for b, bar in enumerate(seen) for t, c in bar if c not in SKELETON],
+                                 range(RECUR_BARS), tpb)
+    onset = dict(rest.onset) if rest is not None else {}
+    for (pos, _), p in skeleton.items():
+        onset[pos] = max(onset.get(pos, 0.0), p)
+    hits = {hit: p for hit, p in prior.hits if hit[1] not in SKELETON} | skeleton
+    return dataclasses.replace(prior, onset=tuple(sorted(onset.items())), hits=tuple(sorted(hits.items())))
+
+
 def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     clip = task.clip
     role = role_of(clip)
@@ -74,6 +129,8 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     kept = [q for q in kept if q[0] < start]
     phrase = alternation(kept, start // tpb, tpb) if drum else None
     prior = GroovePrior.from_bars([(q[0], q[1]) for q in kept], range(start // tpb), tpb) if drum else None
+    # kick and snare come back as the last four bars say they do (a bar after the next by its own place)
+    priors = [skeleton_prior(prior, kept, start // tpb, tpb, parity) for parity in (0, 1)] if prior else []
     first_bar = bars_budget(kept, tpb, start // tpb, min(CONTEXT_TOKENS, block // 2))
     kept = [q for q in kept if q[0] >= first_bar * tpb]
     bars = math.ceil(stop / tpb) - first_bar
@@ -87,6 +144,10 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     the_plan = plan(header, track, kept, [(start, stop)], bars, tpb, first_bar=first_bar, end_tick=stop)
     if phrase is not None:  # a two-bar phrase goes on as one: each bar leans on its own kind
         the_plan = phrase_priors(the_plan, phrase, tpb, first_bar=start // tpb - len(phrase))
+    elif priors:
+        the_plan = dataclasses.replace(the_plan, segments=[Segment(s.forced, dataclasses.replace(
+            s.generate, prior=priors[(s.generate.bar_start // tpb - start // tpb) % 2]))
+            if s.generate is not None else s for s in the_plan.segments])
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT
     amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0
