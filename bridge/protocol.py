@@ -224,11 +224,22 @@ class DrumsRequest(_Generate):
                                 description="Bass, chords or melody clips the groove should fit: the kick locks with the bass line (the clip of kind bass, else chords, else a low clip).")
     humanize: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = on the grid, 1 = a drummer's micro-timing.")
     density: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = sparse, 1 = busy.")
+    fills: int = Field(default=0, ge=0, le=MAX_GENERATED_BARS,
+                       description="A fill in the last bar of every N bars (a phrase, e.g. 4 or 8), 2..64; 0 = none.")
+    fill_intensity: float = Field(default=0.5, ge=0.0, le=1.0,
+                                  description="The phrase-end fills: 0 = light, on the groove's own drums; 1 = busy, around the toms and crash.")
 
     @field_validator("time_signature")
     @classmethod
     def _metre(cls, value: tuple[int, int]) -> tuple[int, int]:
         return _check_metre(value)
+
+    @field_validator("fills")
+    @classmethod
+    def _phrase(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError(f"fills must be 0 (none) or a phrase of 2..{MAX_GENERATED_BARS} bars, got 1")
+        return value
 
 
 class FillRequest(_Generate):

@@ -29,7 +29,7 @@ from models.errors import ModelUnavailable
 from models.net import checkpoint
 from models.net.tokenizer import decode as decode_tokens
 from models.net.transformer import GPT
-from models.ops import continuation, drums, harmonize, regions, restyle, vary
+from models.ops import continuation, drums, harmonize, phrase_fills, regions, restyle, vary
 from models.representation import Part
 from models.tasks import HarmonizeTask, Task
 
@@ -75,7 +75,7 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
 
 RUNNERS: dict[str, Runner] = {
     "harmonize": harmonize_runner,
-    "drums": regions.runner(drums.build_drums),
+    "drums": phrase_fills.runner,
     "fill": regions.runner(drums.build_fill),
     "vary": regions.runner(vary.build),
     "continue": regions.runner(continuation.build),

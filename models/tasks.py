@@ -41,6 +41,8 @@ class DrumsTask:
     humanize: float = 0.5
     density: float | None = None
     sampling: Sampling = Sampling()
+    fills: int = 0  # a fill in the last bar of every this many bars; 0 = none
+    fill_intensity: float = 0.5
     op = "drums"
 
 

@@ -59,7 +59,8 @@ def request_to_task(request: MusicalRequest, seed: int) -> tasks.Task:
             return tasks.DrumsTask(bars=request.bars, time_signature=request.time_signature,
                                    tempo=request.tempo, style=request.style,
                                    context=tuple(clip_to_part(c) for c in request.context),
-                                   humanize=request.humanize, density=request.density, sampling=sampling)
+                                   humanize=request.humanize, density=request.density, sampling=sampling,
+                                   fills=request.fills, fill_intensity=request.fill_intensity)
         case FillRequest():
             return tasks.FillTask(clip=clip_to_part(request.clip), span=request.span,
                                   intensity=request.intensity, humanize=request.humanize, sampling=sampling)

@@ -126,3 +126,15 @@ def test_harmonize_chords_are_validated_and_reach_the_task() -> None:
         assert err.value.code == ErrorCode.invalid_request and words in str(err.value), str(err.value)
     with pytest.raises(ProtocolError, match="pickup must be in range 0..4"):
         decode_request(json.dumps(body | {"pickup": 4}).encode())
+
+
+def test_drum_phrase_fills_are_validated_and_reach_the_task() -> None:
+    base = {"v": 1, "id": "f", "op": "drums", "bars": 8}
+    with pytest.raises(ProtocolError) as caught:
+        decode_request(json.dumps(base | {"fills": 1}).encode())
+    assert caught.value.field == "fills" and "2..64" in str(caught.value)
+    with pytest.raises(ProtocolError) as caught:
+        decode_request(json.dumps(base | {"fill_intensity": 1.5}).encode())
+    assert caught.value.field == "fill_intensity"
+    task = request_to_task(decode_request(json.dumps(base | {"fills": 4, "fill_intensity": 0.8}).encode()), 3)
+    assert (task.fills, task.fill_intensity) == (4, 0.8)
