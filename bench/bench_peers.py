@@ -32,11 +32,15 @@ four, the chords and bass styles) and plays the first bar of drums from its groo
 the peer writes all of it with its model, as a T5 infiller would.
 
 Cases: those of bench_speed.py, plus ``ping`` (ZeroMQ ``ping`` against an XML-RPC no-op).
-Cold start: each server spawned afresh, process start to its first reply to a ping; the peer
-builds its model before it serves, DAWBridge loads its model in the background (the time to
-the model serving is printed too).
+Cold start: each server spawned afresh, process start to its first reply to a ping (DAWBridge
+as bench_start.py measures it, its modules compiled beforehand). The peer builds its model
+before it serves; DAWBridge loads its model in the background, so the time from its process
+start to its first fill reply is printed too.
 
-    nice -n 5 .venv/bin/python bench/bench_peers.py [--runs 20] [--quick] [--cold 3]
+    nice -n 5 .venv/bin/python bench/bench_peers.py [--runs 20] [--quick] [--cold 3] [--tree REV]
+
+``--tree`` serves DAWBridge from a git revision (or a folder) as bench_speed.py does; by
+default it is served from this working tree.
 
 Needs ``transformers`` (``pip install -e ".[bench]"``).
 """
@@ -48,6 +52,7 @@ import importlib.util
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import xmlrpc.client
 from collections.abc import Callable
@@ -58,9 +63,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_harmonize import _free_port, start_engine  # noqa: E402
-from bench_speed import CASES  # noqa: E402
+from bench_speed import CASES, checkout  # noqa: E402
+from bench_start import cold_start as engine_cold_start  # noqa: E402
 
-from bridge.client import Client, EngineUnreachable  # noqa: E402
+from bridge.client import Client  # noqa: E402
 from bridge.protocol import Clip  # noqa: E402
 from bridge.serve.convert import clip_to_part  # noqa: E402
 from models.net import vocab as V  # noqa: E402
@@ -124,10 +130,6 @@ def peer_command(port: int) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--serve-peer", str(port)]
 
 
-def engine_command(address: str) -> list[str]:
-    return [sys.executable, "-m", "bridge.cli.main", "serve", "--bind", address, "--device", "cpu"]
-
-
 # --- token counts -----------------------------------------------------------------------------
 
 def role_of(clip: dict[str, Any]) -> str:
@@ -189,30 +191,34 @@ def wait_until_answered(probe: Callable[[], object], started: float, limit: floa
         try:
             probe()
             return time.perf_counter() - started
-        except (EngineUnreachable, OSError):
+        except OSError:
             time.sleep(0.02)
     raise SystemExit(f"no reply within {limit:.0f} s")
 
 
-def cold_start(command: list[str], probe: Callable[[], object]) -> float:
-    """Seconds from spawning ``command`` to its first reply to ``probe``; the process is ended."""
+def peer_cold_start() -> float:
+    """Seconds from spawning the peer's server to its first reply to a ping; the process is ended."""
+    port = _free_port()
+    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/")
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(peer_command(port), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        return wait_until_answered(probe, started)
+        return wait_until_answered(proxy.ping, started)
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def cold_starts(rounds: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"DAWBridge": [], "peer": []}
+def cold_starts(rounds: int, root: Path) -> dict[str, list[float]]:
+    """Seconds from process start: DAWBridge's first ping reply and first fill reply (bench_start.py's
+    measure), the peer's first ping reply; one start of each per round."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "bridge", "models"], cwd=root, check=True)
+    out: dict[str, list[float]] = {"DAWBridge": [], "DAWBridge fill": [], "peer": []}
     for _ in range(rounds):
-        address, port = f"tcp://127.0.0.1:{_free_port()}", _free_port()
-        with Client(address, timeout=0.5) as client:
-            out["DAWBridge"].append(cold_start(engine_command(address), lambda: client.request(PING)))
-        proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/")
-        out["peer"].append(cold_start(peer_command(port), proxy.ping))
+        first = engine_cold_start(root, *CASES["fill"], None)
+        out["DAWBridge"].append(first["ping"])
+        out["DAWBridge fill"].append(first["fill"])
+        out["peer"].append(peer_cold_start())
     return out
 
 
@@ -266,22 +272,11 @@ def print_table(times: dict[str, dict[str, list[float]]], counts: dict[str, dict
         print(f"{case:<30}{ours * scale:>9.3f}{unit:<2}{peer * scale:>7.3f}{unit:<2}{peer / ours:>7.2f}x{shown}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="3 rounds and one cold start each")
-    parser.add_argument("--cold", type=int, default=3, help="cold starts of each server")
-    parser.add_argument("--serve-peer", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if importlib.util.find_spec("transformers") is None:
-        raise SystemExit('bench_peers.py needs transformers for the peer: pip install -e ".[bench]"')
-    if args.serve_peer:
-        serve_peer(args.serve_peer)
-        return 0
-    runs, cold = (3, 1) if args.quick else (args.runs, args.cold)
-    colds = cold_starts(cold)
+def measure(root: Path, runs: int) -> tuple[dict[str, Any], dict[str, dict[str, list[float]]],
+                                            dict[str, dict[str, list[int]]], float]:
+    """Both servers started, a warm-up round, then ``runs`` interleaved rounds."""
     address, port = f"tcp://127.0.0.1:{_free_port()}", _free_port()
-    engine, load_s = start_engine(address, "cpu", None)
+    engine, load_s = start_engine(address, "cpu", None, root)
     peer = subprocess.Popen(peer_command(port), cwd=ROOT, stdout=subprocess.DEVNULL)
     proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/", allow_none=True)
     times, counts = empty_times(), empty_counts()
@@ -296,15 +291,38 @@ def main() -> int:
         for proc in (engine, peer):
             proc.terminate()
             proc.wait(10)
+    return peer_info, times, counts, load_s
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="3 rounds and one cold start each")
+    parser.add_argument("--cold", type=int, default=3, help="cold starts of each server")
+    parser.add_argument("--tree", help="git revision (or folder) to serve instead of this working tree")
+    parser.add_argument("--serve-peer", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if importlib.util.find_spec("transformers") is None:
+        raise SystemExit('bench_peers.py needs transformers for the peer: pip install -e ".[bench]"')
+    if args.serve_peer:
+        serve_peer(args.serve_peer)
+        return 0
+    runs, cold = (3, 1) if args.quick else (args.runs, args.cold)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = checkout(args.tree, Path(tmp) / "tree") if args.tree else ROOT
+        colds = cold_starts(cold, root)
+        peer_info, times, counts, load_s = measure(root, runs)
     ours = our_parameters()
+    print(f"DAWBridge served from {args.tree or 'this working tree'}")
     print(f"parameters: dawbridge-small {ours:,}, peer T5 {peer_info['parameters']:,} "
           f"({peer_info['parameters'] / ours - 1:+.1%}); transformers {peer_info['transformers']}, "
           f"peer torch threads {peer_info['threads']}")
     print_table(times, counts, runs)
     print(f"cold start, process start to first ping reply (median of {cold}): "
           f"DAWBridge {statistics.median(colds['DAWBridge']):.2f} s, peer {statistics.median(colds['peer']):.2f} s "
-          f"(model built before serving)")
-    print(f"DAWBridge process start to model serving: {load_s:.2f} s")
+          f"(model built before serving); DAWBridge to its first fill reply "
+          f"{statistics.median(colds['DAWBridge fill']):.2f} s")
+    print(f"DAWBridge process start to model serving (the measured engine): {load_s:.2f} s")
     return 0
 
 
