@@ -241,6 +241,8 @@ class _Row:
                 return [V.POS0 + first]  # the voice goes on where its last note ended
             due = self._cadence_due(c)
             if due is not None and first <= due < last:
+                if self.notes + 1 >= c.max_notes:  # the span's last note is the cadence's
+                    return [V.POS0 + due]
                 last, out = due + 1, []  # the cadence's note is still to come: no end before it
             out += [V.POS0 + p for p in range(first, last) if p % 12 in GRID]
             if self.pos >= 0 and not c.monophonic and len(self.at_pos) < MAX_CHORD:

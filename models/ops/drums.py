@@ -110,6 +110,10 @@ CYMBALS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride", 
 CORE_KIT = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare", "closed_hat", "open_hat", "ride", "crash"))
 TIME_KEEPERS = frozenset(DRUM_CLASSES[c] for c in ("closed_hat", "open_hat", "ride"))
 FILL_VOICES = tuple(DRUM_CLASSES[c] for c in ("low_tom", "mid_tom", "high_tom", "crash"))
+# A fill plays into the next downbeat: a hit of the kick, snare, toms or crash is due on its last
+# beat (and the fill keeps to them from there). Without it the model may end a fill early and
+# leave the bar silent before the downbeat.
+LAST_BEAT = frozenset(DRUM_CLASSES[c] for c in ("kick", "snare")) | frozenset(FILL_VOICES)
 
 
 def to_classes(notes: tuple[Note, ...] | list[Note]) -> list[Note]:
@@ -358,7 +362,8 @@ def build_fill(task: FillTask, block: int = 1024) -> Rewrite:
     least = min(most, max(1, round(_lerp(FILL_MIN, task.intensity) * scale)))
     track = Track("drums", DRUM_PITCHES, min_notes=least, max_notes=most,
                   fill_bars=frozenset(range(first_bar, last_bar + 1)),
-                  emphasis=tuple((p, FILL_EMPHASIS * task.intensity ** FILL_CURVE) for p in FILL_VOICES))
+                  emphasis=tuple((p, FILL_EMPHASIS * task.intensity ** FILL_CURVE) for p in FILL_VOICES),
+                  cadence=(max(lo, hi - V.TICKS_PER_BEAT), LAST_BEAT) if LAST_BEAT else None)
     header = Header(guess_style(clip), clip.time_signature, None, clip.tempo)
     the_plan = plan(header, track, kept, [(lo, hi)], last_bar - from_bar + 1, tpb, first_bar=from_bar, end_tick=hi)
     amount = task.humanize

@@ -44,6 +44,9 @@ class Track:
     free_lengths: bool = False
     legato: bool = False  # a monophonic line goes on where its last note ended (no rests)
     longest: int = 0  # > 0: the longest note the model may write (ticks)
+    # (absolute tick, pitches): a note of one of these pitches is due at the tick, and the notes
+    # after it keep to them (decoding's Constraints.cadence), e.g. a fill's hit on its last beat
+    cadence: tuple[int, frozenset[int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ def _bar_body(segments: list[Segment], track: Track, in_bar: list[QNote], kept: 
                 prior=track.prior,
                 emphasis=track.emphasis,
                 accents=tuple((t - start, p, b) for t, p, b in track.accents if first <= t < min(stop, end)),
+                cadence=track.cadence if track.cadence is not None and first <= track.cadence[0] < min(stop, end) else None,
             )))
     if emitted < len(in_bar):
         _force(segments, _tokens(in_bar[emitted:], start, track.role))

@@ -102,6 +102,15 @@ def test_a_fill_is_about_as_busy_as_the_groove_and_plays_into_the_downbeat(shipp
         assert any(n.start >= 7.0 for n in fill)  # thinned, not cut short
 
 
+@pytest.mark.parametrize("intensity", [0.2, 0.5, 0.8])
+def test_every_fill_strikes_its_last_beat(shipped: Composer, intensity: float) -> None:
+    last_beat = {DRUM_CLASSES[c] for c in ("kick", "snare")} | TOMS_CRASH
+    for seed in range(3):
+        for (part,) in shipped.run(FillTask(groove(3), intensity=intensity, humanize=0.0,
+                                            sampling=Sampling(candidates=2, seed=seed))):
+            assert any(11.0 <= n.start < 12.0 and DRUM_PITCH_MAP[n.pitch] in last_beat for n in part.notes)
+
+
 def test_thinning_drops_the_softest_time_keeping_first_and_the_last_beat_last() -> None:
     hat, snare, tom = DRUM_CLASSES["closed_hat"], DRUM_CLASSES["snare"], DRUM_CLASSES["low_tom"]
     notes = [Note(hat, i * 0.5, 0.25, 60 + i) for i in range(8)] + [Note(snare, 1.0, 0.25, 40),
