@@ -12,7 +12,16 @@ import re
 MAX_NOTES_PER_CLIP = 8192  # the protocol's limit (bridge/protocol.py)
 MAX_CLIP_BEATS = 1024.0
 KINDS = ("melody", "chords", "bass", "drums", "other")
-KEY_PATTERN = re.compile(r"^[A-G](#|b)? (major|minor)$")
+# Keys as the protocol reads them (bridge/protocol.py, models/keys.py; mirrored here, as the
+# scripts cannot import the engine): a tonic letter, an optional sharp or flat (music21's "-"
+# too, before a space or the end), a mode word; sent in the canonical form "F# minor".
+KEY_PATTERN = re.compile(r"^\s*([A-Ga-g])([#\u266fb\u266d]|-(?=\s|$))?\s*([A-Za-z]*)\s*$")
+KEY_ACCIDENTALS = {None: "", "#": "#", "\u266f": "#", "b": "b", "\u266d": "b", "-": "b"}
+KEY_MODES = {"": "major", "M": "major", "maj": "major", "major": "major",
+             "m": "minor", "min": "minor", "minor": "minor"}
+ACCEPTED_KEYS = ('a tonic A..G (either case) with an optional # or b, then major, maj, M, minor, min or m '
+                 '(nothing means major), e.g. "C major", "c major", "C", "Cm", "F#m", "Bb minor", "A min"')
+MAX_KEY_CHARS = 32
 DENOMINATORS = (1, 2, 4, 8, 16, 32)
 DRUM_CHANNEL = 9
 BASS_MEDIAN_BELOW = 52  # E3: a part whose median pitch is lower is a bass part
@@ -136,15 +145,25 @@ def _add_optional(clip, tempo, key, name, kind):
             raise ValueError("tempo must be in range 10..400 BPM, got {:g}".format(tempo))
         clip["tempo"] = tempo
     if key is not None:
-        if not KEY_PATTERN.match(key):
-            raise ValueError('key must look like "C major" or "F# minor", got {!r}'.format(key))
-        clip["key"] = key
+        clip["key"] = canonical_key(key)
     if name is not None:
         clip["name"] = str(name)[:256]
     if kind is not None:
         if kind not in KINDS:
             raise ValueError("kind must be one of {}, got {!r}".format(", ".join(KINDS), kind))
         clip["kind"] = kind
+
+
+def canonical_key(name):
+    """The canonical form of a key as a producer types it, as the engine reads it:
+    canonical_key("F#m") == "F# minor", canonical_key("c") == "C major"; raises ValueError
+    listing the accepted spellings."""
+    match = KEY_PATTERN.match(name) if isinstance(name, str) and len(name) <= MAX_KEY_CHARS else None
+    mode = None if match is None else KEY_MODES.get(match.group(3) if match.group(3) == "M" else match.group(3).lower())
+    if mode is None:
+        raise ValueError("key must be {} (at most {} characters); got {!r}".format(
+            ACCEPTED_KEYS, MAX_KEY_CHARS, name))
+    return "{}{} {}".format(match.group(1).upper(), KEY_ACCIDENTALS[match.group(2)], mode)
 
 
 def _overlap_share(notes):
@@ -199,3 +218,48 @@ def clip_label(op, clip, index, count):
     if detail and detail.lower() != noun.lower():
         label = "{} ({})".format(label, detail)
     return label
+
+
+def _candidates(result):
+    candidates = result.get("candidates") if isinstance(result, dict) else None
+    return [c for c in candidates or [] if isinstance(c, dict)]
+
+
+def chord_plan(result):
+    """The chords a harmonize result follows, ``[(start beat, symbol), ...]``: those of its
+    first candidate that carries any (every candidate of one request follows the same plan)."""
+    for candidate in _candidates(result):
+        plan = [(float(c["start"]), str(c["symbol"])) for c in candidate.get("chords") or []
+                if isinstance(c, dict) and "start" in c and "symbol" in c]
+        if plan:
+            return plan
+    return []
+
+
+def progression_text(plan, length, time_signature=(4, 4)):
+    """A chord plan as a producer writes one (and ``dawbridge harmonize --chords`` reads it): a
+    symbol per chord, with ``:beats`` where it does not last a bar: "Am F C G", "Am:2 G:2 F"."""
+    bar = time_signature[0] * 4.0 / time_signature[1]
+    words = []
+    for index, (start, symbol) in enumerate(plan):
+        end = plan[index + 1][0] if index + 1 < len(plan) else max(float(length), start)
+        beats = round(end - start, 3)
+        words.append(symbol if beats <= 0 or abs(beats - bar) < 1e-3 else "{}:{:g}".format(symbol, beats))
+    return " ".join(words)
+
+
+def result_notes(result, clip=None):
+    """What a result says beside its clips, for the producer: "chords Am F C G" (the plan a
+    harmonize result follows, in the metre of ``clip``, the clip sent) and the engine's
+    warnings, once each."""
+    clip = clip or {}
+    plan = chord_plan(result)
+    notes = []
+    if plan:
+        length = clip.get("length", plan[-1][0])
+        notes.append("chords " + progression_text(plan, length, clip.get("time_signature") or (4, 4)))
+    for candidate in _candidates(result):
+        for warning in candidate.get("warnings") or []:
+            if str(warning) not in notes:
+                notes.append(str(warning))
+    return notes

@@ -10,10 +10,13 @@ import pytest
 from bridge.protocol import REQUEST_ADAPTER
 from daw_scripts.common.clips import (
     candidates_from_result,
+    chord_plan,
     clip_label,
     guess_kind,
     make_clip,
     make_note,
+    progression_text,
+    result_notes,
 )
 from daw_scripts.common.settings import defaults, request_fields
 
@@ -151,3 +154,18 @@ def test_clip_label():
     assert clip_label("drums", {"kind": "drums"}, 0, 1) == "Drums"
     assert clip_label("vary", {"kind": "melody"}, 0, 2) == "Variation 1/2 (melody)"
     assert clip_label("continue", {}, 2, 4) == "Continuation 3/4"
+
+
+def test_the_chord_plan_of_a_result_reads_as_a_producer_writes_chords():
+    plan = [{"start": 0.0, "symbol": "Am"}, {"start": 4.0, "symbol": "F"}, {"start": 8.0, "symbol": "C"},
+            {"start": 10.0, "symbol": "G/B"}]
+    result = {"candidates": [{"clips": [], "chords": []}, {"clips": [], "chords": plan, "warnings": ["w"]},
+                             {"clips": [], "chords": plan, "warnings": ["w", "x"]}]}
+    assert chord_plan(result) == [(0.0, "Am"), (4.0, "F"), (8.0, "C"), (10.0, "G/B")]
+    assert progression_text(chord_plan(result), 12.0) == "Am F C:2 G/B:2"
+    assert progression_text(chord_plan(result), 14.0) == "Am F C:2 G/B"
+    assert progression_text([(0.0, "D"), (3.0, "A7")], 6.0, (3, 4)) == "D A7"
+    assert result_notes(result, {"length": 14.0, "time_signature": [4, 4]}) == [
+        "chords Am F C:2 G/B", "w", "x"]
+    assert result_notes({"candidates": [{"clips": [], "warnings": ["w"]}]}) == ["w"]
+    assert chord_plan(None) == [] and result_notes({}) == [] and result_notes({"candidates": ["?"]}) == []
