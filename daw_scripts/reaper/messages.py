@@ -16,6 +16,8 @@ CANNOT_SEND = "The selection cannot be sent to the engine: {error}."
 EMPTY_RESULT = "The engine answered, but with no notes to insert."
 NOTES_REFUSED = ("REAPER refused {count} of the notes of '{title}', so the new takes are "
                  "incomplete. Undo it (Ctrl/Cmd+Z) and run the action again.")
+RESULT_NOTE = "DAWBridge: {title} of '{name}': {note}\n"
+NO_NAME = "the selection"
 PROGRESS = "DAWBridge: {title}... {percent}% ({seconds} s). Run a DAWBridge action again to cancel."
 BUSY = ("DAWBridge is still working on '{title}' (started {seconds} s ago).\n\n"
         "Cancel it?  Yes: stop it.  No: let it finish.")

@@ -2,7 +2,9 @@
 
 The requests go out at once; then a ``defer`` tick (about 30 a second) polls for replies, keeps
 a progress tooltip by the mouse pointer, and watches for a cancel. When every request has its
-answer the results are inserted in one undo point and the tooltip goes away.
+answer the results are inserted in one undo point and the tooltip goes away; what a result
+says beside its clips (the chords a harmonization follows, the engine's warnings) goes to
+REAPER's console, a line each.
 
 Cancelling: while a request runs, ExtState ``DAWBridge/running`` says so. Running any DAWBridge
 action again then offers to cancel it (it sets ``DAWBridge/cancel``, which the next tick sees).
@@ -12,7 +14,7 @@ If the user terminates the script instead (REAPER asks when its action is run ag
 
 import traceback
 
-from ..common.clips import candidates_from_result
+from ..common.clips import candidates_from_result, result_notes
 from ..common.engine_client import EngineClient, PendingRequest
 from ..common.errors import CANCELLED, EngineError, EngineUnreachable, unreachable_message
 from ..common.zmtp import ConnectProbe
@@ -147,6 +149,8 @@ class Run(object):
         message, lost = None, 0
         if placements:
             lost = writing.insert(self.host, self.op, placements, "DAWBridge: " + self.title)[1]
+        for job, pending in done:
+            self._say_notes(job, pending.result)
         if lost:
             message = messages.NOTES_REFUSED.format(title=self.title, count=lost)
         elif failed and done:
@@ -156,6 +160,14 @@ class Run(object):
         elif not placements:
             message = messages.EMPTY_RESULT
         self._end(message)
+
+    def _say_notes(self, job, result):
+        """Put what a result says beside its clips (a harmonization's chords, the engine's
+        warnings) in REAPER's console, a line each."""
+        clip = job.fields.get("clip")
+        for note in result_notes(result, clip):
+            name = (clip or {}).get("name") or messages.NO_NAME
+            self.host.ShowConsoleMsg(messages.RESULT_NOTE.format(title=self.title, name=name, note=note))
 
     def _show_progress(self):
         now = self.host.now()

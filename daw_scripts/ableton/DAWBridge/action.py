@@ -39,13 +39,15 @@ class Action(object):
         return self.pending.progress
 
     def poll(self, song):
-        """None while the engine works; then the message for the status bar."""
+        """None while the engine works; then the message for the status bar: where the result
+        went, and what it says beside its clips (a harmonization's chords, warnings)."""
         if self.pending.poll() is None:
             return None
         if self.pending.error is not None:
             return describe_error(self.pending.error)
         report = placement.place(song, self.selection, self.op, self.pending.result, self.style)
-        return "{}: {}".format(self.title, report)
+        notes = clips.result_notes(self.pending.result, self.pending.fields.get("clip"))
+        return "; ".join(["{}: {}".format(self.title, report)] + notes)
 
     def cancel(self):
         self.pending.cancel()

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import socket
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from daw_scripts.common import settings as common_settings
 from daw_scripts.reaper.catalog import ACTIONS, EXT_SECTION, action_script
+from tests.daw_scripts.common.progression import wait_for_model
 from tests.daw_scripts.reaper.fake_reaper import PPQ, FakeReaper, Item
 from tests.daw_scripts.reaper.scripted_composer import ScriptedComposer
 
@@ -67,6 +70,20 @@ def engine(start_engine, composer, reaper) -> str:
     return address
 
 
+WEIGHTS = os.environ.get("DAWBRIDGE_TEST_WEIGHTS")  # None: the shipped model
+CANDIDATES = 2
+
+
+@pytest.fixture
+def shipped(start_engine, reaper) -> str:
+    """An engine serving the shipped weights (or $DAWBRIDGE_TEST_WEIGHTS); skips without them.
+    The fake REAPER's settings point at it, asking for CANDIDATES candidates."""
+    address = str(start_engine(weights=WEIGHTS).address)
+    wait_for_model(address)
+    configure(reaper, address=address, candidates=CANDIDATES, timeout=120.0)
+    return address
+
+
 @pytest.fixture
 def free_address() -> str:
     """A loopback address where nothing listens."""
@@ -87,3 +104,8 @@ def tracks_after(fake: FakeReaper, source_name: str, count: int):
     names = [t.name for t in fake.project.tracks]
     index = names.index(source_name)
     return fake.project.tracks[index + 1:index + 1 + count]
+
+
+def unselected(items: list[Item]) -> list[Item]:
+    """Items as they are apart from their selection, which the action moves to the new ones."""
+    return [replace(item, selected=0) for item in items]

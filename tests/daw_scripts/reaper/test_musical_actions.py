@@ -5,8 +5,6 @@ inserted note can be checked in beats and in seconds, across a tempo change and 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from daw_scripts.reaper import messages
@@ -17,6 +15,7 @@ from tests.daw_scripts.reaper.conftest import (
     run_action,
     script_for,
     tracks_after,
+    unselected,
 )
 from tests.daw_scripts.reaper.fake_reaper import PPQ
 
@@ -35,11 +34,6 @@ def tempo_change_project(fake):
     track = fake.add_track("Melody")
     item = fake.add_midi_item(track, 4.0, 8.0, MELODY, name="Tune")
     return track, item
-
-
-def unselected(items):
-    """Items as they are apart from their selection, which the action moves to the new ones."""
-    return [replace(item, selected=0) for item in items]
 
 
 def note_seconds(fake, item, take_index=0):

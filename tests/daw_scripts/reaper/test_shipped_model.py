@@ -8,8 +8,6 @@ An op the shipped model cannot do (or no shipped weights at all) skips with the 
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import replace
 
 import pytest
@@ -17,11 +15,9 @@ import pytest
 from daw_scripts.common.clips import make_clip
 from daw_scripts.common.engine_client import EngineClient
 from daw_scripts.common.errors import EngineError
-from tests.daw_scripts.reaper.conftest import configure, run_action
+from tests.daw_scripts.reaper.conftest import CANDIDATES, run_action
 from tests.daw_scripts.reaper.fake_reaper import PPQ
 
-WEIGHTS = os.environ.get("DAWBRIDGE_TEST_WEIGHTS")  # None: the shipped model
-CANDIDATES = 2
 TUNE = [(67, 0.0, 1.0, 96), (69, 1.0, 1.0, 90), (71, 2.0, 1.0, 96), (72, 3.0, 1.0, 100),
         (74, 4.0, 2.0, 96), (72, 6.0, 1.0, 90), (71, 7.0, 1.0, 90), (69, 8.0, 1.0, 96),
         (67, 9.0, 3.0, 100)]
@@ -29,23 +25,6 @@ GROOVE = [(36 if b % 2 == 0 else 38, b * 1.0, 0.5, 100, 9) for b in range(12)] +
          [(42, b * 0.5, 0.25, 70, 9) for b in range(24)]
 NOUNS = {"harmonize": "Harmony", "drums": "Drums", "fill": "Fill", "vary": "Variation",
          "continue": "Continuation", "restyle": "Restyle"}
-
-
-@pytest.fixture
-def shipped(start_engine, reaper) -> str:
-    """An engine serving the shipped weights (or $DAWBRIDGE_TEST_WEIGHTS); skips without them."""
-    address = str(start_engine(weights=WEIGHTS).address)
-    with EngineClient(address) as client:
-        deadline = time.monotonic() + 120
-        while True:
-            info = client.request("info", timeout=10)
-            if info["model"] or info["model_error"] != "the model is loading" or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-    if not info["model"]:
-        pytest.skip(f"no shipped model: {info['model_error']}")
-    configure(reaper, address=address, candidates=CANDIDATES, timeout=120.0)
-    return address
 
 
 def require(address: str, op: str, fields: dict) -> None:
