@@ -17,6 +17,7 @@ LABEL_QUALITIES = ("", "m", "dim", "aug", "7", "m7", "maj7", "dim7", "m7b5")
 MISSING = 0.6  # cost of a chord tone nobody plays, in beats of sounding weight
 SEVENTH = 0.15  # a seventh chord must explain this much more than its triad
 TEMPLATES = [Chord(root, q) for q in LABEL_QUALITIES for root in range(12)]
+RELEASE = 0.5  # a keys clip: a note held into a beat that ends within this share of it is a release
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,19 @@ def label(sounding: dict[int, float], bass: int | None = None) -> Chord | None:
     return chord
 
 
-def beat_labels(voices: Sequence[Part], length: float, step: float = 1.0, spread: int = 0) -> list[Chord | None]:
+def beat_labels(voices: Sequence[Part], length: float, step: float = 1.0, spread: int = 0,
+                tail: float = 0.0) -> list[Chord | None]:
     """One label per ``step`` beats over all ``voices`` (Bach's four, or a keys part): None where
     nothing sounds. The lowest note is the chord's bass when it lies ``spread`` semitones or
-    more below the next one (a keys player's inversions are not a bass line)."""
+    more below the next one (a keys player's inversions are not a bass line). A note struck
+    before the span that ends within its first ``tail`` share is left out (a keys player's
+    release past the bar line, not part of the next chord)."""
     notes = [n for part in voices for n in part.notes]
     out: list[Chord | None] = []
     t = 0.0
     while t < length - 1e-9:
-        here = [n for n in notes if n.start < t + step - 1e-9 and n.end > t + 1e-9]
+        here = [n for n in notes if n.start < t + step - 1e-9 and n.end > t + 1e-9
+                and not (n.start < t - 1e-9 and n.end <= t + tail * step + 1e-9)]
         struck = sorted({n.pitch for n in here if n.start <= t + 1e-9} or {n.pitch for n in here})
         bass = struck[0] % 12 if struck and (len(struck) == 1 or struck[1] - struck[0] >= spread) else None
         out.append(label(weights(here, t, t + step, 2.0 * step), bass))
@@ -82,7 +87,7 @@ def progression(part: Part, step: float = 1.0) -> list[ChordSpan]:
     the next change (silent beats continue the chord before them); a slash chord only where a
     bass note stands apart below the rest."""
     spans: list[ChordSpan] = []
-    for i, chord in enumerate(beat_labels([part], part.length, step, spread=7)):
+    for i, chord in enumerate(beat_labels([part], part.length, step, spread=7, tail=RELEASE)):
         start = i * step
         if chord is None or (spans and spans[-1].chord == chord):
             continue

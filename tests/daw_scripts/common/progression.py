@@ -63,12 +63,8 @@ def check_voicing(notes: list[tuple[int, float, float]]) -> None:
 
 
 CHECKS = {"bass": check_bass, "chords": check_voicing}  # what each harmonize style must hold
-# Held past the next bar line, as a keys player changes chords legato.
-LEGATO = pytest.mark.xfail(strict=True, reason=(
-    "the chord reading gives a chord's release tail past the next bar line the weight of a note "
-    "struck there (models/harmony/detect.py weights): Am F C G is read as Am Fmaj7 F Fmaj7 C "
-    "Cmaj7 G, a bar's first beat labelled with the chord before it"))
-HELD = pytest.mark.parametrize("held", [0.0, pytest.param(0.1, marks=LEGATO)], ids=["released", "legato"])
+# Released at the bar line, or held past it as a keys player changes chords legato.
+HELD = pytest.mark.parametrize("held", [0.0, 0.1], ids=["released", "legato"])
 
 
 def record_requests(monkeypatch) -> list[engine_client.PendingRequest]:
