@@ -39,3 +39,14 @@ def test_bach_labels_are_mostly_triads_and_sevenths_of_the_key() -> None:
     inside = sum(c.pitch_classes <= f_sharp_minor for c in labels)
     assert inside / len(labels) > 0.75
     assert labels[-1].root in (6, 1)  # closes on the tonic or (a half close) on the dominant
+
+
+def test_a_keys_clip_held_past_the_bar_line_reads_as_played() -> None:
+    chords = [(57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62)]  # Am F C G
+    for held in (0.02, 0.25, 0.5):  # released late, as a keys player changes chords legato
+        notes = tuple(Note(p, 4.0 * bar, 4.0 + held, 80) for bar, chord in enumerate(chords) for p in chord)
+        spans = progression(Part(notes, 16.0, (4, 4), 100.0, kind="chords"))
+        assert [(s.start, s.chord) for s in spans] == [(4.0 * i, parse(s)) for i, s in enumerate(("Am", "F", "C", "G"))]
+    # a chord struck before the bar line and held through it is the next bar's (an anticipation)
+    notes = tuple(Note(p, 0.0, 3.5, 80) for p in chords[0]) + tuple(Note(p, 3.5, 4.5, 80) for p in chords[1])
+    assert [s.chord for s in progression(Part(notes, 8.0, (4, 4), 100.0, kind="chords"))] == [parse("Am"), parse("F")]
