@@ -1,9 +1,9 @@
 """The groove prior: what a drum part's own recent bars say about its next bar.
 
 A drummer's next bar mostly repeats what the groove keeps returning to: hits that recur in
-most of the last few bars come back, a one-off variation usually does not (on Groove MIDI
-validation, predicting the hits found in at least two of the last four bars scores a kick/snare
-onset F1 of 0.75 where repeating the last bar scores 0.70). The prior turns the context bars
+most of the last few bars come back, a one-off variation usually does not (on the 120 Groove MIDI
+validation windows of `dawbridge eval --ops`, predicting the hits found in at least two of the
+last four bars scores a kick/snare onset F1 of 0.703 where repeating the last bar scores 0.607). The prior turns the context bars
 into per-position hit probabilities, and decoding multiplies the model's distribution by them
 (a product of experts): the model still writes every token, places the ghost notes and fills
 it believes in, and chooses velocities, but leans on the groove the clip established.
