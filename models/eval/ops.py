@@ -223,13 +223,15 @@ def real_fills(pieces: Sequence[Piece]) -> dict[str, float]:
     for p in pieces:
         if p.labels.get("beat_type") == "beat":
             beats.setdefault(p.labels.get("session", ""), []).append(density(p.first, 0, p.first.length))
-    ratios, share = [], []
+    ratios, share, into = [], [], []
     for p in pieces:
         session = p.labels.get("session", "")
         if p.labels.get("beat_type") == "fill" and session in beats and p.first.notes:
             ratios.append(density(p.first, 0, p.first.length) / float(np.mean(beats[session])))
             share.append(_toms_share(p.first.notes))
-    return {"fills": len(ratios), "density_ratio": _median(ratios), "toms_crash_share": _mean(share)}
+            into.append(any(p.first.length - 1.0 <= n.start < p.first.length for n in p.first.notes))
+    return {"fills": len(ratios), "density_ratio": _median(ratios), "toms_crash_share": _mean(share),
+            "plays_the_last_beat": _mean(into)}
 
 
 def _toms_share(notes: Sequence[Note]) -> float:
@@ -240,7 +242,7 @@ def _toms_share(notes: Sequence[Note]) -> float:
 def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int) -> dict[str, dict[str, float]]:
     out = {}
     for intensity in (0.2, 0.5, 0.8):
-        ratios, share, voiced, early = [], [], [], []
+        ratios, share, voiced, early, into = [], [], [], [], []
         for i, (context, _, _) in enumerate(cases):
             (part,) = composer.run(FillTask(context, intensity=intensity, humanize=0.0,
                                             sampling=Sampling(seed=seed + i)))[0]
@@ -251,9 +253,10 @@ def eval_fill(composer: Composer, cases: list[tuple[Part, Part, str]], seed: int
                 share.append(_toms_share(fill))
             voiced.append(any(DRUM_PITCH_MAP.get(n.pitch) in TOMS_CRASH for n in fill))
             early.append(any(DRUM_PITCH_MAP.get(n.pitch) == DRUM_CLASSES["crash"] and n.start >= 15.75 for n in fill))
+            into.append(any(15.0 <= n.start < 16.0 for n in fill))
         out[f"model_intensity_{intensity}"] = {"fills": len(ratios), "density_ratio": _median(ratios),
                                               "toms_crash_share": _mean(share), "with_toms_or_crash": _mean(voiced),
-                                              "crash_a_16th_early": _mean(early)}
+                                              "crash_a_16th_early": _mean(early), "plays_the_last_beat": _mean(into)}
     base = [_toms_share([n for n in c.notes if n.start >= 12]) for c, _, _ in cases]
     out["repeat_groove"] = {"fills": len(cases), "density_ratio": 1.0, "toms_crash_share": _mean(base)}
     return out
