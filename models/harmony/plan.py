@@ -3,7 +3,8 @@
 A search over key-relative chords, one per harmonic step (the metre's beat: a quarter in
 4/4 and 3/4, a dotted quarter in 6/8, 9/8 and 12/8, a half note in 2/2, 3/2 and 4/2). What it
 weighs, all learnt from the training chorales (models/weights/harmony.json):
-- the melody around the step, read by the emission networks (models/harmony/emission.py);
+- the whole melody, read step by step by small bidirectional networks
+  (models/harmony/emission.py);
 - transitions that depend on where the step falls in the bar (a new bar favours a change);
 - the close: a melody ending on a note of the tonic chord ends on the tonic.
 Forward-backward gives each step's chords a probability over all paths, and each step takes
@@ -31,9 +32,16 @@ STATES = [Chord(root, q) for root in range(12) for q in STATE_QUALITIES]
 S = len(STATES)
 INDEX = {(c.root, c.quality): i for i, c in enumerate(STATES)}
 POSITIONS = 3  # a step's place in the bar: 0 the downbeat, 1 another strong beat, 2 a weak one
-# (S, S): pitch classes two chords share over those either holds
+
+
+def agreement(a: frozenset[int], b: frozenset[int]) -> float:
+    """Pitch classes two sets share over those either holds (what chord agreement averages)."""
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+# (S, S): the agreement of every two chords
 _PCS = [c.pitch_classes for c in STATES]  # each once: a property builds its set at every read
-OVERLAP = np.array([[len(a & b) / len(a | b) for b in _PCS] for a in _PCS])
+OVERLAP = np.array([[agreement(a, b) for b in _PCS] for a in _PCS])
 
 
 @dataclass(frozen=True)
@@ -41,16 +49,16 @@ class Weights:
     """How much each term counts in the search (1.0 = as counted)."""
 
     emission: float = 0.0  # the melody note sounding on the step, as counted (the HMM's emission)
-    network: float = 1.0  # the emission network's reading of the melody window around the step
+    network: float = 1.0  # the emission networks' reading of the whole melody at the step
     prior: float = 0.5  # how much of the chords' overall frequency the network's reading gives back
-    transition: float = 1.0
+    transition: float = 0.65  # the networks see the neighbouring steps too, so the moves count less
     cadence: float = 0.0  # chords and moves at phrase ends, by what chorales do there
     final: bool = True  # the last step is a tonic chord
     posterior: bool = True  # each step's chord weighed over all paths, not the single best path
     overlap: bool = True  # ... the chord sharing most pitch classes with them (else the likeliest)
 
 
-HMM = Weights(emission=1.0, network=0.0, final=False, posterior=False)
+HMM = Weights(emission=1.0, network=0.0, transition=1.0, final=False, posterior=False)
 FORBIDDEN = -1e5  # a step score below this rules the chord out (a key lock, the closing tonic)
 
 
@@ -202,7 +210,7 @@ def chord_at(plan: Sequence[ChordSpan], beat: float) -> Chord | None:
 
 
 def window(melody: Part, tonic: int, mode: str, step: float, n: int, offset: float = 0.0) -> np.ndarray:
-    """The emission network's input for every step of ``melody`` (see models/harmony/emission.py)."""
+    """The emission networks' input for every step of ``melody`` (see models/harmony/emission.py)."""
     rel = [Note(x.pitch - tonic, x.start, x.duration) for x in melody.notes]
     positions = [position(k, melody.time_signature, offset) for k in range(n)]
     return features(rel, step, n, melody_features(rel, step, n), positions, phrase_ends(melody, step, n),

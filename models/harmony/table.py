@@ -4,7 +4,9 @@
 Each training chorale is labelled per harmonic step from Bach's four voices (template matching,
 models/harmony/detect.py) and counted per mode, key-relative: chord transitions by bar
 position, melody pitch classes under each chord, chords at phrase ends and the moves into
-them, first and last chords. Rebuild with ``python -m models.harmony.table --build``.
+them, first and last chords. The emission networks (models/harmony/emission.py) learn from the
+same labels and from how well each chord agrees with what the four voices sound at each step.
+Rebuild with ``python -m models.harmony.table --build``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from models.harmony.plan import (
     INDEX,
     POSITIONS,
     STATE_QUALITIES,
+    STATES,
     Planner,
     S,
+    agreement,
     onset_matrix,
     phrase_ends,
     position,
@@ -33,10 +37,10 @@ from models.harmony.plan import (
 )
 from models.harmony.symbols import Chord
 from models.keys import parse_key
-from models.representation import Note, Piece
+from models.representation import Note, Part, Piece
 
 TABLE_PATH = WEIGHTS_DIR / "harmony.json"
-VERSION = 3
+VERSION = 4
 # labels outside the planner's chords, mapped onto the nearest one it has
 FOLD = {"aug": "", "sus2": "", "sus4": "", "6": "", "m6": "m", "mMaj7": "m", "7sus4": "7", "aug7": "7"}
 
@@ -53,8 +57,8 @@ def empty() -> dict[str, np.ndarray]:
 
 
 def count(pieces: Sequence[Piece], samples: list | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Per-mode counts over ``pieces``; (features, state) pairs of every labelled step are
-    appended to ``samples`` for the emission network."""
+    """Per-mode counts over ``pieces``; per chorale, (features, states, agreement) for the
+    emission networks are appended to ``samples`` (see ``emission.train``)."""
     tables = {"major": empty(), "minor": empty()}
     for piece in pieces:
         melody = piece.part("melody")
@@ -73,8 +77,8 @@ def count(pieces: Sequence[Piece], samples: list | None = None) -> dict[str, dic
         if not seen:
             continue
         if samples is not None:
-            x = window(melody, tonic, mode, step, n)
-            samples += [(x[k], states[k]) for k in seen]
+            labelled = np.array([-1 if s is None else s for s in states])
+            samples.append((window(melody, tonic, mode, step, n), labelled, sounding_agreement(piece, melody, tonic, step, n)))
         t["start"][states[seen[0]]] += 1
         t["final"][states[seen[-1]]] += 1
         for k in seen:
@@ -90,6 +94,23 @@ def count(pieces: Sequence[Piece], samples: list | None = None) -> dict[str, dic
     return tables
 
 
+def sounding_agreement(piece: Piece, melody: Part, tonic: int, step: float, n: int) -> np.ndarray:
+    """(n, S): per step, how well each chord with the melody's note agrees with the pitch
+    classes all four voices sound at the step's start (0 where none sounds)."""
+    out = np.zeros((n, S), dtype=np.float32)
+    voices = [x for _, part in piece.tracks for x in part.notes]
+    chords = [c.pitch_classes for c in STATES]
+    for k in range(n):
+        sound, top = _sounding(voices, k * step, tonic), _sounding(melody.notes, k * step, tonic)
+        if sound:
+            out[k] = [agreement(c | top, sound) for c in chords]
+    return out
+
+
+def _sounding(notes: Sequence[Note], t: float, tonic: int) -> frozenset[int]:
+    return frozenset((x.pitch - tonic) % 12 for x in notes if x.start <= t + 1e-6 < x.end - 1e-6)
+
+
 def build(out: Path) -> str:
     from models.data.corpus import load_all
 
@@ -97,7 +118,7 @@ def build(out: Path) -> str:
     train = [p for source in ("chorales", "jsb") for p in corpus[source] if p.split == "train"]
     samples: list = []
     tables = count(train, samples)
-    net = emission.train(np.stack([x for x, _ in samples]), np.array([y for _, y in samples]), S)
+    net = emission.train(samples, S)
     doc = {"version": VERSION, "states": [f"{c.root}:{c.quality}" for c in (Chord(i // len(STATE_QUALITIES),
            STATE_QUALITIES[i % len(STATE_QUALITIES)]) for i in range(S))],
            "source": f"{len(train)} training chorales (music21 chorales and JSB train splits)"}

@@ -112,7 +112,7 @@ def _best_voicing(top: int, chord: Chord, prev: tuple[int, int, int, int] | None
 def _cost(voices: tuple[int, ...], tones: tuple[int, ...], required: set[int],
           prev: tuple[int, ...] | None) -> float:
     pcs = [v % 12 for v in voices]
-    cost = 4.0 * len(required - set(pcs)) + 1.0 * (tones[2] not in pcs)
+    cost = 4.0 * len(required - set(pcs)) + 3.0 * (tones[2] not in pcs)  # a fifth left out: an incomplete chord
     cost += 0.8 * (pcs.count(tones[1]) > 1)  # a doubled third
     if len(tones) > 3:
         cost += 2.0 * (pcs.count(tones[3]) > 1)

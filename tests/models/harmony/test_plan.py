@@ -63,3 +63,11 @@ def test_each_step_takes_the_chord_expected_to_share_most_pitch_classes() -> Non
     assert plan.STATES[int(p.argmax())].symbol == "F#dim"
     assert plan.STATES[int(gain.argmax())].symbol == "Am"
     assert gain.max() == pytest.approx(0.36 * 0.5 + 0.32 * 0.5 + 0.32, abs=1e-6)
+
+
+def test_agreement_is_the_pitch_classes_shared_over_those_either_holds() -> None:
+    assert plan.agreement(frozenset({0, 4, 7}), frozenset({0, 4, 9})) == 0.5
+    assert plan.agreement(frozenset({0, 4, 7}), frozenset({0, 4, 7})) == 1.0
+    assert plan.agreement(frozenset(), frozenset()) == 0.0
+    c, am = parse("C"), parse("Am")
+    assert plan.OVERLAP[plan.INDEX[(c.root, c.quality)], plan.INDEX[(am.root, am.quality)]] == 0.5

@@ -114,3 +114,18 @@ def test_a_long_bass_line_keeps_its_register() -> None:
     part = voicer.bass_line(chords, 32.0, (4, 4), 100.0, "C major", frozenset({0, 2, 4, 5, 7, 9, 11}))
     pitches = [n.pitch for n in part.notes]
     assert max(pitches) - min(pitches) <= 14 and part.notes[-1].pitch == part.notes[0].pitch
+
+
+def test_chorale_triads_keep_their_fifth() -> None:
+    """A triad sounds whole where a voicing has room for it (the harmony is judged by the pitch
+    classes sounding): G to C under E, from G/B/D/G, takes a G rather than a third C."""
+    g_chord = (62, 59, 50, 43)  # soprano, alto, tenor, bass
+    alto, tenor, bass = voicer._best_voicing(64, parse("C"), g_chord, False, voicer.SATB)
+    assert {64 % 12, alto % 12, tenor % 12, bass % 12} == parse("C").pitch_classes
+    pitches = [67, 69, 71, 72, 74, 72, 71, 69, 67, 66, 67, 67]
+    symbols = ["C", "F", "G", "Am", "G", "C", "G", "F", "C", "D", "G", "G"]
+    tune = melody(in_quarters(pitches), 12.0)
+    parts = voicer.chorale(tune, plan.spans([parse(s) for s in symbols], 1.0, 12.0), 1.0)
+    for t, symbol in enumerate(symbols):
+        sounding = {pitches[t] % 12} | {n.pitch % 12 for p in parts.values() for n in p.notes if n.start <= t < n.end}
+        assert sounding == parse(symbol).pitch_classes, (t, symbol)
