@@ -194,7 +194,10 @@ def test_sigint_ends_every_note_on_every_channel(jack_server: None, tiny_weights
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert "Ctrl+C stops" in proc.stdout.readline()
+        banner = proc.stdout.readline()
+        if "Ctrl+C stops" not in banner:  # it ended before its banner: say why
+            assert proc.stderr is not None
+            pytest.fail(f"dawbridge ports ended (exit {proc.wait(5)}): {banner}{proc.stderr.read()}")
         with Keys("keys-sig", "In sig") as keys, Recorder("rec-sig", "Out sig") as rec:
             keys.send(0x90, 72, 100)
             time.sleep(0.3)  # a later onset: one at the same grid position shares the harmony
