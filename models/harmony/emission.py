@@ -203,10 +203,10 @@ def _train_one(samples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], sta
     def plain(t: torch.Tensor) -> list:
         return t.detach().double().numpy().round(4).tolist()  # in float64: 4 decimals, not float32's tail
 
-    g = net.gru
+    gru = dict(net.gru.named_parameters())  # weight_ih_l0, ..., bias_hh_l0_reverse
     return {"proj_w": plain(net.proj.weight.T), "proj_b": plain(net.proj.bias),
-            "fwd_w_ih": plain(g.weight_ih_l0), "fwd_w_hh": plain(g.weight_hh_l0),
-            "fwd_b_ih": plain(g.bias_ih_l0), "fwd_b_hh": plain(g.bias_hh_l0),
-            "bwd_w_ih": plain(g.weight_ih_l0_reverse), "bwd_w_hh": plain(g.weight_hh_l0_reverse),
-            "bwd_b_ih": plain(g.bias_ih_l0_reverse), "bwd_b_hh": plain(g.bias_hh_l0_reverse),
+            "fwd_w_ih": plain(gru["weight_ih_l0"]), "fwd_w_hh": plain(gru["weight_hh_l0"]),
+            "fwd_b_ih": plain(gru["bias_ih_l0"]), "fwd_b_hh": plain(gru["bias_hh_l0"]),
+            "bwd_w_ih": plain(gru["weight_ih_l0_reverse"]), "bwd_w_hh": plain(gru["weight_hh_l0_reverse"]),
+            "bwd_b_ih": plain(gru["bias_ih_l0_reverse"]), "bwd_b_hh": plain(gru["bias_hh_l0_reverse"]),
             "out_w": plain(net.out.weight.T), "out_b": plain(net.out.bias)}
