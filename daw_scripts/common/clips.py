@@ -160,7 +160,7 @@ def canonical_key(name):
     listing the accepted spellings."""
     match = KEY_PATTERN.match(name) if isinstance(name, str) and len(name) <= MAX_KEY_CHARS else None
     mode = None if match is None else KEY_MODES.get(match.group(3) if match.group(3) == "M" else match.group(3).lower())
-    if mode is None:
+    if match is None or mode is None:
         raise ValueError("key must be {} (at most {} characters); got {!r}".format(
             ACCEPTED_KEYS, MAX_KEY_CHARS, name))
     return "{}{} {}".format(match.group(1).upper(), KEY_ACCIDENTALS[match.group(2)], mode)
