@@ -506,7 +506,7 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
                 st.accept(chunk[0])
             chunk += _without_choice(st)
             if GUESSES and i not in shadow:
-                chunk += _guessed(st, len(chunk))
+                chunk += _guessed(st, len(chunk), alone=len(active) == 1)
             read[i] = chunk
             chunks.append(chunk)
         cache.forget(forget)
@@ -561,13 +561,13 @@ def _check(st: _Row, sampler: Sampler | None, logits: np.ndarray, at: list[int])
     return None
 
 
-def _guessed(st: _Row, start: int) -> list[int]:
+def _guessed(st: _Row, start: int, alone: bool) -> list[int]:
     """Read on a guess: up to ``GUESSES`` choices the row's lookup guesses (as far as its record
-    says, :meth:`Lookup.reach`; each one allowed
-    there), each followed by what comes without a choice; ``start`` = the tokens the row reads
-    before them in this pass. The guesses are kept on the row to be checked."""
+    says, :meth:`Lookup.reach`; ``alone``: the row is the pass's only one), each allowed there
+    and followed by what comes without a choice; ``start`` = the tokens the row reads before
+    them in this pass. The guesses are kept on the row to be checked."""
     run: list[int] = []
-    reach = st.lookup.reach(GUESSES)
+    reach = st.lookup.reach(GUESSES, alone)
     while len(st.guesses) < reach and not st.done:
         allowed = st.allowed()
         token = st.lookup.guess(st.tokens)
