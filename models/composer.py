@@ -62,7 +62,7 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
         # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
-        voiced = int(setup.first is not None and first == 0)  # candidate 0: the plan's own voicing
+        voiced = setup.voiced if first == 0 else 0  # a redraw's rows are all decoded
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
         tokens = decode(model, setup.plan, rows - voiced, sampler, progress=progress, should_stop=should_stop,
                         first_row=voiced) if rows > voiced else []
@@ -200,7 +200,7 @@ def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int]:
         parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
         return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
 
-    return setup.plan, finish, int(setup.first is not None)
+    return setup.plan, finish, setup.voiced
 
 
 PLANNERS: dict[str, Planner] = {"harmonize": harmonize_plan}

@@ -11,11 +11,10 @@ import statistics
 from collections.abc import Sequence
 
 from models.constants import DRUM_CLASSES
-from models.decoding.decoding import Segment
 from models.net import vocab as V
 from models.net.tokenizer import bar_ticks, decode
 from models.ops import humanize
-from models.ops.drums import phrase_priors, to_classes
+from models.ops.drums import phrase_priors, to_classes, two_bar_priors
 from models.ops.groove import GroovePrior
 from models.ops.regions import (
     QNote,
@@ -145,9 +144,7 @@ def build(task: ContinueTask, block: int = 1024) -> Rewrite:
     if phrase is not None:  # a two-bar phrase goes on as one: each bar leans on its own kind
         the_plan = phrase_priors(the_plan, phrase, tpb, first_bar=start // tpb - len(phrase))
     elif priors:
-        the_plan = dataclasses.replace(the_plan, segments=[Segment(s.forced, dataclasses.replace(
-            s.generate, prior=priors[(s.generate.bar_start // tpb - start // tpb) % 2]))
-            if s.generate is not None else s for s in the_plan.segments])
+        the_plan = two_bar_priors(the_plan, priors, tpb, first_bar=start // tpb)
     length = task.bars * tpb / V.TICKS_PER_BEAT
     shift = start / V.TICKS_PER_BEAT
     amount = humanize.amount_of(clip.notes, clip.tempo) if drum else 0.0

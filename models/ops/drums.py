@@ -212,6 +212,12 @@ def phrase_priors(the_plan: Plan, segment: Sequence[Sequence[grooves.Hit]], tpb:
         bars = [bar for seg in (segment, *more) for b, bar in enumerate(seg) if b % 2 == parity] or [segment[0]]
         notes = [(b * tpb + t, c) for b, bar in enumerate(bars) for t, c, _ in bar]
         priors.append(GroovePrior.from_bars(notes, range(len(bars)), tpb, weight, limit=len(bars)))
+    return two_bar_priors(the_plan, priors, tpb, first_bar)
+
+
+def two_bar_priors(the_plan: Plan, priors: Sequence[GroovePrior | None], tpb: int, first_bar: int) -> Plan:
+    """``the_plan`` with each generated bar under ``priors[0]`` or ``priors[1]`` by its place in
+    a two-bar phrase (bar ``first_bar`` at place 0)."""
     segments = [Segment(s.forced, dataclasses.replace(
         s.generate, prior=priors[(s.generate.bar_start // tpb - first_bar) % 2])) if s.generate is not None else s
         for s in the_plan.segments]

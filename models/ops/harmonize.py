@@ -61,6 +61,12 @@ class Setup:
     first: Realize | None = None  # the first candidate is voiced from the plan, the others decoded
     warning: str | None = None
 
+    @property
+    def voiced(self) -> int:
+        """Candidates ahead of the decoded ones that are voiced from the plan instead (0 or 1):
+        their rows are not decoded, and :func:`finish` makes them from no tokens."""
+        return int(self.first is not None)
+
 
 def scale_pitches(key: str) -> frozenset[int]:
     tonic, mode = parse_key(key)
