@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     train, valid = token_sets(args)
     init = args.init or (DEFAULT_WEIGHTS if args.data is not None else None)
     if init is not None:
-        model, _ = checkpoint.load(checkpoint.stem_of(init), device)
+        model, _ = checkpoint.load(checkpoint.stem_of(init), device, grow=True)
         model.train()
     else:
         model = GPT(GPTConfig(**asdict(PRESETS[args.preset]))).to(device)

@@ -17,7 +17,7 @@ import torch
 
 from models.constants import VOICE_RANGES
 from models.net import vocab as V
-from models.net.tokenizer import encode
+from models.net.tokenizer import ChordEvent, encode
 from models.representation import Piece
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ SOURCE_WEIGHTS = {
     "chorales": 0.30, "jsb": 0.10, "chorale_chords": 0.12, "chorale_bass": 0.10,
     "folk": 0.18, "groove": 0.20, "user": 1.0,
 }
+TRACK_IDS = np.array(list(V.TRK.values()))
 KEY_IDS = np.array([V.VOCAB.id(f"KEY_{k}") for k in V.KEYS[1:]])  # 24 keys: 12 major, 12 minor
 
 
@@ -69,13 +70,34 @@ def shift_range(piece: Piece) -> tuple[int, int]:
     return (lo, hi) if lo <= hi else (0, 0)
 
 
+def harmonies(pieces: dict[str, list[Piece]]) -> dict[str, list[ChordEvent]]:
+    """The harmony of every four-voice piece (a chorale), read beat by beat from its voices as
+    the chord planner's training labels are, by source; a part derived from a chorale (its
+    chord pad, its bass line) shares it through the chorale's source."""
+    from models.harmony import detect, plan
+
+    out: dict[str, list[ChordEvent]] = {}
+    for group in pieces.values():
+        for piece in group:
+            melody = piece.part("melody")
+            if melody is None or not all(piece.part(r) for r in ("bass", "tenor", "alto")):
+                continue
+            step = plan.step_beats(melody.time_signature)
+            labels = detect.beat_labels([p for _, p in piece.tracks], melody.length, step)
+            out[piece.source] = [(s.start, s.chord.root, s.chord.quality, s.chord.bass)
+                                 for s in plan.spans(labels, step, melody.length)]
+    return out
+
+
 def build(pieces: dict[str, list[Piece]]) -> TokenSet:
     names = sorted(pieces)
+    lanes = harmonies(pieces)
     chunks, offsets, sources, shifts = [], [0], [], []
     for si, name in enumerate(names):
         for piece in pieces[name]:
             try:
-                toks = encode(piece, fill_bars=_fill_bars(piece))
+                harmony = lanes.get(piece.source.split("#")[0], ())
+                toks = encode(piece, fill_bars=_fill_bars(piece), harmony=harmony)
             except ValueError as exc:
                 log.debug("skipping %s: %s", piece.source, exc)
                 continue
@@ -101,6 +123,11 @@ def transpose_tokens(seq: np.ndarray, shift: int) -> np.ndarray:
     out = seq.copy()
     pitch = (out >= V.PITCH0) & (out < V.PITCH0 + 128)
     out[pitch] = out[pitch] + shift
+    chord = (out >= V.CHORD0) & (out < V.CHORD0 + 12 * len(V.CHORD_QUALITIES))
+    quality, root = np.divmod(out[chord].astype(np.int64) - V.CHORD0, 12)
+    out[chord] = V.CHORD0 + 12 * quality + (root + shift) % 12
+    slash = (out >= V.SLASH0) & (out < V.SLASH0 + 12)
+    out[slash] = V.SLASH0 + (out[slash].astype(np.int64) - V.SLASH0 + shift) % 12
     keyed = np.isin(out, KEY_IDS)
     if keyed.any():
         index = np.searchsorted(KEY_IDS, out[keyed])
@@ -109,8 +136,22 @@ def transpose_tokens(seq: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
+LANELESS = 0.25  # share of training windows whose chord lanes are left out
+
+
+def without_lanes(seq: np.ndarray) -> np.ndarray:
+    """``seq`` with its chord lanes left out (each HARM up to the bar's first track), as music
+    whose harmony nobody wrote down reads: a live harmonization has no plan to give."""
+    harm = seq == V.HARM
+    marks = harm | np.isin(seq, TRACK_IDS) | (seq == V.BAR)
+    last = np.maximum.accumulate(np.where(marks, np.arange(len(seq)), -1))  # the latest marker
+    return seq[(last < 0) | ~harm[np.maximum(last, 0)]]
+
+
 class WindowSampler:
-    """Random training windows of ``block + 1`` tokens (inputs and shifted targets)."""
+    """Random training windows of ``block + 1`` tokens (inputs and shifted targets); with
+    ``augment``, transposed within the voices' ranges and, one time in four, without their chord
+    lanes, so that the model serves music with a plan and without one."""
 
     def __init__(self, data: TokenSet, block: int, seed: int, weights: dict[str, float] | None = None,
                  augment: bool = True) -> None:
@@ -126,7 +167,10 @@ class WindowSampler:
         piece = self.data.tokens[self.data.offsets[i]:self.data.offsets[i + 1]].astype(np.int64)
         bars = np.flatnonzero(piece == V.BAR)
         start = int(self.rng.choice(bars)) if len(bars) and self.rng.random() < 0.7 else HEADER
-        body = piece[start:start + self.block + 1 - HEADER]
+        if self.augment and self.rng.random() < LANELESS:
+            body = without_lanes(piece[start:start + 2 * self.block])[:self.block + 1 - HEADER]
+        else:
+            body = piece[start:start + self.block + 1 - HEADER]
         seq = np.concatenate([piece[:HEADER], body])
         if self.augment:
             lo, hi = self.data.shifts[i]

@@ -57,7 +57,7 @@ def save(model: GPT, stem: Path, meta: dict[str, Any], half: bool = True) -> Non
     stem.with_suffix(".json").write_text(json.dumps(side, indent=1))
 
 
-def read_side(stem: Path) -> dict[str, Any]:
+def read_side(stem: Path, grow: bool = False) -> dict[str, Any]:
     path = stem.with_suffix(".json")
     try:
         side = json.loads(path.read_text())
@@ -67,15 +67,22 @@ def read_side(stem: Path) -> dict[str, Any]:
         raise CheckpointError(f"unreadable {path}: {exc}") from exc
     if side.get("format") != CHECKPOINT_FORMAT or side.get("version") != CHECKPOINT_VERSION:
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} v{CHECKPOINT_VERSION} file")
-    if side.get("tokens") != list(VOCAB.tokens):
+    tokens = side.get("tokens")
+    older = grow and isinstance(tokens, list) and 0 < len(tokens) < len(VOCAB) and tokens == list(VOCAB.tokens[:len(tokens)])
+    if tokens != list(VOCAB.tokens) and not older:
         raise CheckpointError(f"{path} was trained with another token vocabulary (format {side.get('token_format')})")
     return side
 
 
-def load(stem: Path, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[GPT, dict[str, Any]]:
-    side = read_side(stem)
+def load(stem: Path, device: str = "cpu", dtype: torch.dtype = torch.float32,
+         grow: bool = False) -> tuple[GPT, dict[str, Any]]:
+    """The model at ``stem``. With ``grow`` (to train on from older weights), weights of an
+    earlier token format whose vocabulary this one extends load too: the new tokens' embeddings
+    start as small random vectors, every other weight as trained."""
+    side = read_side(stem, grow)
+    known = len(side["tokens"])
     try:
-        config = GPTConfig(**side["config"])
+        config = GPTConfig(**{**side["config"], "vocab_size": len(VOCAB)} if grow else side["config"])
         model = GPT(config)
     except (TypeError, ValueError, AssertionError) as exc:  # GPT asserts n_embd % n_head == 0
         raise CheckpointError(f"bad config in {stem}.json: {str(exc) or 'n_embd must be a multiple of n_head'}") from exc
@@ -87,6 +94,10 @@ def load(stem: Path, device: str = "cpu", dtype: torch.dtype = torch.float32) ->
         raise CheckpointError(f"corrupt {stem}.safetensors: {exc}") from exc
     if "wte.weight" not in state:
         raise CheckpointError(f"{stem}.safetensors does not match its config: it has no wte.weight tensor")
+    if grow and known < len(VOCAB):
+        old = state["wte.weight"].float()
+        fresh = torch.randn(len(VOCAB) - known, old.shape[1], generator=torch.Generator().manual_seed(0)) * old.std() * 0.5
+        state["wte.weight"] = torch.cat([old, fresh])
     state["head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})

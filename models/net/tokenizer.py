@@ -1,4 +1,4 @@
-"""Pieces <-> token ids (format v1, see models/net/vocab.py and docs/tokens.md).
+"""Pieces <-> token ids (format v2, see models/net/vocab.py and docs/tokens.md).
 
 ``encode`` quantizes onsets to the grid (the nearest 16th or 8th-triplet point), durations to
 the duration table and velocities to 8 bins; ``decode`` turns a token stream back into parts.
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from models.net import vocab as V
 from models.representation import Note, Part, Piece
+
+ChordEvent = tuple[float, int, str, "int | None"]  # start beat, root pitch class, quality, bass or None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,30 @@ def note_tokens(notes: Iterable[tuple[int, int, int, int]], velocity: bool) -> l
     return out
 
 
+def harmony_lane(chords: Sequence[ChordEvent], bar: int, ticks_per_bar: int) -> list[int]:
+    """A bar's chord lane: HARM, then every chord sounding in the bar at its position (sorted
+    ``chords`` each sound until the next one; the one held over the bar line is restated at
+    position 0, so that every bar names its own harmony)."""
+    start, end = bar * ticks_per_bar, (bar + 1) * ticks_per_bar
+    out = [V.HARM]
+    held: list[int] | None = None
+    for beat, root, quality, bass in chords:
+        tick = snap(beat * V.TICKS_PER_BEAT)
+        if tick >= end:
+            break
+        chord = V.chord_tokens(root, quality, bass)
+        if tick <= start:
+            held = chord
+            continue
+        if held is not None:
+            out += [V.POS0] + held
+            held = None
+        out += [V.POS0 + tick - start] + chord
+    if held is not None:
+        out += [V.POS0] + held
+    return out
+
+
 def quantize_part(part: Part, role: str, bars: int, ticks_per_bar: int) -> list[list[tuple[int, int, int, int]]]:
     """Notes of one part as per-bar lists of (pos, pitch, duration ticks, velocity)."""
     per_bar: list[list[tuple[int, int, int, int]]] = [[] for _ in range(bars)]
@@ -94,8 +120,9 @@ def _one_per_onset(notes: list[tuple[int, int, int, int]]) -> list[tuple[int, in
     return sorted(kept.values())
 
 
-def encode(piece: Piece, fill_bars: Sequence[int] = ()) -> list[int]:
-    """A whole piece -> token ids, BOS .. EOS."""
+def encode(piece: Piece, fill_bars: Sequence[int] = (), harmony: Sequence[ChordEvent] = ()) -> list[int]:
+    """A whole piece -> token ids, BOS .. EOS; with ``harmony`` (its chords, in time order)
+    every bar leads with its chord lane."""
     first = piece.first
     header = Header(piece.style, first.time_signature, first.key, first.tempo)
     tpb = bar_ticks(first.time_signature)
@@ -108,6 +135,8 @@ def encode(piece: Piece, fill_bars: Sequence[int] = ()) -> list[int]:
         out.append(V.BAR)
         if bar in fills:
             out.append(V.FILL)
+        if harmony:
+            out += harmony_lane(harmony, bar, tpb)
         for role, per_bar in quantized:
             out.append(V.TRK[role])
             out += note_tokens(per_bar[bar], velocity=role in V.VELOCITY_ROLES)
@@ -133,6 +162,8 @@ def decode(tokens: Sequence[int], length: float | None = None,
             break
         if toks[i] == V.BAR:
             bar, role, pos = bar + 1, None, 0
+        elif toks[i] == V.HARM:
+            role = None  # the chord lane holds no notes
         elif tok.startswith("TRK_"):
             role, pos = tok[4:], 0
             notes.setdefault(role, [])

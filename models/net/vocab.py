@@ -1,10 +1,16 @@
-"""The token vocabulary (format v1): every token the model reads or writes, and the grid.
+"""The token vocabulary (format v2): every token the model reads or writes, and the grid.
 
 A sequence is a header of control tokens followed by bars; inside a bar each track of the piece
 appears in a fixed role order, even when empty, so the bar structure is always explicit:
 
     BOS STYLE_x METER_x KEY_x TEMPO_x
-    BAR [FILL] TRK_melody POS_p PITCH_n DUR_d VEL_v ... TRK_bass ... BAR ... EOS
+    BAR [FILL] [HARM POS_p CHORD_r_q [SLASH_b] ...] TRK_melody POS_p PITCH_n DUR_d VEL_v ... TRK_bass ... BAR ... EOS
+
+A piece with a harmony (the chorales and the parts derived from them, and every harmonization)
+leads each bar with its chord lane: ``HARM``, then each chord sounding in the bar at its
+position (the chord held over the bar line restated at position 0), root and quality in one
+token and an inversion's bass note after it. Format v2 added these tokens at the end of the
+vocabulary, so every v1 token keeps its id.
 
 A note is ``[POS] PITCH DUR [VEL]``; VEL only on drum tracks (the pitched corpora carry no
 dynamics, and every token is a decoding step). POS is left out when the note starts where the previous note
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 
 from models.keys import parse_key
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TICKS_PER_BEAT = 12
 MAX_BAR_BEATS = 8
 MAX_BAR_TICKS = TICKS_PER_BEAT * MAX_BAR_BEATS
@@ -54,6 +60,11 @@ DURATIONS = (1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 15, 16, 18, 20, 21, 24, 27, 30,
 VELOCITY_EDGES = (30, 48, 62, 76, 90, 104, 118)  # bins 0..7
 VELOCITY_CENTRES = (22, 40, 56, 70, 84, 98, 112, 124)
 SPECIALS = ("PAD", "BOS", "EOS", "BAR", "FILL")
+# The chord qualities of the harmony lane: what a template match reads from four voices or a
+# keys part (models/harmony/detect.py). A producer's other qualities are read as the nearest of
+# these (their exact tones still bind the voices through the decoder's chord guide).
+CHORD_QUALITIES = ("", "m", "dim", "aug", "7", "m7", "maj7", "dim7", "m7b5")
+NEAREST_QUALITY = {"sus2": "", "sus4": "", "6": "", "m6": "m", "mMaj7": "m", "7sus4": "7", "aug7": "aug"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,10 @@ class Vocab:
         tokens += [f"PITCH_{p}" for p in range(128)]
         tokens += [f"DUR_{d}" for d in DURATIONS]
         tokens += [f"VEL_{v}" for v in range(len(VELOCITY_CENTRES))]
+        # format v2: the harmony lane, appended so that the v1 ids stay
+        tokens += ["HARM"]
+        tokens += [f"CHORD_{PITCH_NAMES[r]}_{q or 'maj'}" for q in CHORD_QUALITIES for r in range(12)]
+        tokens += [f"SLASH_{PITCH_NAMES[b]}" for b in range(12)]
         return cls(tuple(tokens))
 
     def __post_init__(self) -> None:
@@ -100,6 +115,18 @@ PITCH0 = VOCAB.id("PITCH_0")
 DUR0 = VOCAB.id(f"DUR_{DURATIONS[0]}")
 VEL0 = VOCAB.id("VEL_0")
 TRK = {r: VOCAB.id(f"TRK_{r}") for r in ROLE_ORDER}
+HARM = VOCAB.id("HARM")
+CHORD0 = VOCAB.id("CHORD_C_maj")  # CHORD0 + 12 * quality index + root
+SLASH0 = VOCAB.id("SLASH_C")  # SLASH0 + bass pitch class
+
+
+def chord_tokens(root: int, quality: str, bass: int | None = None) -> list[int]:
+    """A chord of the harmony lane: CHORD_<root>_<quality> [SLASH_<bass>] (no position)."""
+    quality = NEAREST_QUALITY.get(quality, quality)
+    out = [CHORD0 + 12 * CHORD_QUALITIES.index(quality) + root % 12]
+    if bass is not None and bass % 12 != root % 12:
+        out.append(SLASH0 + bass % 12)
+    return out
 
 
 def meter_token(time_signature: tuple[int, int]) -> int:

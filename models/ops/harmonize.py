@@ -26,7 +26,14 @@ from models.harmony.detect import ChordSpan
 from models.harmony.symbols import Chord
 from models.keys import estimate_key, parse_key
 from models.net import vocab as V
-from models.net.tokenizer import Header, bar_ticks, header_tokens, note_tokens, quantize_part
+from models.net.tokenizer import (
+    Header,
+    bar_ticks,
+    harmony_lane,
+    header_tokens,
+    note_tokens,
+    quantize_part,
+)
 from models.representation import Note, Part
 
 STYLE_ROLES = {
@@ -244,8 +251,9 @@ def _span(own: tuple[int, int], role: tuple[int, int], user: tuple[int, int] | N
 
 def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
                locked_key: str | None, shift: int, spans: Sequence[ChordSpan]) -> Plan:
-    """The decoding plan of the model's voices: the melody as the context of every bar, each
-    voice generated under its range, the key lock and the chord guide. A metre the token
+    """The decoding plan of the model's voices: the plan's chord lane and the melody as the
+    context of every bar, each voice generated under its range, the key lock and the chord
+    guide. A metre the token
     format has no name for (4/2) is written in shorter bars it has (2/2), beats unchanged."""
     moved = replace(moved, time_signature=token_metre(moved.time_signature))
     tpb = bar_ticks(moved.time_signature)
@@ -264,8 +272,10 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
                     for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
     cadence = final_cadence(melody_spans, music_key, allowed.get("bass", frozenset()))
+    lanes = [(s.start, s.chord.root, s.chord.quality, s.chord.bass) for s in spans]
     for bar in range(bars):
-        segments.append(Segment(forced=[V.BAR, V.TRK["melody"]] + note_tokens(per_bar[bar], velocity=False)))
+        lane = harmony_lane(lanes, bar, tpb) if lanes else []
+        segments.append(Segment(forced=[V.BAR, *lane, V.TRK["melody"]] + note_tokens(per_bar[bar], velocity=False)))
         sounding = bool(per_bar[bar]) or _held_into(per_bar, bar, tpb)
         for role in order:
             segments.append(Segment(forced=[V.TRK[role]]))

@@ -96,8 +96,30 @@ def chorale_soprano(name: str, bars: int) -> Part:
                 kind="melody")
 
 
+def _lane(names: list[str], i: int) -> list[str]:
+    """The chord lane's tokens from ``i`` (after HARM): (POS CHORD [SLASH])*, positions rising."""
+    j, pos = i, -1
+    while names[j].startswith("POS_"):
+        assert int(names[j][4:]) > pos and names[j + 1].startswith("CHORD_"), names[j:j + 2]
+        pos = int(names[j][4:])
+        j += 3 if names[j + 2].startswith("SLASH_") else 2
+    return names[i:j]
+
+
+def lanes_of(tokens: list[int]) -> list[list[tuple[int, str]]]:
+    """Per bar, the chord lane's (position, CHORD token[+SLASH token])."""
+    names = [V.VOCAB.tokens[t] for t in tokens]
+    out: list[list[tuple[int, str]]] = []
+    for i, tok in enumerate(names):
+        if tok == "HARM":
+            lane = _lane(names, i + 1)
+            out.append([(int(lane[k][4:]), "+".join(x for x in lane[k + 1:k + 3] if not x.startswith("POS_")))
+                        for k in range(len(lane)) if lane[k].startswith("POS_")])
+    return out
+
+
 def bars_of(tokens: list[int]) -> list[dict[str, list[tuple[int, int, int]]]]:
-    """The token grammar, checked: BAR [FILL], then tracks in role order, notes as
+    """The token grammar, checked: BAR [FILL] [HARM chord lane], then tracks in role order, notes as
     [POS] PITCH DUR [VEL];
     returns per bar {role: [(pos, pitch, duration ticks)]}."""
     names = [V.VOCAB.tokens[t] for t in tokens]
@@ -112,6 +134,8 @@ def bars_of(tokens: list[int]) -> list[dict[str, list[tuple[int, int, int]]]]:
             bars.append({})
             role = None
             i += names[i + 1] == "FILL"
+            if names[i + 1] == "HARM":
+                i += 1 + len(_lane(names, i + 2))
         elif tok.startswith("TRK_"):
             new = tok[4:]
             assert role is None or V.ROLE_ORDER.index(new) > V.ROLE_ORDER.index(role), names[i - 3:i + 1]

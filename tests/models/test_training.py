@@ -234,3 +234,88 @@ def test_fine_tune_on_an_empty_folder_says_so(tmp_path: Path, tiny_weights: Path
     with pytest.raises(SystemExit, match="no usable MIDI files"):
         main(["--data", str(tmp_path / "empty"), "--init", str(tiny_weights), "--run-dir", str(tmp_path / "r"),
               "--device", "cpu"])
+
+
+# --- chord lanes ----------------------------------------------------------------------------------
+
+def test_chorales_and_their_derived_parts_carry_the_chorales_harmony() -> None:
+    from models.data.derive import derived_sources
+
+    four = chorale("bwv25.6.mxl")
+    data = build({"chorales": [four], **derived_sources([four])})
+    lanes = {}
+    for i, name in enumerate(data.names):
+        seq = names(data.tokens[data.offsets[i]:data.offsets[i + 1]])
+        assert seq.count("BAR") == seq.count("HARM") == four.first.bars
+        lanes[name] = [t for t in seq if t.startswith(("CHORD_", "SLASH_"))]
+    assert lanes["chorales"] == lanes["chorale_bass"] == lanes["chorale_chords"]
+    assert lanes["chorales"][0] == "CHORD_C_maj" and len(lanes["chorales"]) >= 2 * four.first.bars
+
+
+@needs_groove
+def test_drums_have_no_chord_lane() -> None:
+    data = build({"groove": [groove("drummer1/session1/1")]})
+    assert V.HARM not in data.tokens
+
+
+def test_transposing_moves_chord_roots_and_slash_notes_round_the_octave() -> None:
+    from models.data.derive import derived_sources
+
+    four = chorale("bwv66.6.mxl")
+    data = build({"chorales": [four], **derived_sources([four])})
+    tokens = data.tokens.astype(np.int64)
+    lane = [(i, t) for i, t in enumerate(names(tokens)) if t.startswith(("CHORD_", "SLASH_"))]
+    assert len(lane) > 30 and any(t.startswith("SLASH_") for _, t in lane)
+    for shift in (-6, -1, 5):
+        moved = names(transpose_tokens(tokens, shift))
+        for i, before in lane:
+            family, root, *quality = before.split("_")
+            assert moved[i].split("_")[0] == family and moved[i].split("_")[2:] == quality  # the quality stays
+            assert (V.PITCH_NAMES.index(moved[i].split("_")[1]) - V.PITCH_NAMES.index(root)) % 12 == shift % 12
+
+
+def test_windows_without_lanes_keep_every_bar_and_note() -> None:
+    from models.data.dataset import LANELESS, without_lanes
+    from models.data.derive import derived_sources
+
+    four = [chorale(n) for n in CHORALES]
+    data = build({"chorales": four, **derived_sources(four)})
+    tokens = data.tokens.astype(np.int64)
+    stripped = without_lanes(tokens)
+    assert not np.isin(stripped, [V.HARM, *range(V.CHORD0, len(V.VOCAB))]).any()
+    assert np.array_equal(stripped, tokens[(tokens < V.HARM) & ~_lane_positions(tokens)])
+    sampler = WindowSampler(data, block=64, seed=0)
+    laned = [V.HARM in sampler.window() for _ in range(200)]
+    assert abs((1 - np.mean(laned)) - LANELESS) < 0.1  # about one window in four has none
+
+
+def _lane_positions(tokens: np.ndarray) -> np.ndarray:
+    """POS tokens inside chord lanes (between HARM and the bar's first track)."""
+    inside, out = False, np.zeros(len(tokens), dtype=bool)
+    for i, t in enumerate(tokens):
+        if t == V.HARM:
+            inside = True
+        elif t == V.BAR or t in V.TRK.values():
+            inside = False
+        out[i] = inside
+    return out
+
+
+def test_weights_of_the_earlier_vocabulary_grow_into_this_one(tmp_path: Path) -> None:
+    from models.net.transformer import GPT, GPTConfig
+
+    old = GPT(GPTConfig(vocab_size=V.HARM, block_size=32, n_layer=1, n_head=2, n_embd=32)).eval()
+    stem = tmp_path / "old"
+    checkpoint.save(old, stem, {"name": "v1"}, half=False)
+    side = json.loads(stem.with_suffix(".json").read_text())
+    side["tokens"], side["token_format"] = side["tokens"][:V.HARM], 1
+    stem.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(checkpoint.CheckpointError, match="another token vocabulary"):
+        checkpoint.load(stem)
+    grown, _ = checkpoint.load(stem, grow=True)
+    assert grown.config.vocab_size == len(V.VOCAB)
+    assert torch.equal(grown.wte.weight[:V.HARM], old.wte.weight)
+    assert grown.wte.weight[V.HARM:].abs().max() > 0
+    probe = torch.tensor([[V.BOS, V.BAR, V.TRK["melody"], V.POS0, V.PITCH0 + 60]])
+    with torch.no_grad():
+        assert torch.allclose(grown(probe)[..., :V.HARM], old(probe), atol=1e-5)

@@ -123,11 +123,11 @@ def test_guidance_away_from_a_contrast_header(model: GPT) -> None:
     c = Constraints("drums", bar_start=0, bar_ticks=48, end_tick=48, pitches=kit, min_notes=4, max_notes=16)
     head = header_tokens(Header("rock", (4, 4), None, 120.0))
     plain = Plan([Segment(forced=head + [V.BAR, V.TRK["drums"]]), Segment(generate=c), Segment(forced=[V.EOS])])
-    alone = decode(model, plain, 3, Sampler(seed=2))
+    alone = decode(model, plain, 3, Sampler(seed=3))
     same = dataclasses.replace(plain, contrast=head, guidance=3.0)
-    assert decode(model, same, 3, Sampler(seed=2)) == alone
+    assert decode(model, same, 3, Sampler(seed=3)) == alone
     other = dataclasses.replace(plain, contrast=header_tokens(Header("jazz", (4, 4), None, 120.0)), guidance=3.0)
-    guided = decode(model, other, 3, Sampler(seed=2))
+    guided = decode(model, other, 3, Sampler(seed=3))
     assert len(guided) == 3 and guided != alone
     for row in guided:
         assert row[:len(head)] == head

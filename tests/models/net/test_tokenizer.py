@@ -4,6 +4,7 @@ test says how many notes quantization moved, changed or merged."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from models.constants import DEFAULT_VELOCITY, DRUM_CLASSES
@@ -211,3 +212,30 @@ def test_hand_made_drums_on_the_grid_round_trip_exactly() -> None:
     part = Part(hits, 4.0, (4, 4), 120.0, None, kind="drums")
     _, parts = decode(encode(Piece((("drums", part),), "rock", "test")), 4.0)
     assert parts["drums"].notes == hits
+
+
+# --- the chord lane (format v2) -------------------------------------------------------------------
+
+def test_chord_lane_names_every_chord_sounding_in_its_bar() -> None:
+    from models.net.tokenizer import harmony_lane
+
+    chords = [(0.0, 0, "", None), (2.0, 7, "7", 11), (6.0, 9, "m", None), (9.5, 2, "sus4", None)]
+    assert names(harmony_lane(chords, 0, 48)) == ["HARM", "POS_0", "CHORD_C_maj", "POS_24", "CHORD_G_7", "SLASH_B"]
+    # the chord held over the bar line is restated at position 0
+    assert names(harmony_lane(chords, 1, 48)) == ["HARM", "POS_0", "CHORD_G_7", "SLASH_B", "POS_24", "CHORD_A_m"]
+    # a quality the lane has no token for is read as its nearest (sus4 -> major); 9.5 snaps to tick 18
+    assert names(harmony_lane(chords, 2, 48)) == ["HARM", "POS_0", "CHORD_A_m", "POS_18", "CHORD_D_maj"]
+    assert names(harmony_lane([(8.0, 0, "", None)], 0, 48)) == ["HARM"]  # nothing sounds yet
+
+
+def test_chord_lanes_lead_the_bars_and_leave_the_notes_alone() -> None:
+    piece = chorale("bwv66.6.mxl")
+    harmony = [(float(b), (b * 5) % 12, "m7" if b % 2 else "", None) for b in range(int(piece.first.length))]
+    plain, laned = encode(piece), encode(piece, harmony=harmony)
+    bars = [i for i, t in enumerate(laned) if t == V.BAR]
+    assert all(laned[i + 1] == V.HARM for i in bars) and len(bars) == plain.count(V.BAR)
+    from models.data.dataset import without_lanes
+
+    assert without_lanes(np.asarray(laned)).tolist() == plain  # v1 ids unchanged, lanes only added
+    assert decode(laned)[1] == decode(plain)[1]
+    assert V.FORMAT_VERSION == 2 and V.VOCAB.tokens[:V.HARM] == V.Vocab.build().tokens[:359]

@@ -25,7 +25,7 @@ from models.ops.harmonize import (
 )
 from models.representation import Part
 from models.tasks import HarmonizeTask, Sampling
-from tests.models.music import bars_of, chorale_soprano, in_quarters, melody
+from tests.models.music import bars_of, chorale_soprano, in_quarters, lanes_of, melody
 
 EPS = 1e-6
 GRID = {0, 3, 4, 6, 8, 9}
@@ -114,6 +114,16 @@ def test_tokens_follow_the_grammar_with_exactly_the_melody_bars(composer, name: 
             assert list(bar) == ["melody", *[r for r in V.ROLE_ORDER if r in STYLE_ROLES[style]]]
         melody_back = decode_tokens(row, m.length)[1]["melody"]
         assert [n.pitch - setup.octave_shift for n in melody_back.notes] == [n.pitch for n in m.notes]
+
+
+def test_every_bar_the_model_voices_leads_with_the_plans_chord_lane(composer) -> None:
+    m = MELODIES["c_major"]
+    chords = ((0.0, "C"), (2.0, "Am"), (4.0, "F/A"), (6.0, "G7"), (7.0, "Csus4"))
+    setup = plan_harmony(m, "chorale", None, None, chords=chords)
+    row = decode(composer.model, setup.plan, 1, Sampler(seed=1))[0]
+    assert lanes_of(row) == [[(0, "CHORD_C_maj"), (24, "CHORD_A_m")],
+                             [(0, "CHORD_F_maj+SLASH_A"), (24, "CHORD_G_7"), (36, "CHORD_C_maj")]]
+    assert len(bars_of(row)) == m.bars
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -206,6 +206,6 @@ def test_accents_favour_a_hit_where_they_are(model: GPT) -> None:
                         accents=accents)
         plan_ = Plan([Segment(forced=header_tokens(HEADER) + [V.BAR, V.TRK["drums"]]), Segment(generate=c),
                       Segment(forced=[V.EOS])])
-        rows = decode(model, plan_, 8, Sampler(seed=1))
+        rows = decode(model, plan_, 16, Sampler(seed=1))
         counts[accents] = sum((30, 36) in {(round(n.start * 12), n.pitch) for n in _notes(row)} for row in rows)
-    assert counts[((30, 36, 4.0),)] >= 6 > counts[()]
+    assert counts[((30, 36, 4.0),)] >= 10 > 2 * counts[()]
