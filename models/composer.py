@@ -55,22 +55,30 @@ def pick_device(device: str) -> str:
 
 
 def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should_stop: StopCheck) -> Draw:
-    setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
-                                  task.chords, task.pickup, task.sampling.candidates)
+    setup = harmonize_setup(task)
 
     def draw(rows: int, seed: int) -> list[list[Part]]:
         # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
-        voiced = setup.voiced if first == 0 else 0  # a redraw's rows are all decoded
+        # a redraw's rows are all decoded; a first draw's voiced ones (the best plan's voicing
+        # ahead, the alternative plans' after) are made from no tokens
+        voiced, planned = (setup.voiced, len(setup.alternatives)) if first == 0 else (0, 0)
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
-        tokens = decode(model, setup.plan, rows - voiced, sampler, progress=progress, should_stop=should_stop,
-                        first_row=voiced) if rows > voiced else []
-        parts: list[dict[str, Part]] = [{}] * voiced + [decode_tokens(t, task.melody.length)[1] for t in tokens]
+        rows_decoded = rows - voiced - planned
+        tokens = decode(model, setup.plan, rows_decoded, sampler, progress=progress, should_stop=should_stop,
+                        first_row=voiced) if rows_decoded > 0 else []
+        parts: list[dict[str, Part]] = ([{}] * voiced + [decode_tokens(t, task.melody.length)[1] for t in tokens]
+                                        + [{}] * planned)
         return [harmonize.finish(setup, p, task.melody, task.style, first + row, task.sampling.seed)
                 for row, p in enumerate(parts)]
 
     return draw
+
+
+def harmonize_setup(task: HarmonizeTask) -> harmonize.Setup:
+    return harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range, task.chords, task.pickup,
+                                  task.sampling.candidates, task.sampling.seed)
 
 
 RUNNERS: dict[str, Runner] = {
@@ -181,18 +189,18 @@ def load(weights: Path, device: str) -> TransformerComposer:
 # --- several requests in shared forward passes -------------------------------------------------
 
 # plan(model, task) -> (the decoding plan, tokens -> parts, the leading candidates made without
-# decoding (finished from no tokens)): the ops run_many can batch
+# decoding, the rows decoded after them; the candidates after those are made without decoding
+# too; those made without decoding are finished from no tokens): the ops run_many can batch
 Finish = Callable[[list[int]], list[Part]]
-Planner = Callable[[GPT, Any], tuple[Plan, Finish, int]]
-Planned = tuple[int, Plan, Finish, int]  # a task's index, its plan, finish and undecoded candidates
+Planner = Callable[[GPT, Any], tuple[Plan, Finish, int, int]]
+Planned = tuple[int, Plan, Finish, int, int]  # a task's index, its plan, finish, leading undecoded, decoded rows
 Outcome = list[list[Part]] | Exception
 MAX_ROWS = 32  # candidate rows in one shared forward pass
 LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its shortest
 
 
-def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int]:
-    setup = harmonize.plan_harmony(task.melody, task.style, task.key, task.pitch_range,
-                                  task.chords, task.pickup, task.sampling.candidates)
+def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int, int]:
+    setup = harmonize_setup(task)
 
     rows = itertools.count()  # the first draw's rows, in order
 
@@ -200,7 +208,7 @@ def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int]:
         parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
         return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
 
-    return setup.plan, finish, setup.voiced
+    return setup.plan, finish, setup.voiced, setup.decoded(task.sampling.candidates)
 
 
 PLANNERS: dict[str, Planner] = {"harmonize": harmonize_plan}
@@ -226,18 +234,18 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
         except Exception as exc:  # reported per task; the others go on
             outcomes[i] = exc
     for bucket in _buckets(planned, tasks):
-        jobs = [DecodeJob(plan, tasks[i].sampling.candidates - skip,
-                          Sampler(temperature=tasks[i].sampling.temperature, seed=tasks[i].sampling.seed),
+        jobs = [DecodeJob(plan, rows, Sampler(temperature=tasks[i].sampling.temperature, seed=tasks[i].sampling.seed),
                           progress=progress[i], should_stop=should_stop[i], first_row=skip)
-                for i, plan, _, skip in bucket]
+                for i, plan, _, skip, rows in bucket]
         started = time.perf_counter()
         decoded = decode_many(composer.model, jobs)
         log.debug("%d requests, %d rows decoded together in %.3f s", len(jobs),
                   sum(job.rows for job in jobs), time.perf_counter() - started)
-        for (i, _, finish, skip), tokens in zip(bucket, decoded, strict=True):
+        for (i, _, finish, skip, rows), tokens in zip(bucket, decoded, strict=True):
+            after = tasks[i].sampling.candidates - skip - rows
             outcomes[i] = tokens if isinstance(tokens, Exception) else _finish_many(
-                composer, tasks[i], [finish([]) for _ in range(skip)] + [finish(t) for t in tokens],
-                progress[i], should_stop[i])
+                composer, tasks[i], [finish([]) for _ in range(skip)] + [finish(t) for t in tokens]
+                + [finish([]) for _ in range(after)], progress[i], should_stop[i])
     return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
 
@@ -264,7 +272,7 @@ def _buckets(planned: list[Planned], tasks: list[Task]) -> list[list[Planned]]:
     buckets: list[list[Planned]] = []
     rows = shortest = 0
     for item in order:
-        need = tasks[item[0]].sampling.candidates - item[3]
+        need = item[4]
         length = plan_length(item[1])
         if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest:
             buckets.append([])

@@ -11,12 +11,17 @@ Forward-backward gives each step's chords a probability over all paths, and each
 the chord expected to share the most pitch classes with the step's chord (the chord agreement
 that the harmony is judged by), not the single likeliest path. A given progression (the
 producer's chords) is the plan as it is.
+
+Alternatives to that plan are drawn from the same distribution over paths (forward filtering,
+backward sampling), sharpened by ``SAMPLE_TEMPERATURE``, so each stays a likely harmonization
+under the same key lock, close and opening rest; one is kept only when it changes enough of the
+plan and of the alternatives before it to be heard as another harmony (:func:`alternatives`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +65,12 @@ class Weights:
 
 HMM = Weights(emission=1.0, network=0.0, transition=1.0, final=False, posterior=False)
 FORBIDDEN = -1e5  # a step score below this rules the chord out (a key lock, the closing tonic)
+# Alternatives: paths drawn with every score divided by this (below 1: likelier paths more often;
+# chosen on the music21 chorales' valid split, see the model card), each changing at least
+# MIN_CHANGE of the steps against the plan and every alternative kept before it
+SAMPLE_TEMPERATURE = 0.7
+MIN_CHANGE = 0.2
+DRAWS_PER_ALTERNATIVE = 24  # draws tried for each alternative before giving up on more
 
 
 def step_beats(time_signature: tuple[int, int]) -> float:
@@ -104,10 +115,10 @@ class Planner:
         self.modes = {mode: _ModeTables(table[mode]) for mode in ("major", "minor")}
         self.network = Emission(table["emission"]) if "emission" in table else None
 
-    def steps(self, melody: Part, key: str, offset: float = 0.0,
-              only: frozenset[int] | None = None) -> list[Chord | None]:
-        """One chord per harmonic step (absolute pitch classes); None for the steps of an
-        opening rest. ``only``: pitch classes every chord must keep to (a key lock)."""
+    def lattice(self, melody: Part, key: str, offset: float = 0.0,
+                only: frozenset[int] | None = None) -> Lattice:
+        """The scores every path through ``melody``'s harmonic steps is weighed by. ``only``:
+        pitch classes every chord must keep to (a key lock)."""
         tonic, mode = parse_key(key)
         t = self.modes[mode]
         w = self.weights
@@ -134,18 +145,77 @@ class Planner:
             if last is not None and (last.pitch - tonic) % 12 in (0, 3, 4, 7):  # a close on the tonic chord
                 scores[-1, [STATES[i].root != 0 or STATES[i].quality not in ("", "m") for i in range(S)]] -= 1e6
         scores[0] += t.start
-        if w.posterior:
-            chosen = posterior(scores, trans)
-            if w.overlap:
-                chosen = np.where(scores > FORBIDDEN, expected_overlap(chosen), -np.inf)
-            path = [int(i) for i in chosen.argmax(1)]
-        else:
-            path = viterbi(scores, trans)
         first = min((x.start for x in melody.notes), default=0.0)
-        return [None if (k + 1) * step <= first + 1e-6 else STATES[s].transposed(tonic) for k, s in enumerate(path)]
+        return Lattice(scores, trans, tonic, step, melody.length, sum((k + 1) * step <= first + 1e-6 for k in range(n)))
+
+    def steps(self, melody: Part, key: str, offset: float = 0.0,
+              only: frozenset[int] | None = None) -> list[Chord | None]:
+        """One chord per harmonic step (absolute pitch classes); None for the steps of an
+        opening rest. ``only``: pitch classes every chord must keep to (a key lock)."""
+        lat = self.lattice(melody, key, offset, only)
+        if not self.weights.posterior:
+            return lat.chords(viterbi(lat.scores, lat.trans))
+        chosen = posterior(lat.scores, lat.trans)
+        if self.weights.overlap:
+            chosen = np.where(lat.scores > FORBIDDEN, expected_overlap(chosen), -np.inf)
+        return lat.chords([int(i) for i in chosen.argmax(1)])
 
     def plan(self, melody: Part, key: str, offset: float = 0.0, only: frozenset[int] | None = None) -> list[ChordSpan]:
         return spans(self.steps(melody, key, offset, only), step_beats(melody.time_signature), melody.length)
+
+    def draws(self, melody: Part, key: str, seed: int, offset: float = 0.0, only: frozenset[int] | None = None,
+              temperature: float = SAMPLE_TEMPERATURE) -> Iterator[list[ChordSpan]]:
+        """Plans drawn one after another from the distribution over paths that ``steps`` weighs
+        (its scores and transitions divided by ``temperature``), reproducibly from ``seed``."""
+        lat = self.lattice(melody, key, offset, only)
+        sharp = Lattice(lat.scores / temperature, [tk / temperature for tk in lat.trans], lat.tonic, lat.step,
+                        lat.length, lat.rest)
+        fwd = forward(sharp.scores, sharp.trans)
+        rng = np.random.default_rng(seed)
+        while True:
+            yield spans(sharp.chords(backward_sample(fwd, sharp.trans, rng)), lat.step, lat.length)
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """One melody's search: (n, S) step scores, the n-1 (S, S) transition scores between
+    steps, and how its key-relative states become the clip's chords."""
+
+    scores: np.ndarray
+    trans: list[np.ndarray]
+    tonic: int
+    step: float  # beats per step
+    length: float
+    rest: int  # steps of an opening rest: no chord sounds there
+
+    def chords(self, path: Sequence[int]) -> list[Chord | None]:
+        return [None if k < self.rest else STATES[s].transposed(self.tonic) for k, s in enumerate(path)]
+
+
+def alternatives(best: Sequence[ChordSpan], draws: Iterator[Sequence[ChordSpan]], count: int, step: float,
+                 share: float = MIN_CHANGE, tries: int = DRAWS_PER_ALTERNATIVE) -> list[list[ChordSpan]]:
+    """Up to ``count`` plans from ``draws``, each changing the chord of at least ``share`` of the
+    ``step``-beat steps where ``best`` sounds one, against ``best`` and every plan kept before
+    it; fewer when ``tries`` draws in a row find none (a short or fully determined melody). The
+    k-th plan depends only on the draws, never on ``count``."""
+    kept: list[list[ChordSpan]] = []
+    while len(kept) < count:
+        for _ in range(tries):
+            plan = list(next(draws))
+            if all(changed(plan, other, step) >= share for other in (best, *kept)):
+                kept.append(plan)
+                break
+        else:
+            break
+    return kept
+
+
+def changed(plan: Sequence[ChordSpan], other: Sequence[ChordSpan], step: float) -> float:
+    """The share of ``other``'s chord-bearing steps (every ``step`` beats) where ``plan`` sounds
+    another chord."""
+    beats = [k * step for k in range(math.ceil((other[-1].end if other else 0.0) / step - 1e-6))]
+    heard = [t for t in beats if chord_at(other, t) is not None]
+    return sum(chord_at(plan, t) != chord_at(other, t) for t in heard) / len(heard) if heard else 0.0
 
 
 def viterbi(scores: np.ndarray, trans: Sequence[np.ndarray]) -> list[int]:
@@ -162,13 +232,33 @@ def viterbi(scores: np.ndarray, trans: Sequence[np.ndarray]) -> list[int]:
     return path[::-1]
 
 
-def posterior(scores: np.ndarray, trans: Sequence[np.ndarray]) -> np.ndarray:
-    """(n, S) log posterior of each step's state (forward-backward in log space, unnormalized)."""
-    n = len(scores)
+def forward(scores: np.ndarray, trans: Sequence[np.ndarray]) -> np.ndarray:
+    """(n, S): log of the summed weight of every path that ends in each step's state."""
     fwd = np.zeros_like(scores)
     fwd[0] = scores[0]
     for k, tk in enumerate(trans, start=1):
         fwd[k] = _logsumexp(fwd[k - 1][:, None] + tk, 0) + scores[k]
+    return fwd
+
+
+def backward_sample(fwd: np.ndarray, trans: Sequence[np.ndarray], rng: np.random.Generator) -> list[int]:
+    """One path drawn in proportion to its weight: the last state from the forward sums, then
+    each earlier one given the state after it."""
+    path = [_draw(fwd[-1], rng)]
+    for k in range(len(fwd) - 2, -1, -1):
+        path.append(_draw(fwd[k] + trans[k][:, path[-1]], rng))
+    return path[::-1]
+
+
+def _draw(log_weights: np.ndarray, rng: np.random.Generator) -> int:
+    cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
+    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(cumulative) - 1)
+
+
+def posterior(scores: np.ndarray, trans: Sequence[np.ndarray]) -> np.ndarray:
+    """(n, S) log posterior of each step's state (forward-backward in log space, unnormalized)."""
+    n = len(scores)
+    fwd = forward(scores, trans)
     bwd = np.zeros_like(scores)
     for k in range(n - 2, -1, -1):
         bwd[k] = _logsumexp(trans[k] + (scores[k + 1] + bwd[k + 1])[None, :], 1)

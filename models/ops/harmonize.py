@@ -9,6 +9,11 @@ chord begins); the chord part and the bass line are voiced from the plan directl
 (models/harmony/voicer.py). A pickup (given or detected) becomes the opening rest of a full
 bar while the work is done, so bars fall where the music's bars are. A melody outside the
 soprano's usual range is moved by octaves into it and the result moved back, no voice below E1.
+
+Candidates: the plan voiced by the voicer first, then (a chorale) the model's voices under the
+same plan, then the voicer on alternative plans the planner draws, each another harmony of the
+tune; a given or read progression has no alternatives (the model's voices, or other voicings of
+it, as before). Every candidate's parts name the plan they follow.
 """
 
 from __future__ import annotations
@@ -54,6 +59,14 @@ Realize = Callable[[int], dict[str, Part]]  # variant -> parts (a plan voiced wi
 
 
 @dataclass(frozen=True)
+class Voicing:
+    """A candidate voiced without the model from a plan of its own."""
+
+    chords: tuple[ChordSpan, ...]  # in the working copy's beats
+    realize: Realize  # the request's seed -> parts
+
+
+@dataclass(frozen=True)
 class Setup:
     """A harmonization's plan and what is needed to turn its tokens back into clips."""
 
@@ -67,12 +80,24 @@ class Setup:
     direct: Realize | None = None  # the parts are voiced from the plan, not decoded
     first: Realize | None = None  # the first candidate is voiced from the plan, the others decoded
     warning: str | None = None
+    alternatives: tuple[Voicing, ...] = ()  # the candidates after the best plan's ``lead``
+    lead: int = 1  # candidates from the best plan: its voicing (and, for a chorale, the model's)
 
     @property
     def voiced(self) -> int:
         """Candidates ahead of the decoded ones that are voiced from the plan instead (0 or 1):
         their rows are not decoded, and :func:`finish` makes them from no tokens."""
         return int(self.first is not None)
+
+    def decoded(self, candidates: int) -> int:
+        """Rows a first draw of ``candidates`` decodes: those between the voiced one and the
+        alternative plans (which, like it, :func:`finish` makes from no tokens)."""
+        return max(0, candidates - self.voiced - len(self.alternatives))
+
+    def alternative(self, candidate: int) -> Voicing | None:
+        """The voicing of an alternative plan that candidate number ``candidate`` is, if any."""
+        i = candidate - self.lead
+        return self.alternatives[i] if 0 <= i < len(self.alternatives) else None
 
 
 def scale_pitches(key: str) -> frozenset[int]:
@@ -158,6 +183,8 @@ class Harmony:
     key: str
     chord_input: bool
     detected: bool = False  # the pickup was read from the melody, not given
+    drawn: bool = False  # the planner's: other plans can be drawn (not given, not read from a clip)
+    lock: frozenset[int] | None = None  # pitch classes a locked key leaves the planner
 
     def items(self) -> list[tuple[float, Chord]]:
         """(beat in the clip, chord) for every chord of the plan."""
@@ -184,19 +211,36 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
     elif chord_input:
         spans = detect.progression(_delayed(melody, pad), plan.step_beats(melody.time_signature))
     else:
-        planner = table.planner()
         only = frozenset(p % 12 for p in scale_pitches(key) | _classes(moved)) if key else None
-        spans = planner.plan(moved, music_key, only=only)
-        if style != "chorale":
-            spans = slower(spans, moved, pad_step(melody.time_signature))
-    return Harmony(tuple(spans), moved, shift, pad, music_key, chord_input, pickup is None and lead > 0)
+        spans = at_pace(style, moved, table.planner().plan(moved, music_key, only=only))
+    drawn = not chords and not chord_input
+    return Harmony(tuple(spans), moved, shift, pad, music_key, chord_input, pickup is None and lead > 0, drawn,
+                   only if drawn else None)
+
+
+def at_pace(style: str, moved: Part, spans: list[ChordSpan], close: bool = False) -> list[ChordSpan]:
+    """A planner's plan as ``style`` follows it: a chorale's chord on every step, a chord part's
+    and a bass line's at a chord part's pace (``close``: ending on the plan's last chord)."""
+    return spans if style == "chorale" else slower(spans, moved, pad_step(moved.time_signature), close)
+
+
+def alternative_plans(h: Harmony, style: str, count: int, seed: int) -> list[list[ChordSpan]]:
+    """Up to ``count`` other plans of the planner's for ``h``'s tune, drawn from ``seed``, each
+    another harmony at the style's pace (:func:`models.harmony.plan.alternatives`); none for a
+    given or read progression."""
+    if not h.drawn or count <= 0:
+        return []
+    draws = (at_pace(style, h.moved, d, close=True) for d in table.planner().draws(h.moved, h.key, seed, only=h.lock))
+    grid = plan.step_beats(h.moved.time_signature) if style == "chorale" else pad_step(h.moved.time_signature)
+    return plan.alternatives(h.spans, draws, count, grid)
 
 
 def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[int, int] | None,
                  chords: Sequence[tuple[float, str]] | None = None, pickup: float | None = None,
-                 candidates: int = 2) -> Setup:
+                 candidates: int = 2, seed: int = 0) -> Setup:
     """The work of one harmonize request: the chord plan, and how its parts are made (voiced
-    from the plan, or decoded; a single chorale candidate needs no decoding)."""
+    from the plan, or decoded; a single chorale candidate needs no decoding), the alternative
+    plans of the candidates after the best plan's drawn from ``seed``."""
     if style not in STYLE_ROLES:
         raise ValueError(f"style must be one of {', '.join(STYLE_ROLES)}, got {style!r}")
     h = chord_plan(melody, style, key, chords, pickup)
@@ -205,14 +249,30 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
              if h.detected else None]
     warning = "; ".join(w for w in words if w) or None
     setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input,
-                         candidates)
-    return Setup(setup.plan, setup.roles, h.shift, h.key, setup.velocity, h.spans, h.pad, setup.direct,
-                 setup.first, warning)
+                         candidates, functools.partial(alternative_plans, h, style, seed=seed))
+    return replace(setup, chords=h.spans, pad=h.pad, warning=warning)
+
+
+def alternative_voicings(best: list[ChordSpan], voice: Callable[[list[ChordSpan]], Realize],
+                         others: list[list[ChordSpan]], lead: int, candidates: int) -> tuple[Voicing, ...]:
+    """The candidates after the best plan's ``lead``: the voicer on each alternative plan, then,
+    where the tune leaves no more alternatives, other voicings of the best plan (variant =
+    candidate number + seed, as every candidate of a fixed plan has). None for a fixed plan."""
+    if not others:
+        return ()
+    out = [Voicing(tuple(c), voice(c)) for c in others]
+    realize = voice(best)
+    out += [Voicing(tuple(best), functools.partial(_offset, realize, k)) for k in range(lead + len(out), candidates)]
+    return tuple(out)
+
+
+def _offset(realize: Realize, by: int, variant: int) -> dict[str, Part]:
+    return realize(variant + by)
 
 
 def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
                  locked_key: str | None, shift: int, spans: list[ChordSpan], chord_input: bool,
-                 candidates: int) -> Setup:
+                 candidates: int, draw: Callable[[int], list[list[ChordSpan]]] = lambda count: []) -> Setup:
     velocity = max(1, int(statistics.median(n.velocity for n in moved.notes)) - 8)
     header = Header("chorale", moved.time_signature, music_key, moved.tempo)
     forced = Plan([Segment(forced=header_tokens(header)), Segment(forced=[V.EOS])])
@@ -224,18 +284,28 @@ def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int
     span["line"] = _span(voicer.BASS, ranges["bass"], pitch_range, shift)
     tune = None if chord_input else moved
     step = plan.step_beats(ts)
-    realize: dict[str, Realize] = {
-        "chords": lambda v: {"chords": voicer.block_chords(spans, tune, length, ts, tempo, music_key, span["chords"], v)},
-        "bass": lambda v: {"bass": voicer.bass_line(spans, length, ts, tempo, music_key,
-                                                    frozenset(p % 12 for p in scale_pitches(music_key)), span["line"], v)},
-        "chorale": lambda v: voicer.chorale(moved, spans, step, ranges=span, variant=v),
-    }
-    if style != "chorale" or chord_input or candidates == 1:
-        return Setup(forced, roles, shift, music_key, velocity, direct=realize[style])
+
+    def voice(chords: list[ChordSpan]) -> Realize:
+        """``chords`` voiced without the model, in the style's voicer."""
+        realize: dict[str, Realize] = {
+            "chords": lambda v: {"chords": voicer.block_chords(chords, tune, length, ts, tempo, music_key,
+                                                               span["chords"], v)},
+            "bass": lambda v: {"bass": voicer.bass_line(chords, length, ts, tempo, music_key,
+                                                        frozenset(p % 12 for p in scale_pitches(music_key)),
+                                                        span["line"], v)},
+            "chorale": lambda v: voicer.chorale(moved, chords, step, ranges=span, variant=v),
+        }
+        return realize[style]
+
+    decoded = style == "chorale" and not chord_input and candidates > 1
+    lead = 2 if decoded else 1
+    others = alternative_voicings(spans, voice, draw(candidates - lead), lead, candidates)
+    if not decoded:
+        return Setup(forced, roles, shift, music_key, velocity, direct=voice(spans), alternatives=others)
     # the chorale: the voicer's setting first (it agrees best with Bach's harmony, see the model
-    # card), then the model's own voices under the same plan
+    # card), then the model's own voices under the same plan, then the voicer on other plans
     return Setup(model_plan(moved, style, music_key, pitch_range, locked_key, shift, spans), roles, shift,
-                 music_key, velocity, first=realize[style])
+                 music_key, velocity, first=voice(spans), alternatives=others, lead=lead)
 
 
 def _span(own: tuple[int, int], role: tuple[int, int], user: tuple[int, int] | None, shift: int) -> tuple[int, int]:
@@ -327,9 +397,11 @@ def given(chords: Sequence[tuple[float, str]], pad: float, length: float) -> lis
     return out
 
 
-def slower(spans: Sequence[ChordSpan], melody: Part, step: float) -> list[ChordSpan]:
+def slower(spans: Sequence[ChordSpan], melody: Part, step: float, close: bool = False) -> list[ChordSpan]:
     """The plan at a chord part's pace (``step`` beats): in each step, the planned chord whose
-    tones cover most of the melody there."""
+    tones cover most of the melody there; with ``close``, the last step takes the plan's last
+    chord (the planner's close: the tonic under a melody ending on it), which a chord before it
+    covering as much of the melody would otherwise win."""
     out: list[Chord | None] = []
     k = 0
     while k * step < melody.length - 1e-6:
@@ -338,6 +410,8 @@ def slower(spans: Sequence[ChordSpan], melody: Part, step: float) -> list[ChordS
         heard = detect.weights(melody.notes, a, b)
         out.append(max(inside, key=functools.partial(_cover, heard=heard)) if inside else None)
         k += 1
+    if close and spans and out and out[-1] is not None:
+        out[-1] = spans[-1].chord
     return plan.spans(out, step, melody.length)
 
 
@@ -435,10 +509,10 @@ def _delayed(part: Part, beats: float) -> Part:
     return Part(notes, part.length + beats, part.time_signature, part.tempo, part.key, part.name, part.kind)
 
 
-def plan_text(setup: Setup) -> str:
-    """The chord plan in the clip's beats: '0:Am 4:F/A 8:C 12:G'."""
-    return " ".join(f"{max(0.0, s.start - setup.pad):g}:{s.chord.symbol}" for s in setup.chords
-                    if s.end - setup.pad > 1e-6)
+def plan_text(setup: Setup, chords: Sequence[ChordSpan] | None = None) -> str:
+    """The chord plan (``chords``, else the setup's) in the clip's beats: '0:Am 4:F/A 8:C 12:G'."""
+    return " ".join(f"{max(0.0, s.start - setup.pad):g}:{s.chord.symbol}"
+                    for s in (setup.chords if chords is None else chords) if s.end - setup.pad > 1e-6)
 
 
 def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str, variant: int,
@@ -447,12 +521,16 @@ def finish(setup: Setup, parts: dict[str, Part], melody: Part, style: str, varia
     shift and the pickup's padding, clipped to the melody's length, no note below E1, named
     after their voice; each carries the chord plan (and any word about the key). A plan voiced
     without the model takes its voicer's setting ``variant`` + ``seed``: seed 0 gives the plain
-    setting first, another seed another voicing of the same chords."""
-    if setup.direct is not None:
+    setting first, another seed another voicing of the same chords. A candidate of an alternative
+    plan (``variant`` is the candidate's number) is that plan voiced, named by it."""
+    other = setup.alternative(variant)
+    if other is not None:
+        parts = other.realize(seed)
+    elif setup.direct is not None:
         parts = setup.direct(variant + seed)
     elif setup.first is not None and variant == 0:
         parts = setup.first(seed)
-    extra = {"chords": plan_text(setup)} | ({"warning": setup.warning} if setup.warning else {})
+    extra = {"chords": plan_text(setup, other.chords if other else None)} | ({"warning": setup.warning} if setup.warning else {})
     out = []
     for role in setup.roles:
         part = parts.get(role) or Part((), melody.length)

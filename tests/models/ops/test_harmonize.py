@@ -6,12 +6,14 @@ honours key lock and pitch_range, and seeded runs are reproducible while candida
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Sampler, decode
+from models.harmony import plan
 from models.interface import Cancelled, load_composer
 from models.net import vocab as V
 from models.net.tokenizer import decode as decode_tokens
@@ -22,6 +24,7 @@ from models.ops.harmonize import (
     final_cadence,
     octave_shift,
     plan_harmony,
+    plan_text,
 )
 from models.representation import Part
 from models.tasks import HarmonizeTask, Sampling
@@ -131,7 +134,7 @@ def test_every_bar_the_model_voices_leads_with_the_plans_chord_lane(composer) ->
                                        ("six_eight", "C major"), ("pickup", "C major")])
 def test_key_lock_keeps_every_pitch_in_the_scale(composer, name: str, key: str, style: str) -> None:
     m = MELODIES[name]
-    for parts in run(composer, m, style, candidates=2, seed=3, key=key, temperature=1.5):
+    for parts in run(composer, m, style, candidates=3, seed=3, key=key, temperature=1.5):  # 3: another plan
         check_clips(m, parts, style)
         outside = [n for p in parts for n in p.notes if n.pitch % 12 not in SCALES[key]]
         assert not outside, f"{key} lock broken by {outside}"
@@ -335,3 +338,104 @@ def test_a_tune_on_its_downbeat_whose_phrases_end_on_beat_three_has_no_pickup() 
         notes.append((pitch, at, beats))
         at += beats
     assert at == 32.0 and detect_pickup(melody(notes, 32.0)) == 0.0
+
+
+# --- candidates of other harmonies: the voicer on alternative plans --------------------------------
+
+def plans_of(results: list[list[Part]]) -> list[str]:
+    """Each candidate's plan, as all its parts name it."""
+    for parts in results:
+        assert len({p.extra["chords"] for p in parts}) == 1
+    return [parts[0].extra["chords"] for parts in results]
+
+
+@pytest.mark.parametrize("name", ["bwv66.6", "pickup", "six_eight"])
+def test_chorale_candidates_after_the_models_voice_other_plans(composer, name: str) -> None:
+    """1: the plan voiced; 2: the model's voices under it; 3 and 4: other plans voiced, each
+    changing at least a fifth of the steps against the plan and against each other, without
+    decoding."""
+    m = MELODIES[name]
+    setup = plan_harmony(m, "chorale", None, None, candidates=4, seed=8)
+    assert setup.decoded(4) == 1 and len(setup.alternatives) == 2
+    step = plan.step_beats(m.time_signature)
+    first, second = (alt.chords for alt in setup.alternatives)
+    for a, b in ((first, setup.chords), (second, setup.chords), (second, first)):
+        assert plan.changed(a, b, step) >= plan.MIN_CHANGE
+    results = run(composer, m, "chorale", candidates=4, seed=8)
+    plans = plans_of(results)
+    assert plans == [plan_text(setup)] * 2 + [plan_text(setup, alt.chords) for alt in setup.alternatives]
+    assert len(set(plans)) == 3
+    for parts in results:
+        check_clips(m, parts, "chorale")
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_candidate_k_is_the_same_whether_3_or_4_are_asked_for(composer, style: str) -> None:
+    m = MELODIES["bwv66.6"]
+    three, four = (run(composer, m, style, candidates=n, seed=21) for n in (3, 4))
+    assert [[(p.notes, p.extra) for p in c] for c in three] == [[(p.notes, p.extra) for p in c] for c in four[:3]]
+
+
+@pytest.mark.parametrize("style", ["chords", "bass"])
+def test_chord_and_bass_candidates_after_the_first_voice_other_plans(composer, style: str) -> None:
+    m = MELODIES["pickup"]
+    results = run(composer, m, style, candidates=4, seed=2)
+    plans = plans_of(results)
+    assert len(set(plans)) == 4
+    assert plans[0] == run(composer, m, style, seed=2)[0][0].extra["chords"]  # the first: the plan, as alone
+    for parts in results:
+        check_clips(m, parts, style)
+
+
+@pytest.mark.parametrize("style", ["chorale", "bass"])
+def test_every_candidate_of_another_plan_closes_on_the_tonic(composer, style: str) -> None:
+    for m, tonic in ((MELODIES["a_minor"], 9), (replace(MELODIES["pickup"], key="C major"), 0),
+                     (replace(MELODIES["three_four"], key="C major"), 0)):
+        closing = m.notes[-1]
+        assert (closing.pitch - tonic) % 12 in (0, 3, 4, 7)  # each ends on a note of the tonic chord
+        for parts in run(composer, m, style, candidates=4, seed=1)[2:]:
+            bass = parts[STYLE_ROLES[style].index("bass")]
+            under = [n.pitch for n in bass.notes if n.start <= closing.start + EPS < n.end]
+            assert under and under[0] % 12 == tonic, (style, parts[0].extra["chords"])
+
+
+def test_four_seeded_candidates_are_reproducible_and_batch_as_they_run(composer, tiny_weights: Path) -> None:
+    m = MELODIES["pickup"]
+    task = HarmonizeTask(m, "chorale", sampling=Sampling(4, 1.0, 13))
+    once = composer.run(task)
+    again = load_composer(tiny_weights, "cpu").run(task)
+    batched = composer.run_many([task, HarmonizeTask(MELODIES["tied"], "chorale", sampling=Sampling(3, 1.0, 2))])[0]
+    assert isinstance(batched, list)
+    for other in (again, batched):
+        assert [[(p.notes, p.extra) for p in c] for c in once] == [[(p.notes, p.extra) for p in c] for c in other]
+    other_seed = plans_of(composer.run(HarmonizeTask(m, "chorale", sampling=Sampling(4, 1.0, 14))))
+    assert plans_of(once)[:2] == other_seed[:2] and plans_of(once)[2:] != other_seed[2:]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_fixed_plan_keeps_one_harmony_for_every_candidate(composer, style: str) -> None:
+    """Given chords, or a chord clip read as its progression: no other plans; a chorale's
+    candidates after the first are the model's voices, the others other voicings."""
+    m = MELODIES["c_major"]
+    chords = ((0.0, "C"), (2.0, "Am"), (4.0, "F"), (6.0, "G7"))
+    setup = plan_harmony(m, style, None, None, chords=chords, candidates=4, seed=3)
+    assert setup.alternatives == () and setup.decoded(4) == (3 if style == "chorale" else 4)
+    results = composer.run(HarmonizeTask(m, style, chords=chords, sampling=Sampling(4, 1.0, 3)))
+    assert plans_of(results) == ["0:C 2:Am 4:F 6:G7"] * 4
+    pad = Part(tuple(n for c, at in ((60, 0), (57, 4)) for n in melody([(c, at, 4), (c + 4, at, 4), (c + 7, at, 4)],
+                                                                         8.0).notes), 8.0, kind="chords")
+    read = plan_harmony(pad, style, None, None, candidates=4, seed=3)
+    assert read.alternatives == ()
+    assert len(set(plans_of(composer.run(HarmonizeTask(pad, style, sampling=Sampling(4, 1.0, 3)))))) == 1
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_tune_that_leaves_no_other_harmony_gets_other_voicings_of_its_plan(composer, style: str) -> None:
+    """Seven steps of G and D that the planner is sure of: no draw changes two of them, so the
+    candidates after the plan's are other voicings of it, as for a given progression."""
+    m = MELODIES["bwv269"]
+    setup = plan_harmony(m, style, None, None, candidates=4, seed=0)
+    assert all(alt.chords == setup.chords for alt in setup.alternatives)
+    results = run(composer, m, style, candidates=4, seed=0)
+    assert len(set(plans_of(results))) == 1
+    assert len({tuple(p.notes for p in parts) for parts in results}) > 1
