@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.net import fused_step
 from models.net.step import NumpyStep
 
 
@@ -204,9 +205,11 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    # How cached inference runs: "numpy" (models/net/step.py, on CPU in float32; elsewhere
-    # torch) or "torch" (the tensor path below, on every device).
-    decode_path = "numpy"
+    # How cached inference runs: "fused" (models/net/fused_step.py: on CPU in float32 once numba
+    # has compiled it in the background, the numpy step until then and without numba),
+    # "numpy" (models/net/step.py, on CPU in float32; elsewhere torch) or "torch" (the tensor
+    # path below, on every device).
+    decode_path = "fused"
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -270,7 +273,7 @@ class GPT(nn.Module):
 
     def _step_rows(self, step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache,
                    picks: np.ndarray) -> torch.Tensor:
-        """:meth:`forward_rows` on the numpy step, its bookkeeping in numpy too."""
+        """:meth:`forward_rows` on the CPU step (numpy or fused), its bookkeeping in numpy too."""
         B, T = ids.shape
         if cache.row_pos is None and bool((lengths == T).all()):
             x = step.hidden(ids, None, cache)
@@ -371,16 +374,20 @@ class GPT(nn.Module):
             cache.drop(keep, count, self._rotations(count + 1, next(self.parameters()).device)[count])
 
     def _serving_step(self) -> NumpyStep | None:
-        """The numpy decode step (models/net/step.py) when this model serves from it: on CPU in
-        float32 with ``decode_path`` "numpy". Rebuilt when the weights change in place."""
+        """The CPU decode step this model serves from: on CPU in float32 with ``decode_path``
+        "fused" or "numpy". "fused" is the compiled step (models/net/fused_step.py) once its
+        kernels are ready in this process, the numpy step (models/net/step.py) before that
+        and without numba. Rebuilt when the weights change in place."""
         weight = self.wte.weight
-        if self.decode_path != "numpy" or weight.device.type != "cpu" or weight.dtype != torch.float32:
+        path = self.decode_path
+        if path not in ("fused", "numpy") or weight.device.type != "cpu" or weight.dtype != torch.float32:
             return None
+        kind = fused_step.FusedStep if path == "fused" and fused_step.ready() else NumpyStep
         cached = getattr(self, "_step_cache", None)
         params = cached[1] if cached is not None else list(self.parameters())
-        key = (weight.data_ptr(), *(p._version for p in params))
+        key = (kind, weight.data_ptr(), *(p._version for p in params))
         if cached is None or cached[0] != key:
-            cached = (key, params, NumpyStep(self))
+            cached = (key, params, kind(self))
             self._step_cache = cached
         return cached[2]
 

@@ -1,0 +1,389 @@
+"""The decode step compiled with numba: :class:`models.net.step.NumpyStep`'s cached forward pass,
+each layer one compiled call instead of about 45 numpy operations.
+
+A decode step reads a few tokens per row, so the numpy step spends most of its time
+dispatching small operations, not computing. Here a layer is one loop nest over the same
+folded weights (layer norms' gains and biases in the next matrices, queries prescaled,
+queries, keys and values in one matrix): the products run with the weights' rows in the
+inner loop (read in order, vectorised by LLVM), RoPE, the cache writes, attention over each
+row's own slots and the exact-erf GELU run token by token. The results equal the numpy
+step's up to float rounding (``fastmath`` stays off: no reassociation, no assumptions about
+infinities, which attention's masking needs).
+
+numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays of fixed
+dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
+several seconds of CPU, so it never blocks serving: :func:`ready` starts it on a background
+thread the first time a model asks, and the model serves from the numpy step until the
+kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
+compiled kernels in numba's disk cache (beside this module's bytecode, else the user's cache
+directory), so later processes load them in a fraction of a second instead of compiling. That
+cache holds machine code this machine's numba compiled from this file, as trusted as the
+bytecode beside it; model files are still only ever read as safetensors and JSON.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.net.step import EPS, NumpyStep
+
+if TYPE_CHECKING:
+    from models.net.transformer import GPT, KVCache
+
+_KERNELS: list[str] = []
+
+
+def _kernel(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a function to compile. numba is imported and the kernels wrapped only when they
+    are compiled (:func:`compile_kernels`): importing numba costs a quarter of a second, which
+    the engine's start does not wait for."""
+    _KERNELS.append(function.__name__)
+    return function
+
+
+@_kernel
+def _pack(ids: np.ndarray, lengths: np.ndarray, start: np.ndarray, wte: np.ndarray) -> tuple:
+    """The tokens read, packed in row order: their embeddings (N, C), rows and slots (N,)."""
+    B, W = ids.shape
+    N = 0
+    for b in range(B):
+        N += min(lengths[b], W)
+    x = np.empty((N, wte.shape[1]), np.float32)
+    rows = np.empty(N, np.int64)
+    slots = np.empty(N, np.int64)
+    n = 0
+    for b in range(B):
+        for j in range(min(lengths[b], W)):
+            x[n] = wte[ids[b, j]]
+            rows[n], slots[n] = b, start[b] + j
+            n += 1
+    return x, rows, slots
+
+
+@_kernel
+def _normalized(x: np.ndarray) -> np.ndarray:
+    """Layer norm without gain and bias (folded into the next weights), row by row (N, C)."""
+    N, C = x.shape
+    out = np.empty_like(x)
+    inv_c = np.float32(1.0 / C)
+    for n in range(N):
+        total = np.float32(0.0)
+        for c in range(C):
+            total += x[n, c]
+        mean = total * inv_c
+        square = np.float32(0.0)
+        for c in range(C):
+            centred = x[n, c] - mean
+            out[n, c] = centred
+            square += centred * centred
+        scale = np.float32(math.sqrt(square * inv_c + np.float32(EPS)))
+        for c in range(C):
+            out[n, c] /= scale
+    return out
+
+
+@_kernel
+def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out += a @ w``: a (N, K), w (K, M). Four weight rows at a time are read once per
+    column tile and used by every token while they sit in L1; the innermost loop runs along
+    them (vectorised), adding four products to ``out`` per load and store of it."""
+    N, K = a.shape
+    M = w.shape[1]
+    tile = 256
+    whole = K - K % 4
+    for m0 in range(0, M, tile):
+        m1 = min(m0 + tile, M)
+        for k in range(0, whole, 4):
+            w0, w1, w2, w3 = w[k, m0:m1], w[k + 1, m0:m1], w[k + 2, m0:m1], w[k + 3, m0:m1]
+            for n in range(N):
+                a0, a1, a2, a3 = a[n, k], a[n, k + 1], a[n, k + 2], a[n, k + 3]
+                o_row = out[n, m0:m1]
+                for m in range(m1 - m0):
+                    o_row[m] += ((a0 * w0[m] + a1 * w1[m]) + (a2 * w2[m] + a3 * w3[m]))
+        for k in range(whole, K):
+            w_row = w[k, m0:m1]
+            for n in range(N):
+                scale = a[n, k]
+                o_row = out[n, m0:m1]
+                for m in range(m1 - m0):
+                    o_row[m] += scale * w_row[m]
+
+
+@_kernel
+def _affine_normalized(x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``normalized(x) @ w + bias`` (N, M): a layer norm and the product it was folded into."""
+    out = np.empty((x.shape[0], w.shape[1]), np.float32)
+    for n in range(x.shape[0]):
+        out[n] = bias
+    _add_product(_normalized(x), w, out)
+    return out
+
+
+@_kernel
+def _rope_and_store(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int,
+                    cos: np.ndarray, sin: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray) -> None:
+    """Rotate the queries (in place) and keys by each token's position, as
+    :func:`models.net.transformer.apply_rope` does, and write keys and values into the cache
+    (B, H, S, D) at each token's row and slot."""
+    H, D = k_buf.shape[1], k_buf.shape[3]
+    C = H * D
+    for n in range(qkv.shape[0]):
+        row, slot = rows[n], slots[n]
+        position = slot + shift
+        for part in range(2):  # queries, then keys
+            for h in range(H):
+                base = part * C + h * D
+                for i in range(0, D, 2):
+                    c, s = cos[position, i // 2], sin[position, i // 2]
+                    even, odd = qkv[n, base + i], qkv[n, base + i + 1]
+                    qkv[n, base + i] = even * c - odd * s
+                    qkv[n, base + i + 1] = odd * c + even * s
+        for h in range(H):
+            for i in range(D):
+                k_buf[row, h, slot, i] = qkv[n, C + h * D + i]
+                v_buf[row, h, slot, i] = qkv[n, 2 * C + h * D + i]
+
+
+@_kernel
+def _scores(q: np.ndarray, keys: np.ndarray, seen: int, out: np.ndarray) -> None:
+    """``out[s] = q . keys[s]`` for the first ``seen`` slots, eight slots at a time: each sum
+    runs in order (as a compiled float sum must), eight independent ones side by side."""
+    D = q.shape[0]
+    s = 0
+    while s + 8 <= seen:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
+        k0, k1, k2, k3 = keys[s], keys[s + 1], keys[s + 2], keys[s + 3]
+        k4, k5, k6, k7 = keys[s + 4], keys[s + 5], keys[s + 6], keys[s + 7]
+        for i in range(D):
+            qi = q[i]
+            a0 += qi * k0[i]
+            a1 += qi * k1[i]
+            a2 += qi * k2[i]
+            a3 += qi * k3[i]
+            a4 += qi * k4[i]
+            a5 += qi * k5[i]
+            a6 += qi * k6[i]
+            a7 += qi * k7[i]
+        out[s], out[s + 1], out[s + 2], out[s + 3] = a0, a1, a2, a3
+        out[s + 4], out[s + 5], out[s + 6], out[s + 7] = a4, a5, a6, a7
+        s += 8
+    while s < seen:
+        a0 = np.float32(0.0)
+        for i in range(D):
+            a0 += q[i] * keys[s, i]
+        out[s] = a0
+        s += 1
+
+
+@_kernel
+def _add_weighted(p: np.ndarray, values: np.ndarray, seen: int, out: np.ndarray) -> None:
+    """``out += p[:seen] @ values[:seen]``, four slots per pass over ``out`` (vectorised)."""
+    D = out.shape[0]
+    s = 0
+    while s + 4 <= seen:
+        p0, p1, p2, p3 = p[s], p[s + 1], p[s + 2], p[s + 3]
+        v0, v1, v2, v3 = values[s], values[s + 1], values[s + 2], values[s + 3]
+        for i in range(D):
+            out[i] += (p0 * v0[i] + p1 * v1[i]) + (p2 * v2[i] + p3 * v3[i])
+        s += 4
+    while s < seen:
+        for i in range(D):
+            out[i] += p[s] * values[s, i]
+        s += 1
+
+
+@_kernel
+def _attend(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, k_buf: np.ndarray,
+            v_buf: np.ndarray) -> np.ndarray:
+    """Each token's attention output (N, C): its (prescaled) queries over its row's slots up to
+    its own, softmax, the values' weighted sum; heads side by side."""
+    H, D = k_buf.shape[1], k_buf.shape[3]
+    N = qkv.shape[0]
+    y = np.zeros((N, H * D), np.float32)
+    weights = np.empty(k_buf.shape[2], np.float32)
+    for n in range(N):
+        row, seen = rows[n], slots[n] + 1
+        for h in range(H):
+            _scores(qkv[n, h * D:(h + 1) * D], k_buf[row, h], seen, weights)
+            top = np.float32(-np.inf)
+            for s in range(seen):
+                top = max(top, weights[s])
+            total = np.float32(0.0)
+            for s in range(seen):
+                e = np.float32(math.exp(weights[s] - top))
+                weights[s] = e
+                total += e
+            for s in range(seen):
+                weights[s] /= total
+            _add_weighted(weights, v_buf[row, h], seen, y[n, h * D:(h + 1) * D])
+    return y
+
+
+@_kernel
+def _gelu(h: np.ndarray) -> None:
+    """Exact (erf) GELU in place, as training used it."""
+    half_sqrt = np.float32(1.0 / math.sqrt(2.0))
+    for n in range(h.shape[0]):
+        for i in range(h.shape[1]):
+            v = h[n, i]
+            h[n, i] = v * np.float32(0.5) * (np.float32(1.0) + np.float32(math.erf(v * half_sqrt)))
+
+
+@_kernel
+def _layer(x: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int, qkv_w: np.ndarray,
+           qkv_b: np.ndarray, proj: np.ndarray, up: np.ndarray, up_b: np.ndarray,
+           down: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray, cos: np.ndarray,
+           sin: np.ndarray) -> None:
+    """One block on the packed tokens x (N, C), in place: attention, then the MLP."""
+    qkv = _affine_normalized(x, qkv_w, qkv_b)
+    _rope_and_store(qkv, rows, slots, shift, cos, sin, k_buf, v_buf)
+    _add_product(_attend(qkv, rows, slots, k_buf, v_buf), proj, x)
+    h = _affine_normalized(x, up, up_b)
+    _gelu(h)
+    _add_product(h, down, x)
+
+
+@_kernel
+def _logits(x: np.ndarray, head: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    return _affine_normalized(x, head, bias)
+
+
+# A pass reading more tokens than this (all rows together) goes through the numpy step: its
+# products and attention are BLAS calls, which outrun these loops once there are enough
+# tokens to pay for the dispatch (bench/bench_fused.py: 1.1x at 8 tokens, 0.8x at 24).
+MOST_TOKENS = 12
+
+
+class FusedStep(NumpyStep):
+    """The numpy step's weights and interface, its forward pass in compiled kernels (the
+    numpy step's own for passes of more than :data:`MOST_TOKENS` tokens)."""
+
+    def __init__(self, model: GPT) -> None:
+        compile_kernels()  # at once when ready() said so; raises ImportError without numba
+        super().__init__(model)
+        self._half_cos = self._half_sin = np.zeros((0, self.D // 2), np.float32)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Hidden states (N, C) -> logits (N, V)."""
+        if x.shape[0] > MOST_TOKENS:
+            return super().logits(x)
+        return _logits(_float32(x), self.head, self.head_bias)
+
+    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
+        """As :meth:`NumpyStep.hidden`: read ``ids`` (B, T) into ``cache`` (every row all T
+        tokens at the cache's position, or row b its first ``lengths[b]`` at its own) and
+        return the hidden states of the tokens read, (N, C), packed in row order."""
+        B, W = ids.shape
+        if (B * W if lengths is None else int(lengths.sum())) > MOST_TOKENS:
+            return super().hidden(ids, lengths, cache)
+        if lengths is None:
+            start = np.full(B, cache.pos, np.int64)
+            lengths = np.full(B, W, np.int64)
+        else:
+            assert cache.row_pos is not None
+            start = cache.row_pos.numpy()
+        end = int((start + lengths).max())
+        cache.reserve(end, B, self.H, self.D)
+        cos, sin = self._tables(end + cache.shift)
+        x, rows, slots = _pack(_int64(ids), _int64(lengths), _int64(start), self.wte)
+        for layer, w in enumerate(self.layers):
+            k_buf, v_buf = cache.arrays(layer)
+            _layer(x, rows, slots, cache.shift, w.qkv, w.qkv_bias, w.proj, w.up, w.up_bias, w.down,
+                   k_buf, v_buf, cos, sin)
+        return x
+
+    def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of each pair's angle per position (L, D/2): the numpy step's tables."""
+        if self._half_cos.shape[0] < need:
+            self._rope(np.array([need - 1]))  # grows the numpy step's tables
+            self._half_cos = np.ascontiguousarray(self._cos[:, 0::2])
+            self._half_sin = np.ascontiguousarray(self._sin[:, 1::2])
+        return self._half_cos, self._half_sin
+
+
+def _int64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, np.int64)
+
+
+def _float32(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, np.float32)
+
+
+_compiled = threading.Event()
+_compiling: list[threading.Thread] = []
+_start_lock, _compile_lock = threading.Lock(), threading.Lock()
+
+
+def available() -> bool:
+    """Whether numba is installed (the ``fast`` extra), without importing it."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None
+    return importlib.util.find_spec("numba") is not None
+
+
+def ready() -> bool:
+    """Whether the kernels are compiled in this process; without numba, never. The first call
+    starts compiling them (or loading them from numba's cache) on a background thread, so the
+    caller goes on serving from the numpy step meanwhile."""
+    if not available():
+        return False
+    if _compiled.is_set():
+        return True
+    with _start_lock:
+        if not _compiling:
+            thread = threading.Thread(target=_compile_quietly, name="fused-step-compile", daemon=True)
+            _compiling.append(thread)
+            thread.start()
+    return False
+
+
+def compile_kernels() -> None:
+    """Wrap the kernels with numba and compile them for the argument types serving passes (or
+    load them from numba's cache) by running a layer on a toy model; then :func:`ready` says
+    so. Raises ImportError without numba."""
+    with _compile_lock:
+        if _compiled.is_set():
+            return
+        import numba
+
+        module = sys.modules[__name__]
+        for name in _KERNELS:
+            function = getattr(module, name)
+            if not isinstance(function, numba.core.registry.CPUDispatcher):
+                setattr(module, name, numba.njit(cache=True, fastmath=False, nogil=True)(function))
+        _run_on_a_toy_model()
+        _compiled.set()
+
+
+def _run_on_a_toy_model() -> None:
+    """Every kernel once, with arrays of the dtypes, dimensions and layouts serving passes."""
+    C, H, V, rows, width = 8, 2, 5, 2, 2
+    D = C // H
+    rng = np.random.default_rng(0)
+
+    def weights(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(np.float32)
+
+    ids = np.ones((rows, width), np.int64)
+    lengths, start = np.array([2, 1], np.int64), np.array([0, 1], np.int64)
+    x, packed_rows, slots = _pack(ids, lengths, start, weights(V, C))
+    k_buf, v_buf = np.zeros((rows, H, 8, D), np.float32), np.zeros((rows, H, 8, D), np.float32)
+    _layer(x, packed_rows, slots, 0, weights(C, 3 * C), weights(3 * C), weights(C, C), weights(C, 4 * C),
+           weights(4 * C), weights(4 * C, C), k_buf, v_buf, weights(8, D // 2), weights(8, D // 2))
+    _logits(x, weights(C, V), weights(V))
+
+
+def _compile_quietly() -> None:
+    """:func:`compile_kernels` on the background thread: should compiling fail, the numpy step
+    goes on serving (it is the same forward pass)."""
+    try:
+        compile_kernels()
+    except Exception:  # any failure leaves the numpy step serving
+        pass

@@ -1,0 +1,135 @@
+"""The fused decode step (models/net/fused_step.py) against the numpy step it replaces: the same
+hidden states, logits and cache contents (to float rounding) over ragged rows, several tokens
+per row and an existing cache, on a tiny random model and the shipped one; the same seeded
+tokens in a decode; and without numba the numpy step serves, as before."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from models.decoding.decoding import DecodeJob, Sampler, decode, decode_many
+from models.interface import load_composer
+from models.net import fused_step
+from models.net import vocab as V
+from models.net.step import NumpyStep
+from models.net.transformer import GPT, KVCache
+from models.ops.harmonize import plan_harmony
+from models.representation import Note, Part
+from tests.models.conftest import tiny_gpt
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+needs_numba = pytest.mark.skipif(not fused_step.available(), reason="numba is not installed (the fast extra)")
+ATOL = 2e-5
+
+# (row lengths) of each pass: a long first read (more than MOST_TOKENS: the numpy step's own
+# products), then ragged passes of one to several tokens per row, a row reading nothing
+PASSES = [[9, 7, 8], [1, 1, 1], [3, 1, 2], [1, 4, 0], [2, 2, 2], [1, 1, 1], [4, 4, 4]]
+
+
+def tokens(batch: int, length: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, len(V.VOCAB), (batch, length))
+
+
+def read(step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache) -> np.ndarray:
+    """One pass of the step on a ragged cache; moves the rows' positions on as the model does."""
+    cache.make_ragged(ids.shape[0], torch.device("cpu"))
+    assert cache.row_pos is not None
+    x = step.hidden(ids, lengths, cache)
+    cache.row_pos += torch.from_numpy(lengths)
+    cache.pos = int(cache.row_pos.max())
+    return x
+
+
+def compare_on(model: GPT, passes: list[list[int]], seed: int) -> None:
+    """Every pass, the numpy step and the fused step on caches that start equal: hidden states,
+    logits and every key and value written agree."""
+    numpy_step, fused = NumpyStep(model), fused_step.FusedStep(model)
+    caches = [KVCache(model.config.n_layer) for _ in range(2)]
+    rows = len(passes[0])
+    ids = tokens(rows, sum(max(p) for p in passes), seed)
+    done = 0
+    with torch.inference_mode():
+        for lengths in passes:
+            width = max(lengths)
+            feed = ids[:, done:done + width].copy()
+            done += width
+            x = [read(step, feed, np.array(lengths), cache) for step, cache in zip((numpy_step, fused), caches, strict=True)]
+            assert x[0].shape == x[1].shape == (sum(lengths), model.config.n_embd)
+            np.testing.assert_allclose(x[1], x[0], atol=ATOL, rtol=1e-5)
+            np.testing.assert_allclose(fused.logits(x[1]), numpy_step.logits(x[0]), atol=ATOL, rtol=1e-5)
+            for layer in range(model.config.n_layer):
+                for a, b in zip(caches[0].arrays(layer), caches[1].arrays(layer), strict=True):
+                    np.testing.assert_allclose(b, a, atol=ATOL, rtol=1e-5)
+
+
+@needs_numba
+def test_the_fused_step_equals_the_numpy_step_on_a_tiny_model() -> None:
+    compare_on(tiny_gpt(), PASSES, seed=1)
+
+
+@needs_numba
+def test_the_fused_step_equals_the_numpy_step_on_the_shipped_model() -> None:
+    compare_on(load_composer(None, "cpu").model, PASSES, seed=2)
+
+
+@needs_numba
+@torch.no_grad()
+def test_every_row_at_the_same_position_and_a_rolled_cache() -> None:
+    """Rows without lengths of their own (the cache's one position), then a roll: RoPE
+    positions run ``shift`` ahead of the slots."""
+    model, ids = tiny_gpt(), tokens(2, 30, seed=3)
+    out = {}
+    for path in ("numpy", "fused"):
+        fused_step.compile_kernels()
+        model.decode_path = path
+        cache = KVCache(model.config.n_layer)
+        logits = [model(torch.from_numpy(ids[:, :20]), cache)]
+        model.roll(cache, 3, 10)
+        logits += [model(torch.from_numpy(ids[:, i:i + 1]), cache) for i in range(20, 24)]
+        logits.append(model(torch.from_numpy(ids[:, 24:27]), cache))
+        out[path] = torch.cat(logits, dim=1)
+    assert torch.allclose(out["fused"], out["numpy"], atol=ATOL)
+
+
+@needs_numba
+def test_the_model_serves_from_the_fused_step_once_compiled() -> None:
+    fused_step.compile_kernels()
+    model = tiny_gpt()
+    assert fused_step.ready() and type(model._serving_step()) is fused_step.FusedStep
+    model.decode_path = "numpy"
+    assert type(model._serving_step()) is NumpyStep
+
+
+def _melody(bars: int, base: int = 64) -> Part:
+    steps = (0, 2, 4, 5, 7, 5, 4, 2)
+    notes = tuple(Note(base + steps[i % 8], float(i), 1.0, 90) for i in range(bars * 4))
+    return Part(notes, float(bars * 4), (4, 4), 100.0, "C major", kind="melody")
+
+
+@needs_numba
+def test_a_decode_gives_the_same_tokens_on_either_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    fused_step.compile_kernels()
+    model = tiny_gpt()
+    requests = [(_melody(2), "chorale", 2, 11), (_melody(2, 60), "bass", 1, 7)]
+    plans = [plan_harmony(m, style, None, None).plan for m, style, _, _ in requests]
+    out = {}
+    for path in ("numpy", "fused"):
+        monkeypatch.setattr(GPT, "decode_path", path)
+        out[path] = (decode_many(model, [DecodeJob(plan, rows, Sampler(temperature=1.0, seed=seed))
+                                         for plan, (_, _, rows, seed) in zip(plans, requests, strict=True)]),
+                     decode(model, plans[0], 1, Sampler(seed=5)))
+    assert out["fused"] == out["numpy"]
+
+
+def test_without_numba_the_numpy_step_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    model = tiny_gpt()
+    assert not fused_step.available() and not fused_step.ready()
+    assert model.decode_path == "fused" and type(model._serving_step()) is NumpyStep
+    ids = torch.from_numpy(tokens(2, 5, seed=4))
+    with torch.no_grad():
+        assert torch.allclose(model(ids, KVCache(model.config.n_layer)), model(ids), atol=1e-5)
