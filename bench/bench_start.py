@@ -14,7 +14,13 @@ model loads. p50 and min over the starts. With ``--against REV`` the tree of ano
 so a busy machine slows both alike. Every tree is compiled to bytecode first, so no start
 pays for compiling.
 
+The fused decode step (models/net/fused_step.py) compiles in the background once the engine
+decodes: ``--numba warm`` (the default) fills numba's cache before the starts, as any start
+after the first on a machine finds it; ``cold`` gives every start an empty cache (the first
+start after installing); ``absent`` hides numba from the engine (the numpy step serves).
+
     nice -n 10 .venv/bin/python bench/bench_start.py [--runs 5] [--against REV] [--tree REV] [--weights PATH]
+        [--numba warm|cold|absent]
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ FIRST = [CASES["chorale, 8 bars, 1 candidate"], CASES["drums, 4 bars"]]  # each 
 TIMEOUT = 120.0
 
 
-def cold_start(root: Path, op: str, fields: dict[str, Any], weights: str | None) -> dict[str, float]:
+def cold_start(root: Path, op: str, fields: dict[str, Any], weights: str | None,
+               env: dict[str, str] | None = None) -> dict[str, float]:
     """Seconds from process start to the first ping answer and to the first ``op`` reply, and
     the round trip of a ping sent while the model loads."""
     context = zmq.Context()
@@ -53,7 +60,7 @@ def cold_start(root: Path, op: str, fields: dict[str, Any], weights: str | None)
         cmd += ["--weights", weights]
     client = Client(address, timeout=TIMEOUT, context=context)
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         client.ping()
         pinged = time.perf_counter() - started
@@ -71,6 +78,29 @@ def cold_start(root: Path, op: str, fields: dict[str, Any], weights: str | None)
             "ping while loading": ping_rtt if loading else float("nan")}
 
 
+def numba_env(numba: str, root: Path, tmp: Path) -> dict[str, str]:
+    """The environment of one start: numba's cache warm (filled beforehand), empty, or numba
+    made unimportable (a ``sitecustomize`` that marks it missing)."""
+    env = dict(os.environ)
+    if numba == "absent":
+        hide = tmp / "no-numba"
+        hide.mkdir(exist_ok=True)
+        (hide / "sitecustomize.py").write_text("import sys\nsys.modules['numba'] = None\n")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hide), env.get("PYTHONPATH")]))
+    elif numba == "cold":
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(dir=tmp)
+    else:
+        env["NUMBA_CACHE_DIR"] = str(tmp / "numba-cache")
+        if root not in _warmed:  # a tree without the fused step fails here, and starts as it is
+            subprocess.run([sys.executable, "-c", "from models.net import fused_step; fused_step.compile_kernels()"],
+                           cwd=root, env=env, check=False, stderr=subprocess.DEVNULL)
+            _warmed.add(root)
+    return env
+
+
+_warmed: set[Path] = set()
+
+
 def cpu_seconds(pid: int) -> float:
     """The process's user + system CPU seconds so far (Linux; nan elsewhere)."""
     try:
@@ -86,6 +116,8 @@ def main() -> int:
     parser.add_argument("--tree", help="git revision (or folder) to start instead of this working tree")
     parser.add_argument("--runs", type=int, default=5, help="starts per revision and first op")
     parser.add_argument("--weights")
+    parser.add_argument("--numba", choices=("warm", "cold", "absent"), default="warm",
+                        help="numba's cache for the fused step: filled, empty, or numba hidden")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         roots = trees(args.tree, args.against, Path(tmp))
@@ -95,7 +127,8 @@ def main() -> int:
         for _ in range(args.runs):
             for op, fields in FIRST:
                 for name, root in roots.items():
-                    for what, seconds in cold_start(root, op, fields, args.weights).items():
+                    env = numba_env(args.numba, root, Path(tmp))
+                    for what, seconds in cold_start(root, op, fields, args.weights, env).items():
                         times.setdefault(what, {n: [] for n in roots})[name].append(seconds)
     names = list(roots)
     print(f"seconds from process start, {args.runs} interleaved starts per first op (p50 / min)")

@@ -13,10 +13,10 @@ infinities, which attention's masking needs).
 numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays of fixed
 dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
 several seconds of CPU, so it never blocks serving: :func:`ready` starts it on a background
-thread the first time a model asks, and the model serves from the numpy step until the
-kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
+thread the first time a model asks (at the first pause in the decoding, so the first replies
+keep the core), and the model serves from the numpy step until the kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
 compiled kernels in numba's disk cache (beside this module's bytecode, else the user's cache
-directory), so later processes load them in a fraction of a second instead of compiling. That
+directory), so later processes load them in about half a second of CPU instead of compiling. That
 cache holds machine code this machine's numba compiled from this file, as trusted as the
 bytecode beside it; model files are still only ever read as safetensors and JSON.
 """
@@ -27,6 +27,7 @@ import importlib.util
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,27 +93,37 @@ def _normalized(x: np.ndarray) -> np.ndarray:
 @_kernel
 def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """``out += a @ w``: a (N, K), w (K, M). Four weight rows at a time are read once per
-    column tile and used by every token while they sit in L1; the innermost loop runs along
-    them (vectorised), adding four products to ``out`` per load and store of it."""
+    column tile and used by every token while they sit in L1, two tokens per pass over them;
+    the innermost loop runs along the rows (vectorised) and adds four products to ``out``
+    per load and store of it."""
     N, K = a.shape
     M = w.shape[1]
     tile = 256
-    whole = K - K % 4
+    whole, pairs = K - K % 4, N - N % 2
     for m0 in range(0, M, tile):
         m1 = min(m0 + tile, M)
+        width = m1 - m0
         for k in range(0, whole, 4):
             w0, w1, w2, w3 = w[k, m0:m1], w[k + 1, m0:m1], w[k + 2, m0:m1], w[k + 3, m0:m1]
-            for n in range(N):
+            for n in range(0, pairs, 2):
+                a0, a1, a2, a3 = a[n, k], a[n, k + 1], a[n, k + 2], a[n, k + 3]
+                b0, b1, b2, b3 = a[n + 1, k], a[n + 1, k + 1], a[n + 1, k + 2], a[n + 1, k + 3]
+                o_row, p_row = out[n, m0:m1], out[n + 1, m0:m1]
+                for m in range(width):
+                    x0, x1, x2, x3 = w0[m], w1[m], w2[m], w3[m]
+                    o_row[m] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
+                    p_row[m] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
+            for n in range(pairs, N):
                 a0, a1, a2, a3 = a[n, k], a[n, k + 1], a[n, k + 2], a[n, k + 3]
                 o_row = out[n, m0:m1]
-                for m in range(m1 - m0):
-                    o_row[m] += ((a0 * w0[m] + a1 * w1[m]) + (a2 * w2[m] + a3 * w3[m]))
+                for m in range(width):
+                    o_row[m] += (a0 * w0[m] + a1 * w1[m]) + (a2 * w2[m] + a3 * w3[m])
         for k in range(whole, K):
             w_row = w[k, m0:m1]
             for n in range(N):
                 scale = a[n, k]
                 o_row = out[n, m0:m1]
-                for m in range(m1 - m0):
+                for m in range(width):
                     o_row[m] += scale * w_row[m]
 
 
@@ -319,6 +330,11 @@ def _float32(a: np.ndarray) -> np.ndarray:
 _compiled = threading.Event()
 _compiling: list[threading.Thread] = []
 _start_lock, _compile_lock = threading.Lock(), threading.Lock()
+_last_asked = [0.0]  # time.monotonic() of the latest ready() call
+# The background compile waits for a pause this long in the decoding (a request's passes are
+# milliseconds apart), so the first replies do not share the core with it, but no longer
+# than the most.
+IDLE_S, MOST_WAIT_S = 0.1, 10.0
 
 
 def available() -> bool:
@@ -330,15 +346,16 @@ def available() -> bool:
 
 def ready() -> bool:
     """Whether the kernels are compiled in this process; without numba, never. The first call
-    starts compiling them (or loading them from numba's cache) on a background thread, so the
-    caller goes on serving from the numpy step meanwhile."""
+    starts a background thread that compiles them (or loads them from numba's cache) once the
+    decoding pauses, so the caller goes on serving from the numpy step meanwhile."""
     if not available():
         return False
     if _compiled.is_set():
         return True
+    _last_asked[0] = time.monotonic()
     with _start_lock:
         if not _compiling:
-            thread = threading.Thread(target=_compile_quietly, name="fused-step-compile", daemon=True)
+            thread = threading.Thread(target=_compile_when_idle, name="fused-step-compile", daemon=True)
             _compiling.append(thread)
             thread.start()
     return False
@@ -380,9 +397,12 @@ def _run_on_a_toy_model() -> None:
     _logits(x, weights(C, V), weights(V))
 
 
-def _compile_quietly() -> None:
-    """:func:`compile_kernels` on the background thread: should compiling fail, the numpy step
-    goes on serving (it is the same forward pass)."""
+def _compile_when_idle() -> None:
+    """:func:`compile_kernels` on the background thread, after a pause in the decoding: should
+    compiling fail, the numpy step goes on serving (it is the same forward pass)."""
+    give_up = time.monotonic() + MOST_WAIT_S
+    while time.monotonic() < give_up and (wait := _last_asked[0] + IDLE_S - time.monotonic()) > 0:
+        time.sleep(wait)
     try:
         compile_kernels()
     except Exception:  # any failure leaves the numpy step serving

@@ -67,6 +67,15 @@ def compare_on(model: GPT, passes: list[list[int]], seed: int) -> None:
 
 
 @needs_numba
+def test_ready_compiles_in_the_background() -> None:
+    """The first ``ready()`` returns at once (False unless an earlier test compiled); the
+    kernels are then compiled on their own thread, after a pause in the decoding."""
+    fused_step.ready()
+    assert fused_step._compiled.wait(timeout=240)
+    assert fused_step.ready()
+
+
+@needs_numba
 def test_the_fused_step_equals_the_numpy_step_on_a_tiny_model() -> None:
     compare_on(tiny_gpt(), PASSES, seed=1)
 
