@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from models.constants import CHORALE_RANGES
-from models.harmony.plan import HMM, Weights
+from models.harmony.detect import ChordSpan
+from models.harmony.plan import HMM, Weights, step_beats
+from models.harmony.plan import changed as steps_changed
 from models.keys import parse_key
 from models.representation import Part, Piece
 
@@ -215,7 +217,7 @@ def evaluation_pieces(limit: int | None = None) -> list[Piece]:
 
 def model_harmonizer(weights: Path | None, device: str, temperature: float, seed: int, candidate: int = 0) -> Harmonizer:
     """What harmonize returns as its ``candidate``-th candidate (0: the plan's voicing; 1: the
-    model's own voices under the plan)."""
+    model's own voices under the plan; 2, 3: the voicer on alternative plans)."""
     from models.interface import load_composer
     from models.tasks import HarmonizeTask, Sampling
 
@@ -226,6 +228,41 @@ def model_harmonizer(weights: Path | None, device: str, temperature: float, seed
         return {p.name.split()[0].lower(): p for p in found[min(candidate, len(found) - 1)] if p.name}
 
     return run
+
+
+def plan_table(pieces: Sequence[Piece], weights: Path | None, device: str, temperature: float, seed: int,
+               candidates: int = 4) -> dict[str, dict[str, float]]:
+    """How far each chorale candidate's plan (the chords its parts name) is from the first's:
+    the share of harmonic steps where it sounds another chord, and the share of pieces where it
+    differs at all; the last row compares the last two candidates with each other."""
+    from models.interface import load_composer
+    from models.tasks import HarmonizeTask, Sampling
+
+    composer = load_composer(weights, device)
+    changed: list[list[float]] = [[] for _ in range(candidates)]
+    for piece in pieces:
+        melody = piece.first
+        found = composer.run(HarmonizeTask(melody, "chorale", sampling=Sampling(candidates, temperature, seed)))
+        plans = [plan_spans(parts[0], melody) for parts in found]
+        step = step_beats(melody.time_signature)
+        for k, spans in enumerate(plans[1:], start=1):
+            changed[k].append(steps_changed(spans, plans[0], step))
+        changed[0].append(steps_changed(plans[-1], plans[-2], step))
+    rows = {f"candidate {k + 1} vs 1": _change_row(changed[k]) for k in range(1, candidates)}
+    return rows | {f"candidate {candidates} vs {candidates - 1}": _change_row(changed[0])}
+
+
+def plan_spans(part: Part, melody: Part) -> list[ChordSpan]:
+    """The chord plan a result names, as spans over the melody."""
+    from models.ops.harmonize import given
+
+    return given(parse_plan(part), 0.0, melody.length)
+
+
+def _change_row(shares: list[float]) -> dict[str, float]:
+    return {"steps_changed": round(float(np.mean(shares)), 4) if shares else 0.0,
+            "min_steps_changed": round(float(np.min(shares)), 4) if shares else 0.0,
+            "pieces_changed": round(float(np.mean([x > 0 for x in shares])), 4) if shares else 0.0}
 
 
 def tune_groups(pieces: Sequence[Piece], ratio: float) -> dict[str, list[Piece]]:
@@ -401,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         "planner": plan_harmonizer(),
         "harmonize": model_harmonizer(args.weights, args.device, args.temperature, args.seed),
         "model+plan": model_harmonizer(args.weights, args.device, args.temperature, args.seed, candidate=1),
+        "candidate 3": model_harmonizer(args.weights, args.device, args.temperature, args.seed, candidate=2),
+        "candidate 4": model_harmonizer(args.weights, args.device, args.temperature, args.seed, candidate=3),
     }
     print(f"{len(pieces)} JSB valid chorale melodies, temperature {args.temperature}, seed {args.seed}")
     results: dict[str, object] = {}
@@ -414,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
               f"similarity >= {args.similar})")
         print_table(table)
         results[name] = table
+    plans = plan_table(pieces, args.weights, args.device, args.temperature, args.seed)
+    print("\nchorale candidates' chord plans against the first's (steps: the metre's beats)")
+    print_table(plans)
+    results["plans"] = plans
     if args.follow:
         follow = follow_table(pieces, args.weights, args.device, args.seed)
         print("\nchord part and given chords (given = Bach's harmony read beat by beat, sent as chords)")

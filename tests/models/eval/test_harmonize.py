@@ -153,7 +153,7 @@ def test_eval_command_on_jsb_valid_with_a_tiny_model(tiny_weights: Path, tmp_pat
     assert "2 JSB valid chorale melodies" in printed
     results = json.loads(table_file.read_text())
     table = results["all"]
-    assert list(table) == ["bach", "rules", "hmm", "planner", "harmonize", "model+plan"]
+    assert list(table) == ["bach", "rules", "hmm", "planner", "harmonize", "model+plan", "candidate 3", "candidate 4"]
     for system in ("rules", "hmm", "planner", "harmonize"):
         assert table[system]["out_of_range"] == 0.0 and table[system]["span_violations"] == 0.0, system
     assert table["bach"]["chord_agree"] == 1.0 and table["bach"]["crossings"] < 0.05
@@ -161,3 +161,7 @@ def test_eval_command_on_jsb_valid_with_a_tiny_model(tiny_weights: Path, tmp_pat
     assert 0 < table["rules"]["chord_agree"] < 1 and 0 < table["rules"]["chord_jaccard"] < 1
     assert table["harmonize"] == table["planner"] | {"seconds_per_piece": table["harmonize"]["seconds_per_piece"]}
     assert sum(len(results.get(g, {"bach": {}})) > 1 for g in ("seen", "unseen")) >= 1
+    plans = results["plans"]  # the model's voices follow the first's plan, candidates 3 and 4 others
+    assert plans["candidate 2 vs 1"]["steps_changed"] == 0.0
+    for row in ("candidate 3 vs 1", "candidate 4 vs 1", "candidate 4 vs 3"):
+        assert plans[row]["min_steps_changed"] >= 0.2 and plans[row]["pieces_changed"] == 1.0, row
