@@ -6,10 +6,12 @@ never trained on (Groove MIDI validation; folk melodies of the valid split), aga
   next; baselines: repeating the last context bar, the hits found in at least two of the
   four context bars, copying the first context bar (four back, a phrase's first bar) or the
   bar two back, the one of vote, bar two back and last bar that best predicts the context's
-  own bars (backtest), and the hits the continue op's recurrence table (models/ops/
-  continuation.py, fitted on Groove train) keeps. ``drums`` gets only the style and tempo;
-  its baseline is the style's typical bar (the kick/snare hits of at least half the style's
-  bars on Groove train).
+  own bars (backtest), the hits the continue op's recurrence table (models/ops/
+  continuation.py, fitted on Groove train) keeps, and the op's own choice of the next bar's
+  kick and snare (that table's hits, the vote of two or three bars, or one bar, by how well
+  each agrees with the context bars weighted by their place in the phrase). ``drums`` gets
+  only the style and tempo; its baseline is the style's typical bar (the kick/snare hits of at
+  least half the style's bars on Groove train).
 - drums with a bass line as context (4/4 bass lines of validation chorales): the share of bass
   notes that start with a kick and of kicks on a bass note's start, with and without it.
 - fill: onsets per beat in the fill bar over those of the groove bars before it, the share
@@ -48,7 +50,7 @@ from models.eval.judge import Judge, bar_part, bars, degenerate, typical_bar
 from models.interface import Composer
 from models.net import vocab as V
 from models.net.tokenizer import snap
-from models.ops.continuation import KEEP, recurrence
+from models.ops.continuation import KEEP, next_skeleton, recurrence
 from models.representation import Note, Part, Piece
 from models.tasks import ContinueTask, DrumsTask, FillTask, RestyleTask, Sampling, VaryTask
 
@@ -199,7 +201,8 @@ def baselines(context: Part) -> dict[str, set[tuple[int, int]]]:
     bars = skeletons(context)
     return {"repeat_last_bar": bars[-1], "hits_in_2_of_4_bars": voted(bars), "copy_first_bar": bars[0],
             "copy_bar_two_back": bars[-2], "backtest_choice": backtested(bars),
-            "recurrence_table": {hit for hit, p in recurrence(bars).items() if p >= KEEP}}
+            "recurrence_table": {hit for hit, p in recurrence(bars).items() if p >= KEEP},
+            "phrase_choice": next_skeleton(bars)}
 
 
 def backtested(bars: Sequence[set[tuple[int, int]]]) -> set[tuple[int, int]]:

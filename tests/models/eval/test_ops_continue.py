@@ -27,6 +27,14 @@ def test_every_baseline_predicts_from_the_four_bars() -> None:
     assert out["hits_in_2_of_4_bars"] == hits(A) | hits(B)
     assert out["recurrence_table"] == hits(A)  # hits of only the bars three and one back stay out
     assert out["backtest_choice"] == hits(A)  # each bar is the one two before it: the bar two back
+    assert out["phrase_choice"] == hits(A)  # the bars four and two back: the phrase's place
+
+
+def test_the_phrase_choice_leaves_a_hit_the_groove_dropped() -> None:
+    played = (*A, (3.75, SNARE))  # a pickup in the first two bars, gone in the last two
+    out = baselines(drums(played, played, A, A))
+    assert out["recurrence_table"] == hits(played)  # the table alone keeps it (1100)
+    assert out["phrase_choice"] == hits(A)
 
 
 def test_backtesting_keeps_the_vote_for_a_steady_groove() -> None:

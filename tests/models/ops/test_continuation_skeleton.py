@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from models.constants import DRUM_CLASSES
 from models.interface import Composer
-from models.ops.continuation import KEEP, recurrence, skeleton_prior
+from models.ops.continuation import KEEP, next_skeleton, recurrence, skeleton_prior
 from models.ops.groove import GroovePrior
 from models.ops.regions import QNote, quantize
 from models.tasks import ContinueTask, Sampling
@@ -32,6 +32,32 @@ def test_recurrence_reads_which_of_the_four_bars_hold_a_hit() -> None:
     assert recurrence([other, steady, other, steady])[(45, SNARE)] >= KEEP  # four and two back: it is
     assert recurrence([steady, other]) == {}  # fewer than four bars say nothing
     assert (0, HAT) not in recurrence([steady | {(0, HAT)}] * 4)
+
+
+def test_the_next_bar_is_chosen_by_the_bars_at_its_phrase_place() -> None:
+    steady = {(round(t * 12), pitch) for t, pitch in GROOVE}
+    varied = steady | {(45, SNARE)}
+    # a pickup dropped two bars ago stays dropped, though the table alone keeps it (1100)
+    assert recurrence([varied, varied, steady, steady])[(45, SNARE)] >= KEEP
+    assert next_skeleton([varied, varied, steady, steady]) == steady
+    # a variation of the middle bars that the last bar and the phrase's first bar lack is left
+    assert recurrence([steady, varied, varied, steady])[(45, SNARE)] >= KEEP
+    assert next_skeleton([steady, varied, varied, steady]) == steady
+    # where the table and the bars agree, the table's hits: the pickup of the bars four and
+    # two back comes back, the one of the bars three and one back does not
+    assert next_skeleton([varied, steady, varied, steady]) == varied
+    assert next_skeleton([steady, varied, steady, varied]) == steady
+    assert next_skeleton([steady | {(0, HAT)}] * 4) == steady  # kick and snare only
+    assert next_skeleton([steady, varied]) == set()  # fewer than four bars say nothing
+
+
+def test_the_prior_drops_a_hit_the_groove_has_dropped() -> None:
+    groove = clip((*GROOVE, PICKUP), (*GROOVE, PICKUP), GROOVE, GROOVE)
+    kept = quantize(groove.notes, "drums")
+    prior = prior_of(kept, 4)
+    for parity in (0, 1):
+        hits = dict(skeleton_prior(prior, kept, 4, 48, parity).hits)
+        assert hits[(45, SNARE)] == 0.0 and hits[(12, SNARE)] == 1.0 == hits[(0, KICK)]
 
 
 def test_the_prior_keeps_the_groove_and_places_the_pickup_by_phrase() -> None:
