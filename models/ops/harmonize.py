@@ -226,9 +226,8 @@ def at_pace(style: str, moved: Part, spans: list[ChordSpan], close: bool = False
 
 def alternative_plans(h: Harmony, style: str, count: int, seed: int) -> list[list[ChordSpan]]:
     """Up to ``count`` other plans of the planner's for ``h``'s tune, drawn from ``seed``, each
-    another harmony at the style's pace (:func:`models.harmony.plan.alternatives`); none for a
-    given or read progression."""
-    if not h.drawn or count <= 0:
+    another harmony at the style's pace (:func:`models.harmony.plan.alternatives`)."""
+    if count <= 0:
         return []
     draws = (at_pace(style, h.moved, d, close=True) for d in table.planner().draws(h.moved, h.key, seed, only=h.lock))
     grid = plan.step_beats(h.moved.time_signature) if style == "chorale" else pad_step(h.moved.time_signature)
@@ -249,7 +248,7 @@ def plan_harmony(melody: Part, style: str, key: str | None, pitch_range: tuple[i
              if h.detected else None]
     warning = "; ".join(w for w in words if w) or None
     setup = _realization(h.moved, style, h.key, pitch_range, key, h.shift, list(h.spans), h.chord_input,
-                         candidates, functools.partial(alternative_plans, h, style, seed=seed))
+                         candidates, functools.partial(alternative_plans, h, style, seed=seed) if h.drawn else None)
     return replace(setup, chords=h.spans, pad=h.pad, warning=warning)
 
 
@@ -257,9 +256,7 @@ def alternative_voicings(best: list[ChordSpan], voice: Callable[[list[ChordSpan]
                          others: list[list[ChordSpan]], lead: int, candidates: int) -> tuple[Voicing, ...]:
     """The candidates after the best plan's ``lead``: the voicer on each alternative plan, then,
     where the tune leaves no more alternatives, other voicings of the best plan (variant =
-    candidate number + seed, as every candidate of a fixed plan has). None for a fixed plan."""
-    if not others:
-        return ()
+    candidate number + seed, as every candidate of a fixed plan has)."""
     out = [Voicing(tuple(c), voice(c)) for c in others]
     realize = voice(best)
     out += [Voicing(tuple(best), functools.partial(_offset, realize, k)) for k in range(lead + len(out), candidates)]
@@ -272,7 +269,9 @@ def _offset(realize: Realize, by: int, variant: int) -> dict[str, Part]:
 
 def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int, int] | None,
                  locked_key: str | None, shift: int, spans: list[ChordSpan], chord_input: bool,
-                 candidates: int, draw: Callable[[int], list[list[ChordSpan]]] = lambda count: []) -> Setup:
+                 candidates: int, draw: Callable[[int], list[list[ChordSpan]]] | None = None) -> Setup:
+    """How the parts of ``spans`` are made; ``draw(count)``: up to ``count`` alternative plans
+    (None for a fixed plan, whose candidates keep to it)."""
     velocity = max(1, int(statistics.median(n.velocity for n in moved.notes)) - 8)
     header = Header("chorale", moved.time_signature, music_key, moved.tempo)
     forced = Plan([Segment(forced=header_tokens(header)), Segment(forced=[V.EOS])])
@@ -299,7 +298,7 @@ def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int
 
     decoded = style == "chorale" and not chord_input and candidates > 1
     lead = 2 if decoded else 1
-    others = alternative_voicings(spans, voice, draw(candidates - lead), lead, candidates)
+    others = () if draw is None else alternative_voicings(spans, voice, draw(candidates - lead), lead, candidates)
     if not decoded:
         return Setup(forced, roles, shift, music_key, velocity, direct=voice(spans), alternatives=others)
     # the chorale: the voicer's setting first (it agrees best with Bach's harmony, see the model

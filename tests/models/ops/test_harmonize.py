@@ -432,9 +432,11 @@ def test_a_fixed_plan_keeps_one_harmony_for_every_candidate(composer, style: str
 @pytest.mark.parametrize("style", STYLES)
 def test_a_tune_that_leaves_no_other_harmony_gets_other_voicings_of_its_plan(composer, style: str) -> None:
     """Seven steps of G and D that the planner is sure of: no draw changes two of them, so the
-    candidates after the plan's are other voicings of it, as for a given progression."""
+    candidates after the plan's are other voicings of it (made without decoding, as they would
+    be from other plans)."""
     m = MELODIES["bwv269"]
     setup = plan_harmony(m, style, None, None, candidates=4, seed=0)
+    assert setup.decoded(4) == 1 and len(setup.alternatives) == (2 if style == "chorale" else 3)
     assert all(alt.chords == setup.chords for alt in setup.alternatives)
     results = run(composer, m, style, candidates=4, seed=0)
     assert len(set(plans_of(results))) == 1
