@@ -6,9 +6,10 @@ Both ways are measured interleaved (A, B, A, B, ...), each figure the median of 
 thread's CPU time (time.thread_time: waiting for a core on a busy machine does not count). In
 the step table both run on the same weight arrays (the fused step is a numpy step whose
 forward pass is compiled; ``NumpyStep.hidden`` on it is the numpy step's), so interleaving
-does not double what the caches must hold; each has its own KV cache. Requests say whether both ways wrote the same notes for the same seed (they may differ
-only where float rounding tips a draw). A pass of more than ``MOST_TOKENS`` tokens is the
-numpy step's either way (3 x 8 here).
+does not double what the caches must hold; each has its own KV cache. Requests say whether
+both ways wrote the same notes for the same seed (they may differ only where float rounding
+tips a draw). A pass of more than ``MOST_TOKENS`` tokens is the numpy step's either way
+(3 x 8 here).
 
     nice -n 10 .venv/bin/python bench/bench_fused.py [--reps 300] [--fill 200] [--runs 7]
 """
