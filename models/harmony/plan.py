@@ -65,11 +65,13 @@ class Weights:
 
 HMM = Weights(emission=1.0, network=0.0, transition=1.0, final=False, posterior=False)
 FORBIDDEN = -1e5  # a step score below this rules the chord out (a key lock, the closing tonic)
-# Alternatives: paths drawn with every score divided by this (below 1: likelier paths more often;
-# chosen on the music21 chorales' valid split, see the model card), each changing at least
-# MIN_CHANGE of the steps against the plan and every alternative kept before it
+# Alternatives: paths drawn with every score divided by this (below 1: likelier paths more often),
+# each changing at least MIN_CHANGE of the steps against the plan and every alternative kept
+# before it. Chosen on the music21 chorales (their train and valid splits): the alternatives'
+# agreement with Bach's chords is highest from 0.6 to 0.7, and below 0.7 more of them are not
+# found within the draws allowed (two asked for per tune: 8% missing at 0.6, 3% at 0.7)
 SAMPLE_TEMPERATURE = 0.7
-MIN_CHANGE = 0.2
+MIN_CHANGE = 0.2  # about one chord a bar of 4/4: fewer changes are heard as the same harmony
 DRAWS_PER_ALTERNATIVE = 24  # draws tried for each alternative before giving up on more
 
 
