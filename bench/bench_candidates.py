@@ -1,10 +1,11 @@
-"""Four chorale candidates in-process, this tree side by side with another revision (not a timed
-test): each tree's composer in a process of its own, asked in turn, round by round, to harmonize
-8 bars of 4/4 (bench_harmonize.py's tune) as a chorale with 4 candidates; the CPU time of the
-calling thread (less moved by other jobs on the machine than the wall-clock time), its p50 per
-tree, and the p50 of the per-round ratios.
+"""Four harmonize candidates in-process, this tree side by side with another revision (not a
+timed test): each tree's composer in a process of its own, asked in turn, round by round, to
+harmonize 8 bars of 4/4 (bench_harmonize.py's tune) as a chorale (or ``--style``) with 4
+candidates; the CPU time of the calling thread (less moved by other jobs on the machine than
+the wall-clock time), its p50 per tree, and the p50 of the per-round ratios.
 
-    nice -n 10 .venv/bin/python bench/bench_candidates.py --against REV [--runs 15] [--candidates 4] [--weights PATH]
+    nice -n 10 .venv/bin/python bench/bench_candidates.py --against REV [--runs 15] [--candidates 4]
+        [--style chorale|chords|bass] [--weights PATH]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import json, sys, time
 from models.interface import load_composer
 from models.representation import Note, Part
 from models.tasks import HarmonizeTask, Sampling
-tune, candidates, weights = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3] or None
+tune, candidates, style, weights = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] or None
 notes, now = [], 0.0
 for pitch, beats in tune:
     notes.append(Note(pitch, now, beats, 90))
@@ -39,15 +40,15 @@ melody = Part(tuple(notes), now, (4, 4), 100.0, "D major", "Melody", "melody")
 composer = load_composer(weights, "cpu")
 print("ready", flush=True)
 for line in sys.stdin:
-    task = HarmonizeTask(melody, "chorale", sampling=Sampling(candidates, 1.0, int(line)))
+    task = HarmonizeTask(melody, style, sampling=Sampling(candidates, 1.0, int(line)))
     cpu, wall = time.thread_time(), time.perf_counter()
     composer.run(task)
     print(time.thread_time() - cpu, time.perf_counter() - wall, flush=True)
 """
 
 
-def start(root: Path, candidates: int, weights: str | None) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(TUNE), str(candidates), weights or ""],
+def start(root: Path, candidates: int, style: str, weights: str | None) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(TUNE), str(candidates), style, weights or ""],
                             cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
@@ -67,11 +68,12 @@ def main() -> int:
     parser.add_argument("--tree", help="git revision (or folder) to run instead of this working tree")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--candidates", type=int, default=4)
+    parser.add_argument("--style", default="chorale", choices=("chorale", "chords", "bass"))
     parser.add_argument("--weights")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         roots = trees(args.tree, args.against, Path(tmp))
-        procs = {name: start(root, args.candidates, args.weights) for name, root in roots.items()}
+        procs = {name: start(root, args.candidates, args.style, args.weights) for name, root in roots.items()}
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in roots}
         try:
             for run in range(-2, args.runs):  # two rounds warm up
@@ -83,7 +85,7 @@ def main() -> int:
             for proc in procs.values():
                 proc.kill()
     before, after = list(roots)
-    print(f"chorale, 8 bars, {args.candidates} candidates, in-process, {args.runs} interleaved runs")
+    print(f"{args.style}, 8 bars, {args.candidates} candidates, in-process, {args.runs} interleaved runs")
     for name in roots:
         cpu = statistics.median(t[0] for t in times[name])
         wall = statistics.median(t[1] for t in times[name])
