@@ -13,8 +13,8 @@ infinities, which attention's masking needs).
 numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays of fixed
 dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
 several seconds of CPU, so it never blocks serving: :func:`ready` starts it on a background
-thread the first time a model asks (at the first pause in the decoding, so the first replies
-keep the core), and the model serves from the numpy step until the kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
+thread the first time a model asks (at the first pause of a second in the decoding, so the
+replies keep the core), and the model serves from the numpy step until the kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
 compiled kernels in numba's disk cache (beside this module's bytecode, else the user's cache
 directory), so later processes load them in about half a second of CPU instead of compiling. That
 cache holds machine code this machine's numba compiled from this file, as trusted as the
@@ -268,7 +268,8 @@ def _logits(x: np.ndarray, head: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 # A pass reading more tokens than this (all rows together) goes through the numpy step: its
 # products and attention are BLAS calls, which outrun these loops once there are enough
-# tokens to pay for the dispatch (bench/bench_fused.py: 1.1x at 8 tokens, 0.8x at 24).
+# tokens to pay for the dispatch (measured: the fused step 1.05-1.15x the numpy step's speed
+# at 8 and 9 tokens, 0.8x at 24).
 MOST_TOKENS = 12
 
 
@@ -331,10 +332,13 @@ _compiled = threading.Event()
 _compiling: list[threading.Thread] = []
 _start_lock, _compile_lock = threading.Lock(), threading.Lock()
 _last_asked = [0.0]  # time.monotonic() of the latest ready() call
-# The background compile waits for a pause this long in the decoding (a request's passes are
-# milliseconds apart), so the first replies do not share the core with it, but no longer
-# than the most.
-IDLE_S, MOST_WAIT_S = 0.1, 10.0
+# The background compile waits for a pause this long in the decoding. Even from numba's
+# cache, importing numba and loading the kernels takes about half a second of CPU, with
+# stretches of about 0.1 s in which it holds the interpreter's lock (loading LLVM and the
+# compiled code): started between two requests, or between two notes played into
+# `dawbridge ports`, it would hold up the next answer. A process that decodes without such a
+# pause keeps the numpy step.
+IDLE_S = 1.0
 
 
 def available() -> bool:
@@ -398,12 +402,13 @@ def _run_on_a_toy_model() -> None:
 
 
 def _compile_when_idle() -> None:
-    """:func:`compile_kernels` on the background thread, after a pause in the decoding: should
-    compiling fail, the numpy step goes on serving (it is the same forward pass)."""
-    give_up = time.monotonic() + MOST_WAIT_S
-    while time.monotonic() < give_up and (wait := _last_asked[0] + IDLE_S - time.monotonic()) > 0:
+    """:func:`compile_kernels` on the background thread, at the first pause of ``IDLE_S`` in
+    the decoding: should compiling fail, the numpy step goes on serving (it is the same
+    forward pass)."""
+    while (wait := _last_asked[0] + IDLE_S - time.monotonic()) > 0:
         time.sleep(wait)
     try:
         compile_kernels()
     except Exception:  # any failure leaves the numpy step serving
         pass
+

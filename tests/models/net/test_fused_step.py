@@ -6,6 +6,8 @@ tokens in a decode; and without numba the numpy step serves, as before."""
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -67,12 +69,16 @@ def compare_on(model: GPT, passes: list[list[int]], seed: int) -> None:
 
 
 @needs_numba
-def test_ready_compiles_in_the_background() -> None:
-    """The first ``ready()`` returns at once (False unless an earlier test compiled); the
-    kernels are then compiled on their own thread, after a pause in the decoding."""
-    fused_step.ready()
+def test_ready_compiles_in_the_background_at_a_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh process's first ``ready()`` is False and starts a thread that compiles the
+    kernels once the decoding has paused for ``IDLE_S``; then ``ready()`` is True."""
+    monkeypatch.setattr(fused_step, "_compiled", threading.Event())
+    monkeypatch.setattr(fused_step, "_compiling", [])
+    monkeypatch.setattr(fused_step, "IDLE_S", 0.3)
+    asked = time.monotonic()
+    assert not fused_step.ready()
     assert fused_step._compiled.wait(timeout=240)
-    assert fused_step.ready()
+    assert time.monotonic() - asked >= 0.3 and fused_step.ready()
 
 
 @needs_numba
