@@ -342,10 +342,16 @@ IDLE_S = 1.0
 
 
 def available() -> bool:
-    """Whether numba is installed (the ``fast`` extra), without importing it."""
+    """Whether numba is installed (the ``fast`` extra), without importing it. Asked every
+    pass, so the search of the import path (about 50 us) is made once."""
     if "numba" in sys.modules:
         return sys.modules["numba"] is not None
-    return importlib.util.find_spec("numba") is not None
+    if not _installed:
+        _installed.append(importlib.util.find_spec("numba") is not None)
+    return _installed[0]
+
+
+_installed: list[bool] = []
 
 
 def ready() -> bool:
@@ -357,6 +363,8 @@ def ready() -> bool:
     if _compiled.is_set():
         return True
     _last_asked[0] = time.monotonic()
+    if _compiling:
+        return False
     with _start_lock:
         if not _compiling:
             thread = threading.Thread(target=_compile_when_idle, name="fused-step-compile", daemon=True)
