@@ -82,7 +82,7 @@ def token_sets(args: argparse.Namespace) -> tuple[TokenSet, TokenSet]:
             raise SystemExit(f"--data {args.data}: no usable MIDI files found")
         return build({"user": pieces["train"]}), build({"user": pieces["valid"] or pieces["train"][:1]})
     train_path, valid_path = args.tokens / "train.npz", args.tokens / "valid.npz"
-    if not train_path.exists():
+    if not (TokenSet.current(train_path) and TokenSet.current(valid_path)):
         log.info("building the token cache in %s (parses the corpus once)", args.tokens)
         splits = training_pieces()
         build(splits["train"]).save(train_path)

@@ -47,12 +47,21 @@ class TokenSet:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, tokens=self.tokens, offsets=self.offsets, sources=self.sources,
-                            shifts=self.shifts, names=np.array(self.names))
+                            shifts=self.shifts, names=np.array(self.names), format=np.array(V.FORMAT_VERSION))
 
     @classmethod
     def load(cls, path: Path) -> TokenSet:
         with np.load(path, allow_pickle=False) as z:
             return cls(z["tokens"], z["offsets"], z["sources"], z["shifts"], [str(n) for n in z["names"]])
+
+    @staticmethod
+    def current(path: Path) -> bool:
+        """Whether the cache at ``path`` exists and holds this token format (a cache written by
+        an earlier format is built again rather than trained on)."""
+        if not path.exists():
+            return False
+        with np.load(path, allow_pickle=False) as z:
+            return "format" in z.files and int(z["format"]) == V.FORMAT_VERSION
 
 
 def shift_range(piece: Piece) -> tuple[int, int]:

@@ -319,3 +319,12 @@ def test_weights_of_the_earlier_vocabulary_grow_into_this_one(tmp_path: Path) ->
     probe = torch.tensor([[V.BOS, V.BAR, V.TRK["melody"], V.POS0, V.PITCH0 + 60]])
     with torch.no_grad():
         assert torch.allclose(grown(probe)[..., :V.HARM], old(probe), atol=1e-5)
+
+
+def test_a_token_cache_of_another_format_is_built_again(tmp_path: Path) -> None:
+    data = build({"chorales": [chorale("bwv66.6.mxl")]})
+    data.save(tmp_path / "train.npz")
+    assert TokenSet.current(tmp_path / "train.npz")
+    np.savez_compressed(tmp_path / "old.npz", tokens=data.tokens, offsets=data.offsets, sources=data.sources,
+                        shifts=data.shifts, names=np.array(data.names))  # written before caches named their format
+    assert not TokenSet.current(tmp_path / "old.npz") and not TokenSet.current(tmp_path / "missing.npz")
