@@ -25,6 +25,11 @@ from tests.models.conftest import tiny_gpt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 needs_numba = pytest.mark.skipif(not fused_step.available(), reason="numba is not installed (the fast extra)")
+if fused_step.available():
+    # compiled while the tests are collected: a session's first pause in decoding would load
+    # numba in the background otherwise, holding the interpreter's lock for stretches of
+    # about 0.1 s in whatever test runs then (the real-time port tests allow 30 ms)
+    fused_step.compile_kernels()
 ATOL = 2e-5
 
 # (row lengths) of each pass: a long first read (more than MOST_TOKENS: the numpy step's own
