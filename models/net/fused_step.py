@@ -14,11 +14,12 @@ numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 ar
 dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
 several seconds of CPU, so it never blocks serving: :func:`ready` starts it on a background
 thread the first time a model asks (at the first pause of a second in the decoding, so the
-replies keep the core), and the model serves from the numpy step until the kernels are ready (:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the
-compiled kernels in numba's disk cache (beside this module's bytecode, else the user's cache
-directory), so later processes load them in about half a second of CPU instead of compiling. That
-cache holds machine code this machine's numba compiled from this file, as trusted as the
-bytecode beside it; model files are still only ever read as safetensors and JSON.
+replies keep the core), and the model serves from the numpy step until the kernels are ready
+(:meth:`models.net.transformer.GPT._serving_step`). ``cache=True`` keeps the compiled kernels
+in numba's disk cache (beside this module's bytecode, else the user's cache directory), so
+later processes load them in about half a second of CPU instead of compiling. That cache
+holds machine code this machine's numba compiled from this file, as trusted as the bytecode
+beside it; model files are still only ever read as safetensors and JSON.
 """
 
 from __future__ import annotations
