@@ -8,7 +8,7 @@ Composer's Assistant runs it) in its own process, in front of a HuggingFace ``tr
 ``T5ForConditionalGeneration``, randomly initialised, in eval mode on the CPU with torch held to
 one thread as our engine holds it (``models/composer.py``). Its size is chosen so that its
 parameter count is within 10% of dawbridge-small's (both are printed): d_model 128, d_ff 512,
-4 encoder and 4 decoder layers, 4 heads, our vocabulary (359 ids), input and output embeddings
+4 encoder and 4 decoder layers, 4 heads, our vocabulary (480 ids), input and output embeddings
 untied (T5 v1.1's layout). A request sends a list of token ids as XML-RPC data; the server
 calls ``model.generate(ids, min_new_tokens=N, max_new_tokens=N, do_sample=True, top_p=0.95,
 top_k=0)`` and returns the generated ids. Four candidates are one ``generate`` with ``num_return_sequences=4`` (one

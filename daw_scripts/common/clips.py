@@ -227,7 +227,8 @@ def _candidates(result):
 
 def chord_plan(result):
     """The chords a harmonize result follows, ``[(start beat, symbol), ...]``: those of its
-    first candidate that carries any (every candidate of one request follows the same plan)."""
+    first candidate that carries any. That is the plan the producer hears first; a melody's
+    later candidates may voice alternative plans, each named in its own candidate."""
     for candidate in _candidates(result):
         plan = [(float(c["start"]), str(c["symbol"])) for c in candidate.get("chords") or []
                 if isinstance(c, dict) and "start" in c and "symbol" in c]
