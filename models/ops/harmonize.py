@@ -218,9 +218,10 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
                    only if drawn else None)
 
 
-def at_pace(style: str, moved: Part, spans: list[ChordSpan], close: bool = False) -> list[ChordSpan]:
+def at_pace(style: str, moved: Part, spans: list[ChordSpan], close: bool = True) -> list[ChordSpan]:
     """A planner's plan as ``style`` follows it: a chorale's chord on every step, a chord part's
-    and a bass line's at a chord part's pace (``close``: ending on the plan's last chord)."""
+    and a bass line's at a chord part's pace, ending on the plan's last chord (its close; not
+    the chord before it that covers as much of the last notes) unless ``close`` is False."""
     return spans if style == "chorale" else slower(spans, moved, pad_step(moved.time_signature), close)
 
 
@@ -229,7 +230,7 @@ def alternative_plans(h: Harmony, style: str, count: int, seed: int) -> list[lis
     another harmony at the style's pace (:func:`models.harmony.plan.alternatives`)."""
     if count <= 0:
         return []
-    draws = (at_pace(style, h.moved, d, close=True) for d in table.planner().draws(h.moved, h.key, seed, only=h.lock))
+    draws = (at_pace(style, h.moved, d) for d in table.planner().draws(h.moved, h.key, seed, only=h.lock))
     grid = plan.step_beats(h.moved.time_signature) if style == "chorale" else pad_step(h.moved.time_signature)
     return plan.alternatives(h.spans, draws, count, grid)
 

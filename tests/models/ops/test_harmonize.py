@@ -441,3 +441,15 @@ def test_a_tune_that_leaves_no_other_harmony_gets_other_voicings_of_its_plan(com
     results = run(composer, m, style, candidates=4, seed=0)
     assert len(set(plans_of(results))) == 1
     assert len({tuple(p.notes for p in parts) for parts in results}) > 1
+
+
+def test_a_chord_part_ends_on_the_plans_close_where_the_chord_before_covers_as_much() -> None:
+    from models.harmony.detect import ChordSpan
+    from models.harmony.symbols import parse
+    from models.ops.harmonize import at_pace
+
+    tune = melody(in_quarters([72, 69, 72, 72]), 4.0)  # C A C C: F and C cover the last half bar alike
+    plan = [ChordSpan(0.0, 3.0, parse("F")), ChordSpan(3.0, 4.0, parse("C"))]
+    assert [s.chord.symbol for s in at_pace("chords", tune, plan)] == ["F", "C"]  # half a bar each in 4/4
+    assert [s.chord.symbol for s in at_pace("chords", tune, plan, close=False)] == ["F"]
+    assert at_pace("chorale", tune, plan) == plan
