@@ -83,19 +83,10 @@ def harmonies(pieces: dict[str, list[Piece]]) -> dict[str, list[ChordEvent]]:
     """The harmony of every four-voice piece (a chorale), read beat by beat from its voices as
     the chord planner's training labels are, by source; a part derived from a chorale (its
     chord pad, its bass line) shares it through the chorale's source."""
-    from models.harmony import detect, plan
+    from models.harmony.plan import written
 
-    out: dict[str, list[ChordEvent]] = {}
-    for group in pieces.values():
-        for piece in group:
-            melody = piece.part("melody")
-            if melody is None or not all(piece.part(r) for r in ("bass", "tenor", "alto")):
-                continue
-            step = plan.step_beats(melody.time_signature)
-            labels = detect.beat_labels([p for _, p in piece.tracks], melody.length, step)
-            out[piece.source] = [(s.start, s.chord.root, s.chord.quality, s.chord.bass)
-                                 for s in plan.spans(labels, step, melody.length)]
-    return out
+    return {piece.source: [s.lane for s in written(piece)] for group in pieces.values() for piece in group
+            if all(piece.part(r) for r in ("melody", "bass", "tenor", "alto"))}
 
 
 def build(pieces: dict[str, list[Piece]]) -> TokenSet:

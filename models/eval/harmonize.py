@@ -355,11 +355,9 @@ def chord_tones(parts: Sequence[Part], chords: Sequence[tuple[float, str]], melo
 def bach_chords(piece: Piece) -> tuple[tuple[float, str], ...]:
     """Bach's harmony of a piece, read beat by beat from his four voices (as a producer's chord
     track would give it)."""
-    from models.harmony import detect, plan
+    from models.harmony.plan import written
 
-    melody = piece.first
-    spans = plan.spans(detect.beat_labels([p for _, p in piece.tracks], melody.length), 1.0, melody.length)
-    return tuple((s.start, s.chord.symbol) for s in spans)
+    return tuple((s.start, s.chord.symbol) for s in written(piece, 1.0))
 
 
 def follow_table(pieces: Sequence[Piece], weights: Path | None, device: str, seed: int) -> dict[str, dict[str, float]]:

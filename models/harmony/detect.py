@@ -28,6 +28,12 @@ class ChordSpan:
     end: float
     chord: Chord
 
+    @property
+    def lane(self) -> tuple[float, int, str, int | None]:
+        """(start, root, quality, bass or None): the chord as the token format's chord lane
+        takes it (models/net/tokenizer.py ``harmony_lane``)."""
+        return self.start, self.chord.root, self.chord.quality, self.chord.bass
+
 
 def weights(notes: Iterable[Note], start: float, end: float, onset_weight: float = 0.5) -> dict[int, float]:
     """Pitch class -> beats sounding in [start, end), plus ``onset_weight`` for a note sounding

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.harmony.detect import ChordSpan, weights
+from models.harmony.detect import ChordSpan, beat_labels, weights
 from models.harmony.emission import Emission, features
 from models.harmony.symbols import Chord
 from models.keys import parse_key
-from models.representation import Note, Part
+from models.representation import Note, Part, Piece
 
 STATE_QUALITIES = ("", "m", "dim", "7", "m7", "maj7", "dim7", "m7b5")
 STATES = [Chord(root, q) for root in range(12) for q in STATE_QUALITIES]
@@ -278,6 +278,14 @@ def expected_overlap(log_post: np.ndarray) -> np.ndarray:
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
     top = a.max(axis, keepdims=True)
     return (top + np.log(np.exp(a - top).sum(axis, keepdims=True))).squeeze(axis)
+
+
+def written(piece: Piece, step: float | None = None) -> list[ChordSpan]:
+    """A piece's own harmony as chord spans: labelled every ``step`` beats (default: the metre's
+    beat) over all its voices, as the planner's training labels are, equal neighbours merged."""
+    melody = piece.part("melody") or piece.first
+    step = step or step_beats(melody.time_signature)
+    return spans(beat_labels([p for _, p in piece.tracks], melody.length, step), step, melody.length)
 
 
 def spans(per_step: Sequence[Chord | None], step: float, length: float) -> list[ChordSpan]:

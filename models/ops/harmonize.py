@@ -81,13 +81,17 @@ class Setup:
     first: Realize | None = None  # the first candidate is voiced from the plan, the others decoded
     warning: str | None = None
     alternatives: tuple[Voicing, ...] = ()  # the candidates after the best plan's ``lead``
-    lead: int = 1  # candidates from the best plan: its voicing (and, for a chorale, the model's)
 
     @property
     def voiced(self) -> int:
         """Candidates ahead of the decoded ones that are voiced from the plan instead (0 or 1):
         their rows are not decoded, and :func:`finish` makes them from no tokens."""
         return int(self.first is not None)
+
+    @property
+    def lead(self) -> int:
+        """Candidates from the best plan: its voicing, and for a decoded chorale the model's."""
+        return 1 + self.voiced
 
     def decoded(self, candidates: int) -> int:
         """Rows a first draw of ``candidates`` decodes: those between the voiced one and the
@@ -305,7 +309,7 @@ def _realization(moved: Part, style: str, music_key: str, pitch_range: tuple[int
     # the chorale: the voicer's setting first (it agrees best with Bach's harmony, see the model
     # card), then the model's own voices under the same plan, then the voicer on other plans
     return Setup(model_plan(moved, style, music_key, pitch_range, locked_key, shift, spans), roles, shift,
-                 music_key, velocity, first=voice(spans), alternatives=others, lead=lead)
+                 music_key, velocity, first=voice(spans), alternatives=others)
 
 
 def _span(own: tuple[int, int], role: tuple[int, int], user: tuple[int, int] | None, shift: int) -> tuple[int, int]:
@@ -342,7 +346,7 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
                     for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
     cadence = final_cadence(melody_spans, music_key, allowed.get("bass", frozenset()))
-    lanes = [(s.start, s.chord.root, s.chord.quality, s.chord.bass) for s in spans]
+    lanes = [s.lane for s in spans]
     for bar in range(bars):
         lane = harmony_lane(lanes, bar, tpb) if lanes else []
         segments.append(Segment(forced=[V.BAR, *lane, V.TRK["melody"]] + note_tokens(per_bar[bar], velocity=False)))
