@@ -222,11 +222,10 @@ def chord_plan(melody: Part, style: str = "chorale", key: str | None = None,
                    only if drawn else None)
 
 
-def at_pace(style: str, moved: Part, spans: list[ChordSpan], close: bool = True) -> list[ChordSpan]:
+def at_pace(style: str, moved: Part, spans: list[ChordSpan]) -> list[ChordSpan]:
     """A planner's plan as ``style`` follows it: a chorale's chord on every step, a chord part's
-    and a bass line's at a chord part's pace, ending on the plan's last chord (its close; not
-    the chord before it that covers as much of the last notes) unless ``close`` is False."""
-    return spans if style == "chorale" else slower(spans, moved, pad_step(moved.time_signature), close)
+    and a bass line's at a chord part's pace (:func:`slower`)."""
+    return spans if style == "chorale" else slower(spans, moved, pad_step(moved.time_signature))
 
 
 def alternative_plans(h: Harmony, style: str, count: int, seed: int) -> list[list[ChordSpan]]:
@@ -401,11 +400,11 @@ def given(chords: Sequence[tuple[float, str]], pad: float, length: float) -> lis
     return out
 
 
-def slower(spans: Sequence[ChordSpan], melody: Part, step: float, close: bool = False) -> list[ChordSpan]:
+def slower(spans: Sequence[ChordSpan], melody: Part, step: float) -> list[ChordSpan]:
     """The plan at a chord part's pace (``step`` beats): in each step, the planned chord whose
-    tones cover most of the melody there; with ``close``, the last step takes the plan's last
-    chord (the planner's close: the tonic under a melody ending on it), which a chord before it
-    covering as much of the melody would otherwise win."""
+    tones cover most of the melody there; the last step takes the plan's last chord (the
+    planner's close: the tonic under a melody ending on it), which a chord before it covering as
+    much of the melody would otherwise win."""
     out: list[Chord | None] = []
     k = 0
     while k * step < melody.length - 1e-6:
@@ -414,7 +413,7 @@ def slower(spans: Sequence[ChordSpan], melody: Part, step: float, close: bool = 
         heard = detect.weights(melody.notes, a, b)
         out.append(max(inside, key=functools.partial(_cover, heard=heard)) if inside else None)
         k += 1
-    if close and spans and out and out[-1] is not None:
+    if spans and out and out[-1] is not None:
         out[-1] = spans[-1].chord
     return plan.spans(out, step, melody.length)
 
