@@ -6,9 +6,12 @@ dispatching small operations, not computing. Here a layer is one loop nest over 
 folded weights (layer norms' gains and biases in the next matrices, queries prescaled,
 queries, keys and values in one matrix): the products run with the weights' rows in the
 inner loop (read in order, vectorised by LLVM), RoPE, the cache writes, attention over each
-row's own slots and the exact-erf GELU run token by token. The results equal the numpy
-step's up to float rounding (``fastmath`` stays off: no reassociation, no assumptions about
-infinities, which attention's masking needs).
+row's own slots and the exact-erf GELU run token by token. Attention reads the keys from a
+copy laid out by dimension (B, H, D, S), so a query's scores are one pass over the slots per
+dimension, vectorised along the slots with each sum still in order; its softmax takes exp
+from a polynomial (within about an ulp of float32) that vectorises as a library call does
+not. The results equal the numpy step's up to float rounding (``fastmath`` stays off: no
+reassociation, no assumptions about infinities, which attention's masking needs).
 
 numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays of fixed
 dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
@@ -140,10 +143,11 @@ def _affine_normalized(x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.nda
 
 @_kernel
 def _rope_and_store(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int,
-                    cos: np.ndarray, sin: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray) -> None:
+                    cos: np.ndarray, sin: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray,
+                    k_by_dim: np.ndarray) -> None:
     """Rotate the queries (in place) and keys by each token's position, as
     :func:`models.net.transformer.apply_rope` does, and write keys and values into the cache
-    (B, H, S, D) at each token's row and slot."""
+    (B, H, S, D) at each token's row and slot, the keys into ``k_by_dim`` (B, H, D, S) too."""
     H, D = k_buf.shape[1], k_buf.shape[3]
     C = H * D
     for n in range(qkv.shape[0]):
@@ -159,39 +163,69 @@ def _rope_and_store(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift:
                     qkv[n, base + i + 1] = odd * c + even * s
         for h in range(H):
             for i in range(D):
-                k_buf[row, h, slot, i] = qkv[n, C + h * D + i]
+                key = qkv[n, C + h * D + i]
+                k_buf[row, h, slot, i] = key
+                k_by_dim[row, h, i, slot] = key
                 v_buf[row, h, slot, i] = qkv[n, 2 * C + h * D + i]
 
 
 @_kernel
-def _scores(q: np.ndarray, keys: np.ndarray, seen: int, out: np.ndarray) -> None:
-    """``out[s] = q . keys[s]`` for the first ``seen`` slots, eight slots at a time: each sum
-    runs in order (as a compiled float sum must), eight independent ones side by side."""
-    D = q.shape[0]
-    s = 0
-    while s + 8 <= seen:
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
-        k0, k1, k2, k3 = keys[s], keys[s + 1], keys[s + 2], keys[s + 3]
-        k4, k5, k6, k7 = keys[s + 4], keys[s + 5], keys[s + 6], keys[s + 7]
-        for i in range(D):
-            qi = q[i]
-            a0 += qi * k0[i]
-            a1 += qi * k1[i]
-            a2 += qi * k2[i]
-            a3 += qi * k3[i]
-            a4 += qi * k4[i]
-            a5 += qi * k5[i]
-            a6 += qi * k6[i]
-            a7 += qi * k7[i]
-        out[s], out[s + 1], out[s + 2], out[s + 3] = a0, a1, a2, a3
-        out[s + 4], out[s + 5], out[s + 6], out[s + 7] = a4, a5, a6, a7
-        s += 8
-    while s < seen:
-        a0 = np.float32(0.0)
-        for i in range(D):
-            a0 += q[i] * keys[s, i]
-        out[s] = a0
-        s += 1
+def _scores(q: np.ndarray, keys_by_dim: np.ndarray, seen: int, out: np.ndarray) -> None:
+    """``out[s] = q . keys[s]`` for the first ``seen`` slots, from the keys laid out (D, S):
+    one pass over the slots per dimension (vectorised along the slots), so each sum still runs
+    in order, as a compiled float sum must."""
+    for s in range(seen):
+        out[s] = np.float32(0.0)
+    for i in range(q.shape[0]):
+        qi, keys = q[i], keys_by_dim[i]
+        for s in range(seen):
+            out[s] += qi * keys[s]
+
+
+# exp(x) = 2^n * exp(r), r = x - n ln 2 in [-ln 2 / 2, ln 2 / 2], ln 2 in two parts and exp(r) a
+# polynomial (Cephes' expf, within about one ulp of float32): plain arithmetic, so the loop over
+# a row's slots vectorises where a call to the C library's expf runs slot by slot.
+_LOG2E = np.float32(1.4426950408889634)
+_LN2_HI, _LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)
+_EXP_POLY = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                          4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
+_LOWEST = np.float32(-87.0)  # 2^n stays a normal float; exp(-87) is 1.6e-38, a weight of nothing
+
+
+@_kernel
+def _softmax(weights: np.ndarray, seen: int, powers: np.ndarray) -> None:
+    """``weights[:seen]`` -> their softmax, in place; ``powers`` is int32 scratch (S,) for the
+    2^n factors, built from their bits. Four running maxima and sums side by side."""
+    m0 = m1 = m2 = m3 = np.float32(-np.inf)
+    whole = seen - seen % 4
+    for s in range(0, whole, 4):
+        m0, m1 = max(m0, weights[s]), max(m1, weights[s + 1])
+        m2, m3 = max(m2, weights[s + 2]), max(m3, weights[s + 3])
+    for s in range(whole, seen):
+        m0 = max(m0, weights[s])
+    top = max(max(m0, m1), max(m2, m3))
+    c0, c1, c2, c3, c4, c5 = _EXP_POLY
+    for s in range(seen):
+        x = max(weights[s] - top, _LOWEST)
+        n = np.floor(x * _LOG2E + np.float32(0.5))
+        r = x - n * _LN2_HI - n * _LN2_LO
+        p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
+        weights[s] = p * r * r + r + np.float32(1.0)
+        powers[s] = (np.int32(n) + np.int32(127)) << 23
+    scale = powers.view(np.float32)
+    t0 = t1 = t2 = t3 = np.float32(0.0)
+    for s in range(0, whole, 4):
+        weights[s] *= scale[s]
+        weights[s + 1] *= scale[s + 1]
+        weights[s + 2] *= scale[s + 2]
+        weights[s + 3] *= scale[s + 3]
+        t0, t1, t2, t3 = t0 + weights[s], t1 + weights[s + 1], t2 + weights[s + 2], t3 + weights[s + 3]
+    for s in range(whole, seen):
+        weights[s] *= scale[s]
+        t0 += weights[s]
+    inverse = np.float32(1.0) / ((t0 + t1) + (t2 + t3))
+    for s in range(seen):
+        weights[s] *= inverse
 
 
 @_kernel
@@ -212,28 +246,20 @@ def _add_weighted(p: np.ndarray, values: np.ndarray, seen: int, out: np.ndarray)
 
 
 @_kernel
-def _attend(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, k_buf: np.ndarray,
+def _attend(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, k_by_dim: np.ndarray,
             v_buf: np.ndarray) -> np.ndarray:
     """Each token's attention output (N, C): its (prescaled) queries over its row's slots up to
-    its own, softmax, the values' weighted sum; heads side by side."""
-    H, D = k_buf.shape[1], k_buf.shape[3]
+    its own (keys (B, H, D, S)), softmax, the values' weighted sum; heads side by side."""
+    H, D = k_by_dim.shape[1], k_by_dim.shape[2]
     N = qkv.shape[0]
     y = np.zeros((N, H * D), np.float32)
-    weights = np.empty(k_buf.shape[2], np.float32)
+    weights = np.empty(k_by_dim.shape[3], np.float32)
+    powers = np.empty(k_by_dim.shape[3], np.int32)
     for n in range(N):
         row, seen = rows[n], slots[n] + 1
         for h in range(H):
-            _scores(qkv[n, h * D:(h + 1) * D], k_buf[row, h], seen, weights)
-            top = np.float32(-np.inf)
-            for s in range(seen):
-                top = max(top, weights[s])
-            total = np.float32(0.0)
-            for s in range(seen):
-                e = np.float32(math.exp(weights[s] - top))
-                weights[s] = e
-                total += e
-            for s in range(seen):
-                weights[s] /= total
+            _scores(qkv[n, h * D:(h + 1) * D], k_by_dim[row, h], seen, weights)
+            _softmax(weights, seen, powers)
             _add_weighted(weights, v_buf[row, h], seen, y[n, h * D:(h + 1) * D])
     return y
 
@@ -251,12 +277,12 @@ def _gelu(h: np.ndarray) -> None:
 @_kernel
 def _layer(x: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int, qkv_w: np.ndarray,
            qkv_b: np.ndarray, proj: np.ndarray, up: np.ndarray, up_b: np.ndarray,
-           down: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray, cos: np.ndarray,
-           sin: np.ndarray) -> None:
+           down: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray, k_by_dim: np.ndarray,
+           cos: np.ndarray, sin: np.ndarray) -> None:
     """One block on the packed tokens x (N, C), in place: attention, then the MLP."""
     qkv = _affine_normalized(x, qkv_w, qkv_b)
-    _rope_and_store(qkv, rows, slots, shift, cos, sin, k_buf, v_buf)
-    _add_product(_attend(qkv, rows, slots, k_buf, v_buf), proj, x)
+    _rope_and_store(qkv, rows, slots, shift, cos, sin, k_buf, v_buf, k_by_dim)
+    _add_product(_attend(qkv, rows, slots, k_by_dim, v_buf), proj, x)
     h = _affine_normalized(x, up, up_b)
     _gelu(h)
     _add_product(h, down, x)
@@ -304,12 +330,13 @@ class FusedStep(NumpyStep):
             start = cache.row_pos.numpy()
         end = int((start + lengths).max())
         cache.reserve(end, B, self.H, self.D)
+        by_dim = keys_by_dim(cache)
         cos, sin = self._tables(end + cache.shift)
         x, rows, slots = _pack(_int64(ids), _int64(lengths), _int64(start), self.wte)
         for layer, w in enumerate(self.layers):
             k_buf, v_buf = cache.arrays(layer)
             _layer(x, rows, slots, cache.shift, w.qkv, w.qkv_bias, w.proj, w.up, w.up_bias, w.down,
-                   k_buf, v_buf, cos, sin)
+                   k_buf, v_buf, by_dim[layer], cos, sin)
         return x
 
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
@@ -319,6 +346,17 @@ class FusedStep(NumpyStep):
             self._half_cos = np.ascontiguousarray(self._cos[:, 0::2])
             self._half_sin = np.ascontiguousarray(self._sin[:, 1::2])
         return self._half_cos, self._half_sin
+
+
+def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
+    """Each layer's keys laid out (B, H, D, S), for attention vectorised along the slots. The
+    fused step writes its keys into both layouts; after any other write (the numpy or torch
+    step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again."""
+    if cache.keys_by_dim is None or cache.keys_by_dim_edits != cache.edits:
+        cache.keys_by_dim = [np.ascontiguousarray(cache.arrays(layer)[0].transpose(0, 1, 3, 2))
+                             for layer in range(cache.n_layer)]
+        cache.keys_by_dim_edits = cache.edits
+    return cache.keys_by_dim
 
 
 def _int64(a: np.ndarray) -> np.ndarray:
@@ -405,8 +443,9 @@ def _run_on_a_toy_model() -> None:
     lengths, start = np.array([2, 1], np.int64), np.array([0, 1], np.int64)
     x, packed_rows, slots = _pack(ids, lengths, start, weights(V, C))
     k_buf, v_buf = np.zeros((rows, H, 8, D), np.float32), np.zeros((rows, H, 8, D), np.float32)
+    k_by_dim = np.zeros((rows, H, D, 8), np.float32)
     _layer(x, packed_rows, slots, 0, weights(C, 3 * C), weights(3 * C), weights(C, C), weights(C, 4 * C),
-           weights(4 * C), weights(4 * C, C), k_buf, v_buf, weights(8, D // 2), weights(8, D // 2))
+           weights(4 * C), weights(4 * C, C), k_buf, v_buf, k_by_dim, weights(8, D // 2), weights(8, D // 2))
     _logits(x, weights(C, V), weights(V))
 
 

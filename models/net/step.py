@@ -102,6 +102,7 @@ class NumpyStep:
             mask = np.where(seen | ~real[:, None, :, None], np.float32(0), np.float32(-np.inf))
         N = rows.shape[0]
         cache.reserve(end, B, H, D)
+        cache.edits += 1
         cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
         x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
         for layer, w in enumerate(self.layers):

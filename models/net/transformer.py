@@ -45,6 +45,12 @@ class KVCache:
         self.row_pos: torch.Tensor | None = None  # (B,) long
         # Slots dropped so far (:meth:`drop`): slot s holds the token at RoPE position s + shift.
         self.shift = 0
+        # Writes to the keys by any path but the fused step's own (which keeps its copy in
+        # step): the fused step's keys laid out (B, H, D, S), ``keys_by_dim``, are valid while
+        # ``keys_by_dim_edits`` equals this count (models/net/fused_step.py).
+        self.edits = 0
+        self.keys_by_dim: list[np.ndarray] | None = None
+        self.keys_by_dim_edits = -1
 
     def length(self) -> int:
         """Positions held (the longest row's, with ragged rows)."""
@@ -52,6 +58,7 @@ class KVCache:
 
     def select(self, index: torch.Tensor) -> None:
         """Keep only the batch rows in ``index`` (reorders too)."""
+        self.edits += 1
         for i in range(self.n_layer):
             if self.k[i] is not None:
                 self.k[i] = self.k[i].index_select(0, index)  # type: ignore[union-attr]
@@ -76,6 +83,7 @@ class KVCache:
         if k is not None and end <= k.shape[2]:
             return
         size = max(self.capacity, 2 * end, 64)
+        self.edits += 1
         n = self.pos  # every layer is written before the position moves on
         for layer in range(self.n_layer):
             # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
@@ -103,6 +111,7 @@ class KVCache:
         first = self.pos if self.row_pos is None else int(self.row_pos.min())
         if start + count > first:
             raise ValueError(f"cannot drop slots {start}..{start + count}: a row holds only {first}")
+        self.edits += 1
         for layer in range(self.n_layer):
             k, v = self.k[layer], self.v[layer]
             if k is None or v is None:
@@ -132,6 +141,7 @@ class KVCache:
         ``where`` None: k and v are (B, T, H, D) for slots ``end - T .. end`` of every row;
         else (rows, slots) of each of the N packed tokens, k and v (N, H, D)."""
         H, D = k.shape[-2:]
+        self.edits += 1
         B = k.shape[0] if where is None or self.row_pos is None else self.row_pos.shape[0]
         self.reserve(end, B, H, D, k.dtype, k.device)
         buf_k, buf_v = self.k[layer], self.v[layer]

@@ -33,8 +33,9 @@ if fused_step.available():
 ATOL = 2e-5
 
 # (row lengths) of each pass: a long first read (more than MOST_TOKENS: the numpy step's own
-# products), then ragged passes of one to several tokens per row, a row reading nothing
-PASSES = [[9, 7, 8], [1, 1, 1], [3, 1, 2], [1, 4, 0], [2, 2, 2], [1, 1, 1], [4, 4, 4]]
+# products), then ragged passes of one to several tokens per row, a row reading nothing, and
+# another long read between them (the fused step's keys laid out by dimension made again)
+PASSES = [[9, 7, 8], [1, 1, 1], [3, 1, 2], [1, 4, 0], [5, 6, 4], [2, 2, 2], [1, 1, 1], [4, 4, 4]]
 
 
 def tokens(batch: int, length: int, seed: int = 0) -> np.ndarray:
