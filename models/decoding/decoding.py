@@ -461,7 +461,9 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
         for st in states:
             for tok in prefix:
                 st.accept(tok)
-        logits = _host(model(torch.tensor([prefix], device=device), cache)[:, -1])
+        # logits for the last token only (the head over every position of a long lead is wasted)
+        logits = _host(model.forward_rows(torch.tensor([prefix], device=device),
+                                          torch.tensor([len(prefix)], device=device), cache))
         at = [[0] for _ in states]
         cache.select(torch.zeros(len(states), dtype=torch.long, device=device))
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
