@@ -1,6 +1,6 @@
-"""Voice-leading rules applied while decoding part-writing: no voice crossing and no parallel
-fifths or octaves between a voice being written and the voices already known (the melody and
-the voices written before it).
+"""Voice-leading rules applied while decoding part-writing: no voice crossing, no parallel
+fifths or octaves and no unison struck against a voice between a voice being written and the
+voices already known (the melody and the voices written before it).
 
 Notes are (start tick, end tick, pitch) in absolute ticks. The rules only ever remove choices;
 when they would remove every choice, the decoder falls back to the unfiltered set.
@@ -40,7 +40,10 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
                     pitches: Iterable[int]) -> list[int]:
     """``pitches`` a note of ``role`` starting at ``tick`` may take without crossing a known
     voice or moving in parallel fifths/octaves with one (from the moment just before, and from
-    the 8th-note grid point before to the one at or after the onset)."""
+    the 8th-note grid point before to the one at or after the onset), and without meeting one
+    in a unison, which thins the chord to three notes (Bach's neighbouring voices sound one
+    pitch on 2.7% of the JSB validation chorales' 8th-note steps; the model's second chorale
+    candidate, left to it, on 8.5%, and 5.0% with this rule)."""
     index = order.index(role)
     own = known.get(role, [])
     grid_before = (tick - 1) // GRID * GRID
@@ -49,6 +52,7 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     low, high = -1, 128
     on_beat = tick % BEAT == 0
     sounding_now: list[tuple[int, frozenset[int]]] = []  # (pitch, consonant intervals) on a beat
+    doubled = set()  # pitches of the known voices sounding at the onset
     motions = []  # (own pitch before, other before, other after) for every move of every voice
     for other_index, other in enumerate(order):
         notes = known.get(other)
@@ -56,6 +60,7 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
             continue
         now = sounding(notes, tick)
         if now is not None:
+            doubled.add(now)
             if other_index < index:
                 high = min(high, now)  # not above a higher voice
             else:
@@ -68,7 +73,8 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     fitting = [p for p in pitches
                if low <= p <= high and not any(_parallel(a0, p, b0, b1) for a0, b0, b1 in motions)]
     consonant = [p for p in fitting if all(abs(p - q) % 12 in ok for q, ok in sounding_now)]
-    return consonant or fitting
+    chosen = consonant or fitting
+    return [p for p in chosen if p not in doubled] or chosen
 
 
 def _parallel(a0: int | None, a1: int, b0: int | None, b1: int | None) -> bool:

@@ -4,6 +4,7 @@ valid split), for the model, a rule-based baseline and Bach's own harmonizations
 Metrics, on a grid of 8th notes unless said otherwise:
 - parallels: parallel fifths/octaves per 100 voice-pair moves (both voices move, same direction)
 - crossings: share of grid steps where a lower voice sounds above the one above it
+- unisons: share of grid steps where two neighbouring voices sound the same pitch
 - out_of_range: share of generated notes outside the voice's chorale range
 - out_of_key: share of generated notes outside the key (minor: natural, harmonic, melodic)
 - chord_agree: share of generated notes sounding at a beat whose pitch class is in Bach's
@@ -80,6 +81,20 @@ def crossings(grids: dict[str, list[int | None]]) -> tuple[int, int]:
     return crossed, steps
 
 
+def unisons(grids: dict[str, list[int | None]]) -> tuple[int, int]:
+    """(grid steps where two neighbouring voices sound one pitch, steps where both sound): a
+    unison thins the chord to three notes; Bach's voices meet in one seldom."""
+    met = steps = 0
+    names = [v for v in VOICES if v in grids]
+    for upper, lower in zip(names, names[1:], strict=False):
+        for a, b in zip(grids[upper], grids[lower], strict=False):
+            if a is None or b is None:
+                continue
+            steps += 1
+            met += a == b
+    return met, steps
+
+
 def key_pitch_classes(key: str) -> set[int]:
     tonic, mode = parse_key(key)
     steps = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
@@ -91,6 +106,7 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
     grids = {"melody": sounding(melody)} | {v: sounding(p) for v, p in generated.items()}
     par, moves = parallels(grids)
     cross, steps = crossings(grids)
+    met, pairs = unisons(grids)
     notes = [(v, n) for v, p in generated.items() for n in p.notes]
     in_key = key_pitch_classes(key)
     out_range = sum(not CHORALE_RANGES[v][0] <= n.pitch <= CHORALE_RANGES[v][1] for v, n in notes)
@@ -115,7 +131,8 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
             if bb and gb and t < len(bb) and t < len(gb) and bb[t] is not None and gb[t] is not None:
                 beats += 1
                 bass_agree += bb[t] % 12 == gb[t] % 12  # type: ignore[operator]
-    return {"parallels": par, "moves": moves, "crossed": cross, "steps": steps, "notes": len(notes),
+    return {"parallels": par, "moves": moves, "crossed": cross, "steps": steps, "unisons": met, "pairs": pairs,
+            "notes": len(notes),
             "out_range": out_range, "out_key": out_key, "span": span, "agree": agree, "agree_total": total,
             "bass_agree": bass_agree, "bass_beats": beats, "out_satb": satb, "jaccard": jaccard,
             "jaccard_beats": jbeats} | root_close(melody, generated.get("bass"), key) | final_position(melody, generated)
@@ -174,6 +191,7 @@ def rates(total: dict[str, float]) -> dict[str, float]:
     return {
         "parallels_per_100": ratio("parallels", "moves", 100),
         "crossings": ratio("crossed", "steps"),
+        "unisons": ratio("unisons", "pairs"),
         "out_of_range": ratio("out_range", "notes"),
         "out_of_key": ratio("out_key", "notes"),
         "chord_agree": ratio("agree", "agree_total"),

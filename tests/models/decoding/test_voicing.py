@@ -1,5 +1,6 @@
 """Voice-leading rules used while decoding part-writing: no crossings, no parallel fifths or
-octaves against known voices (whichever voice is above), checked on hand-made voices."""
+octaves against known voices (whichever voice is above), no unisons struck against them,
+checked on hand-made voices."""
 
 from __future__ import annotations
 
@@ -42,3 +43,13 @@ def test_a_note_struck_on_the_beat_is_consonant_with_the_known_voices() -> None:
     assert all(abs(p - 72) % 12 in voicing.CONSONANT for p in allowed)
     assert all(abs(p - 48) % 12 in voicing.CONSONANT_WITH_BASS for p in allowed)
     assert 60 in allowed and 62 not in allowed and 53 not in allowed
+
+
+def test_a_note_does_not_strike_a_unison_with_a_known_voice_unless_nothing_else_is_left() -> None:
+    # melody E5 over bass C3: a tenor may take C4 or G4 but not E5 (the melody's own pitch) or C3
+    known = {"melody": [(0, 24, 76)], "bass": [(0, 24, 48)]}
+    allowed = voicing.allowed_pitches("tenor", ORDER, known, 0, range(48, 77))
+    assert 76 not in allowed and 48 not in allowed
+    assert {60, 67} <= set(allowed)
+    # only the unison is left between the bass and the melody: it stays allowed
+    assert voicing.allowed_pitches("tenor", ORDER, known, 0, [48]) == [48]
