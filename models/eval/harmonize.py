@@ -69,30 +69,27 @@ def parallels(grids: dict[str, list[int | None]]) -> tuple[int, int]:
     return found, moves
 
 
-def crossings(grids: dict[str, list[int | None]]) -> tuple[int, int]:
-    crossed = steps = 0
+def neighbouring(grids: dict[str, list[int | None]], test: Callable[[int, int], bool]) -> tuple[int, int]:
+    """(grid steps where two neighbouring voices both sound and ``test(upper, lower)`` holds,
+    grid steps where both sound)."""
+    found = steps = 0
     names = [v for v in VOICES if v in grids]
     for upper, lower in zip(names, names[1:], strict=False):
         for a, b in zip(grids[upper], grids[lower], strict=False):
             if a is None or b is None:
                 continue
             steps += 1
-            crossed += a < b
-    return crossed, steps
+            found += test(a, b)
+    return found, steps
+
+
+def crossings(grids: dict[str, list[int | None]]) -> tuple[int, int]:
+    return neighbouring(grids, lambda upper, lower: upper < lower)
 
 
 def unisons(grids: dict[str, list[int | None]]) -> tuple[int, int]:
-    """(grid steps where two neighbouring voices sound one pitch, steps where both sound): a
-    unison thins the chord to three notes; Bach's voices meet in one seldom."""
-    met = steps = 0
-    names = [v for v in VOICES if v in grids]
-    for upper, lower in zip(names, names[1:], strict=False):
-        for a, b in zip(grids[upper], grids[lower], strict=False):
-            if a is None or b is None:
-                continue
-            steps += 1
-            met += a == b
-    return met, steps
+    """A unison thins the chord to three notes; Bach's voices meet in one seldom."""
+    return neighbouring(grids, lambda upper, lower: upper == lower)
 
 
 def key_pitch_classes(key: str) -> set[int]:
