@@ -42,6 +42,7 @@ CLASSES = tuple(DRUM_CLASSES.values())
 _HEX = np.full(256, -1, np.int64)  # an ASCII code -> the value of its hex digit, -1 for others
 _HEX[np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)] = [*range(16), *range(10, 16)]
 SKELETON = (DRUM_CLASSES["kick"], DRUM_CLASSES["snare"])
+KICK = DRUM_CLASSES["kick"]
 Hit = tuple[int, int, int]  # (tick in the bar, drum class, velocity)
 # Retrieval costs: a tempo an octave away costs TEMPO_COST, the whole density range DENSITY_COST,
 # and a kick on every bass onset saves BASS_GAIN (on the first 4 bars of 20 train chorale bass
@@ -53,6 +54,18 @@ BASS_GAIN = 4.0
 # roots weigh a missing ride or hi-hat as much as a busier snare (2 with a plain cosine left a
 # jazz beat with no ride among the six that fit best at 120 bpm; 4 with the roots keeps it out).
 TYPICAL_COST = 4.0
+# Without a bass line to fit, the style's most recognisable grooves lead: RECOGNISABLE_GAIN times
+# how sure the shipped style classifier is of a groove's style is taken off its cost, and
+# FLOOR_COST times how much more often than the style's grooves on average it plays a kick on
+# every beat is added (a recognisable rock groove is often a four-on-the-floor one, which
+# drummers play in a sixth of their bars). On the 4-bar requests of the eval's drums part made
+# from every third train beat (judged by its classifier; two seeds): gain 0 recognised 0.60,
+# 2 0.82, 4 0.85, 8 0.88, but with four on the floor outside dance in 19-32% of bars against
+# the drummers' 17%; gain 2 with FLOOR_COST 4: 0.79, with 4-6% four on the floor and 5-6% snare-
+# dominated bars (drummers 7%). With a bass line both stay off: fitting its onsets comes first
+# (gain 2 took the bass notes starting with a kick from 0.69 to 0.48 on validation).
+RECOGNISABLE_GAIN = 2.0
+FLOOR_COST = 4.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,12 @@ class Groove:
     def density(self) -> float:
         """Median hits per bar."""
         return float(statistics.median(len(bar) for bar in self.bars))
+
+    @cached_property
+    def on_the_floor(self) -> float:
+        """The share of its bars with a kick on every beat (four on the floor in 4/4)."""
+        beats = range(0, bar_ticks(self.time_signature), V.TICKS_PER_BEAT)
+        return sum(all((t, KICK) in {(h[0], h[1]) for h in bar} for t in beats) for bar in self.bars) / len(self.bars)
 
     @cached_property
     def skeleton(self) -> frozenset[tuple[int, int]]:
@@ -123,19 +142,24 @@ class Library:
         """The style's grooves in that metre, best fit first: nearest in tempo, in density (0..1:
         the style's sparsest to busiest performance), played on the style's usual drums (a jazz
         beat kept on a tom comes last) and with a kick on most ``bass`` onsets (ticks in the
-        bar). Empty when the library has none."""
+        bar); without ``bass``, the most recognisable of the style and no more on the floor
+        than its grooves are. Empty when the library has none."""
         pool = self.of_style(style, time_signature)
         if not pool:
             return []
         ranks = sorted(g.density for g in pool)
         positions = frozenset(bass)
         usual = [sum(g.shares[i] for g in pool) / len(pool) for i in range(len(CLASSES))]
+        floor = sum(g.on_the_floor for g in pool) / len(pool)
 
         def cost(g: Groove) -> float:
             out = TEMPO_COST * abs(math.log2(g.bpm / tempo)) if tempo else 0.0
             out += TYPICAL_COST * (1.0 - _affinity(g.shares, usual))
             if density is not None:
                 out += DENSITY_COST * abs(ranks.index(g.density) / max(1, len(ranks) - 1) - density)
+            if not positions:  # with a bass line, fitting its onsets comes first
+                out -= RECOGNISABLE_GAIN * g.recognisable
+                out += FLOOR_COST * max(0.0, g.on_the_floor - floor)
             return out - BASS_GAIN * g.kick_share(positions)
 
         return sorted(pool, key=lambda g: (cost(g), g.source))

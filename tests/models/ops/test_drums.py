@@ -197,3 +197,23 @@ def test_nearest_weighs_the_skeleton_and_how_recognisable_a_groove_is() -> None:
     sure = library.nearest("jazz", (4, 4), set(), recognisable=10.0)[0]
     assert 0.0 <= sure.recognisable <= 1.0
     assert sure.recognisable == max(g.recognisable for g in library.of_style("jazz", (4, 4)))
+
+
+def test_without_a_bass_line_find_leads_with_recognisable_grooves_not_more_on_the_floor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for a style alone, the best fits are surer of their style than the style's grooves
+    on average and no more four on the floor; a bass line to fit turns both off."""
+    library = grooves.shipped()
+    assert library is not None
+    for style in ("rock", "funk", "hiphop"):
+        pool = library.of_style(style, (4, 4))
+        best = library.find(style, (4, 4), None)[:3]
+        mean = sum(g.recognisable for g in pool) / len(pool)
+        assert sum(g.recognisable for g in best) / len(best) > mean
+        floor = sum(g.on_the_floor for g in pool) / len(pool)
+        assert all(g.on_the_floor <= floor + 0.25 for g in best)
+    bass = {0, 12, 24, 36}
+    with_bass = library.find("rock", (4, 4), 100.0, bass=bass)
+    monkeypatch.setattr(grooves, "RECOGNISABLE_GAIN", 0.0)
+    monkeypatch.setattr(grooves, "FLOOR_COST", 0.0)
+    assert library.find("rock", (4, 4), 100.0, bass=bass) == with_bass
