@@ -87,8 +87,8 @@ class Groove:
     @cached_property
     def on_the_floor(self) -> float:
         """The share of its bars with a kick on every beat (four on the floor in 4/4)."""
-        beats = range(0, bar_ticks(self.time_signature), V.TICKS_PER_BEAT)
-        return sum(all((t, KICK) in {(h[0], h[1]) for h in bar} for t in beats) for bar in self.bars) / len(self.bars)
+        beats = set(range(0, bar_ticks(self.time_signature), V.TICKS_PER_BEAT))
+        return sum(beats <= {t for t, c, _ in bar if c == KICK} for bar in self.bars) / len(self.bars)
 
     @cached_property
     def skeleton(self) -> frozenset[tuple[int, int]]:
