@@ -45,9 +45,9 @@ class KVCache:
         self.row_pos: torch.Tensor | None = None  # (B,) long
         # Slots dropped so far (:meth:`drop`): slot s holds the token at RoPE position s + shift.
         self.shift = 0
-        # Writes to the keys by any path but the fused step's own (which keeps its copy in
-        # step): the fused step's keys laid out (B, H, D, S), ``keys_by_dim``, are valid while
-        # ``keys_by_dim_edits`` equals this count (models/net/fused_step.py).
+        # Changes to the keys other than the fused step's own writes (which update both
+        # layouts): the fused step's copy of the keys laid out (B, H, D, S), ``keys_by_dim``, is
+        # valid while ``keys_by_dim_edits`` equals this count (models/net/fused_step.py).
         self.edits = 0
         self.keys_by_dim: list[np.ndarray] | None = None
         self.keys_by_dim_edits = -1
