@@ -320,15 +320,14 @@ class FusedStep(NumpyStep):
         tokens at the cache's position, or row b its first ``lengths[b]`` at its own) and
         return the hidden states of the tokens read, (N, C), packed in row order."""
         B, W = ids.shape
-        given = lengths
+        if (B * W if lengths is None else int(lengths.sum())) > MOST_TOKENS:
+            return super().hidden(ids, lengths, cache)
         if lengths is None:
             start = np.full(B, cache.pos, np.int64)
             lengths = np.full(B, W, np.int64)
         else:
             assert cache.row_pos is not None
             start = cache.row_pos.numpy()
-        if int(lengths.sum()) > MOST_TOKENS:
-            return self._long_pass(ids, given, cache, start.copy(), lengths)
         end = int((start + lengths).max())
         cache.reserve(end, B, self.H, self.D)
         by_dim = keys_by_dim(cache)
@@ -338,22 +337,6 @@ class FusedStep(NumpyStep):
             k_buf, v_buf = cache.arrays(layer)
             _layer(x, rows, slots, cache.shift, w.qkv, w.qkv_bias, w.proj, w.up, w.up_bias, w.down,
                    k_buf, v_buf, by_dim[layer], cos, sin)
-        return x
-
-    def _long_pass(self, ids: np.ndarray, given: np.ndarray | None, cache: KVCache, start: np.ndarray,
-                   lengths: np.ndarray) -> np.ndarray:
-        """The numpy step's pass; the keys it wrote (row b's slots from ``start[b]``, ``lengths[b]``
-        of them) are copied into the layout by dimension too, so the next fused pass does not
-        make the whole copy again (unless the cache grew in the pass)."""
-        held = cache.keys_by_dim is not None and cache.keys_by_dim_edits == cache.edits
-        buffer = cache.k[0]
-        x = super().hidden(ids, given, cache)
-        if held and cache.k[0] is buffer and cache.keys_by_dim is not None:
-            for layer, by_dim in enumerate(cache.keys_by_dim):
-                keys = cache.arrays(layer)[0]
-                for row, (first, count) in enumerate(zip(start, lengths, strict=True)):
-                    by_dim[row, :, :, first:first + count] = keys[row, :, first:first + count].transpose(0, 2, 1)
-            cache.keys_by_dim_edits = cache.edits
         return x
 
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
