@@ -17,6 +17,7 @@ from functools import cached_property
 from math import log
 
 FLOOR = 0.03  # probability floor: what the prior never saw stays possible
+EXACT_FLOOR = 1e-6  # the floor of the classes a prior decides (``exact``): its 0 is never written
 CONTEXT_BARS = 4  # most recent whole bars the prior reads
 SHARPNESS = 3.0  # hits in most bars move towards certain, hits in few towards absent
 WEIGHT = 3.0  # the prior's exponent in the product with the model
@@ -45,6 +46,7 @@ class GroovePrior:
     onset: tuple[tuple[int, float], ...]
     hits: tuple[tuple[tuple[int, int], float], ...]
     weight: float = WEIGHT  # exponent of the prior in the product (0: the model alone)
+    exact: frozenset[int] = frozenset()  # classes whose hits the prior decides rather than leans on
 
     @classmethod
     def from_bars(cls, notes: Iterable[tuple[int, int]], bars: Sequence[int], bar_ticks: int,
@@ -99,7 +101,7 @@ class GroovePrior:
         if after < 0:
             onset = self._onset.get(pos, 0.0)
             chance = {c: p / onset for c, p in chance.items()} if onset else chance
-        return [self._log(chance.get(c, 0.0)) for c in classes], 1.0 - none_below
+        return [self._log(chance.get(c, 0.0), c in self.exact) for c in classes], 1.0 - none_below
 
     @cached_property
     def _onset(self) -> dict[int, float]:
@@ -116,8 +118,8 @@ class GroovePrior:
             by_pos.setdefault(pos, []).append((c, p))
         return by_pos
 
-    def _log(self, p: float) -> float:
-        return self.weight * log(FLOOR + p)
+    def _log(self, p: float, exact: bool = False) -> float:
+        return self.weight * log((EXACT_FLOOR if exact else FLOOR) + p)
 
 
 def _sharpen(p: float) -> float:

@@ -58,6 +58,7 @@ def test_the_prior_drops_a_hit_the_groove_has_dropped() -> None:
     for parity in (0, 1):
         hits = dict(skeleton_prior(prior, kept, 4, 48, parity).hits)
         assert hits[(45, SNARE)] == 0.0 and hits[(12, SNARE)] == 1.0 == hits[(0, KICK)]
+        assert skeleton_prior(prior, kept, 4, 48, parity).exact == {KICK, SNARE}  # decided, not leant on
 
 
 def test_the_prior_keeps_the_groove_and_places_the_pickup_by_phrase() -> None:

@@ -4,13 +4,14 @@ continuing a steady beat under the prior keeps the beat's kick and snare."""
 
 from __future__ import annotations
 
+import dataclasses
 from math import log
 
 import pytest
 
 from models.constants import DRUM_CLASSES
 from models.interface import Composer
-from models.ops.groove import FLOOR, GroovePrior, _sharpen
+from models.ops.groove import EXACT_FLOOR, FLOOR, GroovePrior, _sharpen
 from models.tasks import ContinueTask, Sampling
 from tests.models.ops.test_ops_constraints import composer, groove  # noqa: F401  (fixture)
 
@@ -67,6 +68,16 @@ def test_classes_follow_ascending_order_at_a_position() -> None:
     assert after_kick == [pytest.approx(log(FLOOR)), pytest.approx(log(FLOOR + 1.0))] and more == 1.0
     _, nothing_left = prior.classes(0, [SNARE], after=HAT)
     assert nothing_left == 0.0
+
+
+def test_a_class_the_prior_decides_is_not_struck_where_it_says_0() -> None:
+    prior = GroovePrior.from_bars(beat(4, {b: [(0, HAT)] for b in range(4)}), range(4), BAR, weight=1.0)
+    assert prior is not None
+    decided = dataclasses.replace(prior, exact=frozenset({SNARE}))
+    leaning, _ = prior.classes(0, [KICK, SNARE, HAT])
+    deciding, _ = decided.classes(0, [KICK, SNARE, HAT])
+    assert deciding[1] == pytest.approx(log(EXACT_FLOOR)) and leaning[1] == pytest.approx(log(FLOOR))
+    assert deciding[0] == leaning[0] and deciding[2] == leaning[2]  # the other classes as before
 
 
 def test_continued_drums_keep_the_beat_even_from_a_random_model(composer: Composer) -> None:  # noqa: F811
