@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -92,9 +93,49 @@ def test_the_fused_step_equals_the_numpy_step_on_a_tiny_model() -> None:
     compare_on(tiny_gpt(), PASSES, seed=1)
 
 
+def half_gpt() -> GPT:
+    """The tiny model with every weight rounded to float16, as the shipped checkpoint stores it."""
+    model = tiny_gpt()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    return model
+
+
+@needs_numba
+def test_a_model_of_float16_weights_is_read_from_float16_copies() -> None:
+    assert fused_step.FusedStep(half_gpt()).half is not None
+    assert fused_step.FusedStep(tiny_gpt()).half is None  # float32 weights: read as they are
+    compare_on(half_gpt(), PASSES, seed=4)
+
+
+@needs_numba
+def test_every_float16_value_is_widened_exactly() -> None:
+    """Each finite float16 (subnormals, both zeros) comes out of the product as its own value."""
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    finite = bits[np.isfinite(bits.view(np.float16))].reshape(-1, 8)  # (M, K): 63,488 values
+    out = np.zeros((8, finite.shape[0]), np.float32)
+    fused_step._add_product_half(np.eye(8, dtype=np.float32), finite, out)
+    np.testing.assert_array_equal(out, finite.view(np.float16).astype(np.float32).T)
+
+
+@needs_numba
+def test_a_lone_token_sums_as_it_does_beside_others() -> None:
+    """Tokens go in pairs, a lone last one with itself: its outputs do not depend on the pass."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 64)).astype(np.float32)
+    w = rng.standard_normal((16, 64)).astype(np.float16).view(np.uint16)
+    together, alone = np.zeros((3, 16), np.float32), np.zeros((1, 16), np.float32)
+    fused_step._add_product_half(a, w, together)
+    fused_step._add_product_half(a[1:2], w, alone)
+    np.testing.assert_array_equal(alone[0], together[1])
+
+
 @needs_numba
 def test_the_fused_step_equals_the_numpy_step_on_the_shipped_model() -> None:
-    compare_on(load_composer(None, "cpu").model, PASSES, seed=2)
+    model = load_composer(None, "cpu").model
+    assert fused_step.FusedStep(model).half is not None  # the shipped weights are float16
+    compare_on(model, PASSES, seed=2)
 
 
 @needs_numba
@@ -132,9 +173,10 @@ def _melody(bars: int, base: int = 64) -> Part:
 
 
 @needs_numba
-def test_a_decode_gives_the_same_tokens_on_either_step(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("make", [tiny_gpt, half_gpt], ids=["float32", "float16"])
+def test_a_decode_gives_the_same_tokens_on_either_step(monkeypatch: pytest.MonkeyPatch, make: Callable[[], GPT]) -> None:
     fused_step.compile_kernels()
-    model = tiny_gpt()
+    model = make()
     requests = [(_melody(2), "chorale", 2, 11), (_melody(2, 60), "bass", 1, 7)]
     plans = [plan_harmony(m, style, None, None).plan for m, style, _, _ in requests]
     out = {}
