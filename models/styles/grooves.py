@@ -78,6 +78,7 @@ class Groove:
     bpm: float
     swung: bool  # off-beat eighths played as triplets
     bars: tuple[tuple[Hit, ...], ...]
+    stored_recognisable: float | None = None  # :attr:`recognisable` as the library's build found it
 
     @cached_property
     def density(self) -> float:
@@ -106,7 +107,11 @@ class Groove:
     @cached_property
     def recognisable(self) -> float:
         """How sure the shipped drum style classifier (models/styles/drums.py, train split) is
-        that its first bars are of its style (0 without the classifier)."""
+        that its first bars are of its style (0 without the classifier). The shipped library
+        stores it from its build (a drums request would otherwise ask the classifier about every
+        groove of the style, 0.1-0.3 s on the first request of each style)."""
+        if self.stored_recognisable is not None:
+            return self.stored_recognisable
         from models.styles.drums import shipped as classifier
 
         judge = classifier()
@@ -239,8 +244,10 @@ def build_library(pieces: Sequence[Piece]) -> dict[str, Any]:
         bars = bars_of(piece)
         if piece.style and piece.labels.get("beat_type") == "beat" and len(bars) >= MIN_BARS:
             num, den = piece.first.time_signature
-            grooves.append({"source": piece.source, "style": piece.style, "metre": f"{num}/{den}",
-                            "bpm": round(piece.first.tempo or 120.0, 1), "swung": swung(piece),
+            groove = Groove(piece.source, piece.style, (num, den), round(piece.first.tempo or 120.0, 1),
+                            swung(piece), tuple(bars))
+            grooves.append({"source": groove.source, "style": groove.style, "metre": f"{num}/{den}",
+                            "bpm": groove.bpm, "swung": groove.swung, "recognisable": groove.recognisable,
                             "bars": [_encode(bar) for bar in bars]})
     have = {g["style"] for g in grooves}
     borrowed = {}
@@ -254,6 +261,7 @@ def build_library(pieces: Sequence[Piece]) -> dict[str, Any]:
             "source": "Groove MIDI Dataset train split (info.csv split 'train'), beat recordings",
             "licence": "CC BY 4.0 (the performances, on a 12-per-beat grid)",
             "hits": "per bar, 5 hex digits a hit: tick in the bar (2), drum class index (1), velocity (2)",
+            "recognisable": "per groove, how sure the shipped drum style classifier is of its style (first 8 bars)",
             "classes": list(CLASSES), "borrowed": borrowed, "grooves": grooves}
 
 
@@ -284,8 +292,10 @@ def from_json(data: dict[str, Any]) -> Library:
     grooves = []
     for g in data["grooves"]:
         num, den = (int(x) for x in g["metre"].split("/"))
+        recognisable = g.get("recognisable")  # libraries built before it was stored: asked when needed
         grooves.append(Groove(g["source"], g["style"], (num, den), float(g["bpm"]), bool(g["swung"]),
-                              tuple(itertools.islice(bars, len(g["bars"])))))
+                              tuple(itertools.islice(bars, len(g["bars"]))),
+                              None if recognisable is None else float(recognisable)))
     return Library(tuple(grooves), dict(data.get("borrowed", {})))
 
 

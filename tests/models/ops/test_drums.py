@@ -5,6 +5,8 @@ melody is refused by ``fill`` and by a drum-style ``restyle``."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from models.constants import DRUM_CLASSES, DRUM_PITCH_MAP
@@ -197,6 +199,16 @@ def test_nearest_weighs_the_skeleton_and_how_recognisable_a_groove_is() -> None:
     sure = library.nearest("jazz", (4, 4), set(), recognisable=10.0)[0]
     assert 0.0 <= sure.recognisable <= 1.0
     assert sure.recognisable == max(g.recognisable for g in library.of_style("jazz", (4, 4)))
+
+
+def test_the_library_stores_how_recognisable_each_groove_is() -> None:
+    """The shipped library carries the classifier's certainty from its build: what asking the
+    classifier again gives, so no drums request waits for it."""
+    library = grooves.shipped()
+    assert library is not None and all(g.stored_recognisable is not None for g in library.grooves)
+    for g in library.of_style("funk", (4, 4))[:5]:
+        asked = dataclasses.replace(g, stored_recognisable=None)
+        assert asked.recognisable == pytest.approx(g.recognisable, abs=1e-12)
 
 
 def test_without_a_bass_line_find_leads_with_recognisable_grooves_not_more_on_the_floor(
