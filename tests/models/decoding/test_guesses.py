@@ -118,3 +118,17 @@ def unpadded(tokens: list[int]) -> list[int]:
     while tokens and tokens[-1] == V.PAD:
         tokens = tokens[:-1]
     return tokens
+
+
+def test_a_drum_row_guesses_what_its_groove_prior_favours(shipped, passes: list[int],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a groove prior a row guesses the prior's clear favourite before its own tokens'
+    lookup: the same notes in fewer passes than with the lookup alone."""
+    counts, results = [], []
+    for margin in (float("inf"), decoding.FAVOURED_MARGIN):
+        monkeypatch.setattr(decoding, "FAVOURED_MARGIN", margin)
+        passes[0] = 0
+        results.append(shipped.run(TASKS["drums"]))
+        counts.append(passes[0])
+    assert results[0] == results[1]
+    assert counts[1] < 0.8 * counts[0], counts
