@@ -425,9 +425,9 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     then all the tokens that follow forced (a bar line, a context track) or determined by its
     constraints (a legato voice's next position). A row then reads on a guess (its groove
     prior's clear favourite, else models/decoding/drafts.py): up to ``GUESSES`` more choices,
-    each with what follows it without a choice. The next pass's logits check each guess against the draw the row's
-    sampler makes there; the first that differs is replaced by that draw and the row forgets
-    what it read after it. A row's sampler draws exactly what it would draw without guesses, so
+    each with what follows it without a choice. The next pass's logits check each guess against
+    the draw the row's sampler makes there; the first that differs is replaced by that draw and
+    the row forgets what it read after it. A row's sampler draws exactly what it would draw without guesses, so
     the tokens are the same (up to float rounding), in fewer passes where the guesses hold.
 
     Rows read different numbers of tokens, so the batch is ragged (:meth:`GPT.forward_rows`):

@@ -169,10 +169,10 @@ def _widen(bits: int) -> float:
 def _add_product_half(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """``out += a @ w.T``: a (N, K) float32; w (M, K) the bits of float16 weights (uint16), laid
     out as torch keeps a Linear's weight, M a multiple of 4. Four weight rows at a time are
-    widened to float32 (exactly, :func:`_widen`) and each read once for every token. Each output is a dot product
-    along K, read in memory order, which streams the weights as the prefetcher likes. The tokens
-    go in pairs, a lone last one paired with itself, so every token's sums are the same code
-    whatever else its pass reads."""
+    widened to float32 (exactly, :func:`_widen`) and each read once for every token. Each output
+    is a dot product along K, read in memory order, which streams the weights as the prefetcher
+    likes. The tokens go in pairs, a lone last one paired with itself, so every token's sums are
+    the same code whatever else its pass reads."""
     N, K = a.shape
     M = w.shape[0]
     rows = np.empty((4, K), np.float32)
