@@ -427,8 +427,9 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     prior's clear favourite, else models/decoding/drafts.py): up to ``GUESSES`` more choices,
     each with what follows it without a choice. The next pass's logits check each guess against
     the draw the row's sampler makes there; the first that differs is replaced by that draw and
-    the row forgets what it read after it. A row's sampler draws exactly what it would draw without guesses, so
-    the tokens are the same (up to float rounding), in fewer passes where the guesses hold.
+    the row forgets what it read after it. A row's sampler draws exactly what it would draw
+    without guesses, so the tokens are the same (up to float rounding), in fewer passes where
+    the guesses hold.
 
     Rows read different numbers of tokens, so the batch is ragged (:meth:`GPT.forward_rows`):
     padding fills the shorter rows and each row keeps its own positions. Every candidate row
