@@ -229,3 +229,33 @@ def test_without_a_bass_line_find_leads_with_recognisable_grooves_not_more_on_th
     monkeypatch.setattr(grooves, "RECOGNISABLE_GAIN", 0.0)
     monkeypatch.setattr(grooves, "FLOOR_COST", 0.0)
     assert library.find("rock", (4, 4), 100.0, bass=bass) == with_bass
+
+
+def _performance(source: str, bar: tuple[grooves.Hit, ...], bars: int = 4) -> grooves.Groove:
+    return grooves.Groove(source, "rock", (4, 4), 120.0, False, (bar,) * bars)
+
+
+def test_typicality_ranks_the_styles_usual_bars_first() -> None:
+    """A backbeat over eighth hats is typical of a pool of such bars; a groove kept on the toms
+    and one of snare rolls are not."""
+    kick, snare, hat, tom = (DRUM_CLASSES[c] for c in ("kick", "snare", "closed_hat", "high_tom"))
+    backbeat = tuple(sorted([(t, hat, 80) for t in range(0, 48, 6)] + [(0, kick, 100), (24, kick, 100),
+                                                                       (12, snare, 100), (36, snare, 100)]))
+    toms = tuple(sorted([(t, tom, 80) for t in range(0, 48, 6)] + [(0, kick, 100), (12, snare, 100)]))
+    rolls = tuple(sorted([(t, snare, 80) for t in range(0, 48, 3)] + [(0, kick, 100)]))
+    pool = [_performance(f"beat{i}", backbeat) for i in range(4)] + [_performance("toms", toms),
+                                                                   _performance("rolls", rolls)]
+    score = grooves.typicality(pool)
+    assert score["beat0"] > score["toms"] > 0 and score["beat0"] > score["rolls"] > 0
+
+
+def test_drums_asked_for_by_style_alone_lead_with_the_styles_typical_grooves() -> None:
+    """Rock at 120 bpm: the best-fitting grooves are more typical of rock than its grooves are on
+    average, as the shipped library stores it (and as computing it again gives)."""
+    library = grooves.shipped()
+    assert library is not None
+    pool = library.of_style("rock", (4, 4))
+    again = grooves.typicality(pool)
+    assert all(g.typical == pytest.approx(again[g.source]) for g in pool)
+    best = library.find("rock", (4, 4), 120.0)[:6]
+    assert sum(g.typical for g in best) / len(best) > sum(g.typical for g in pool) / len(pool)
