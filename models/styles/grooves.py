@@ -75,7 +75,7 @@ FLOOR_COST = 4.0
 # drums part run on train requests (two seeds), typical and recognisable gains 0 and 2 recognised
 # the style in 0.81 / 0.76 of windows; 10 and 3 in 0.80 / 0.78, with snare-dominated, hat-less
 # and four-on-the-floor bars in 6.1 / 1.7-3.7 / 2.8-6.3% of bars (drummers 6.9 / 7.6 / 17%), and
-# rock at 120 bpm is a backbeat over hats or ride in 16 of 20 seeds (6 before); 10 and 2
+# rock at 120 bpm has a backbeat over hats or ride in 15 of 20 seeds (2 before); 10 and 2
 # recognised 0.73 / 0.76, 20 and 1 0.63 (the drummers' own bars 0.63, the typical bar 0.76).
 TYPICAL_GAIN = 10.0
 
