@@ -23,6 +23,7 @@ Programs = list[tuple[float, int]]  # (beat, General MIDI program 0..127), in ti
 
 DRUM_CHANNEL = 9
 TICKS_PER_BEAT = 480
+ONE_SHOT = 1 / TICKS_PER_BEAT  # beats a drum hit counts towards the music's length, however long it is held
 MELODY_WORDS = ("melody", "lead", "vocal", "voice", "soprano", "tune", "solo", "theme", "sing")
 ACCOMPANIMENT_WORDS = ("bass", "chord", "pad", "accomp", "comp", "drum", "perc", "harmony", "rhythm")
 DRUM_WORDS = ("drum", "perc", "kit", "beat", "groove")
@@ -135,7 +136,10 @@ def read(path: str | Path) -> Song:
     if not 1 <= metre[0] <= 32 or metre[1] not in (1, 2, 4, 8, 16, 32):
         raise MidiFileError(f"{path}: time signature {metre[0]}/{metre[1]} is not supported")
     bar = metre[0] * 4.0 / metre[1]
-    notes_end = max((s + d for p in parts.values() for _, s, d, _ in p.notes), default=end)
+    # a drum hit is a one-shot: how long its note is held says nothing about where the music
+    # ends (a hat held over the bar line of an 8-bar loop must not make it 9 bars)
+    notes_end = max((s + (ONE_SHOT if p.is_drums else d) for p in parts.values() for _, s, d, _ in p.notes),
+                    default=end)
     length = max(bar, math.ceil(round(notes_end / bar, 6)) * bar)
     if length > MAX_CLIP_BEATS:
         raise MidiFileError(f"{path}: the music is {length:g} beats long; the limit is {MAX_CLIP_BEATS:g} "

@@ -80,3 +80,22 @@ def test_tempo_map_programs_and_notices(tmp_path: Path) -> None:
     again = midifile.read(tmp_path / "out.mid")
     assert again.key == "C# minor" and again.tempos == [(0.0, 90.0), (3.0, 60.0), (6.0, 90.0)]
     assert again.parts[0].programs == [(0.0, 73), (6.0, 74)] and len(again.notices) == 1
+
+
+def _held_over_the_bar_line(path: Path, channel: int) -> Path:
+    """Two bars of eighths in 4/4, the last one held half a beat past the end of bar 2."""
+    from tests.bridge.midi_files import _notes
+
+    midi = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("time_signature", numerator=4, denominator=4)])
+    _notes(track, [(42 if channel == 9 else 60, i * 240, 240 if i < 15 else 480) for i in range(16)], channel, 480)
+    midi.tracks.append(track)
+    midi.save(str(path))
+    return path
+
+
+def test_a_drum_hit_held_over_the_bar_line_does_not_add_a_bar(tmp_path: Path) -> None:
+    """A drum hit is a one-shot: a two-bar loop whose last hat rings past the bar line stays two
+    bars (a fill or a continuation goes where the loop ends); a held pitched note still counts."""
+    assert midifile.read(_held_over_the_bar_line(tmp_path / "drums.mid", 9)).length == 8.0
+    assert midifile.read(_held_over_the_bar_line(tmp_path / "keys.mid", 0)).length == 12.0
