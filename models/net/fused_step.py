@@ -2,27 +2,29 @@
 each layer one compiled call instead of about 45 numpy operations.
 
 A decode step reads a few tokens per row, so the numpy step spends most of its time
-dispatching small operations, not computing. Here a layer is one loop nest over the same
-folded weights (layer norms' gains and biases in the next matrices, queries prescaled,
-queries, keys and values in one matrix): the products run with the weights' rows in the
-inner loop (read in order, vectorised by LLVM), RoPE, the cache writes, attention over each
-row's own slots and the exact-erf GELU run token by token. Attention reads the keys from a
-copy laid out by dimension (B, H, D, S), so a query's scores are one pass over the slots per
-dimension, vectorised along the slots with each sum still in order; its softmax takes exp
-from a polynomial (within about an ulp of float32) that vectorises as a library call does
-not. The results equal the numpy step's up to float rounding (``fastmath`` stays off: no
-reassociation, no assumptions about infinities, which attention's masking needs).
+dispatching small operations, not computing. Here a layer is one loop nest over the model's
+own weights (:class:`OwnLayer`: each matrix as torch keeps it, (out, in); the layer norms apart,
+the queries scaled after their product): the products are dot products along the weights'
+rows, read in memory order (the one kernel whose sums LLVM may reorder, to vectorise them);
+RoPE, the cache writes, attention over each row's own slots and the exact-erf GELU run token
+by token. Attention reads the keys from a copy laid out by dimension (B, H, D, S), so a
+query's scores are one pass over the slots per dimension, vectorised along the slots with each
+sum still in order; its softmax takes exp from a polynomial (within about an ulp of float32)
+that vectorises as a library call does not. The results equal the numpy step's up to float
+rounding (``fastmath`` stays off elsewhere: no assumptions about infinities, which attention's
+masking needs).
 
-A model whose weights are all float16 values (the shipped checkpoint is stored in float16) is
-read from float16 copies of its own matrices (:class:`HalfLayer`): a pass streams half the
-bytes, and each weight is widened to float32 exactly as it is read, so the arithmetic is still
-float32 on the same weights. Those products are dot products along the weights' rows (torch's
-own layout), read in memory order, the one kernel whose sums LLVM may reorder to vectorise
-them. A pass's weights mostly come from beyond the 1 MB L2 (they are 7 MB in float32), so
-halving them is what pays: four chorale candidates 1.11x, drums 1.15x, fill 1.03x in-process.
+A model whose weights are all float16 values (:func:`all_half`; the shipped checkpoint is stored
+in float16) is read from float16 copies of its matrices: a pass streams half the bytes, and
+each weight is widened to float32 exactly as it is read (:func:`_widen`), so the arithmetic is
+still float32 on the same weights. A pass's weights mostly come from beyond the 1 MB L2 (they
+are 7 MB in float32), so halving them is what pays: four chorale candidates 1.11x, drums
+1.15x, fill 1.03x in-process. Other models (a float32 checkpoint in training) are read in
+float32 by the same kernels.
 
-numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays of fixed
-dimensions, whatever the model's size, so one compilation serves every model. Compiling takes
+numba is optional (the ``fast`` extra). Its kernels take only float32 / int64 arrays (and the
+weights' float16 bits) of fixed dimensions, whatever the model's size, so one compilation
+serves every model. Compiling takes
 several seconds of CPU, so it never blocks serving: :func:`ready` starts it on a background
 thread the first time a model asks (at the first pause of a second in the decoding, so the
 replies keep the core), and the model serves from the numpy step until the kernels are ready
@@ -111,73 +113,29 @@ def _normalized(x: np.ndarray) -> np.ndarray:
     return out
 
 
-@_kernel
-def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
-    """``out += a @ w``: a (N, K), w (K, M). Four weight rows at a time are read once per
-    column tile and used by every token while they sit in L1, two tokens per pass over them;
-    the innermost loop runs along the rows (vectorised) and adds four products to ``out``
-    per load and store of it."""
-    N, K = a.shape
-    M = w.shape[1]
-    tile = 256
-    whole, pairs = K - K % 4, N - N % 2
-    for m0 in range(0, M, tile):
-        m1 = min(m0 + tile, M)
-        width = m1 - m0
-        for k in range(0, whole, 4):
-            w0, w1, w2, w3 = w[k, m0:m1], w[k + 1, m0:m1], w[k + 2, m0:m1], w[k + 3, m0:m1]
-            for n in range(0, pairs, 2):
-                a0, a1, a2, a3 = a[n, k], a[n, k + 1], a[n, k + 2], a[n, k + 3]
-                b0, b1, b2, b3 = a[n + 1, k], a[n + 1, k + 1], a[n + 1, k + 2], a[n + 1, k + 3]
-                o_row, p_row = out[n, m0:m1], out[n + 1, m0:m1]
-                for m in range(width):
-                    x0, x1, x2, x3 = w0[m], w1[m], w2[m], w3[m]
-                    o_row[m] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
-                    p_row[m] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
-            for n in range(pairs, N):
-                a0, a1, a2, a3 = a[n, k], a[n, k + 1], a[n, k + 2], a[n, k + 3]
-                o_row = out[n, m0:m1]
-                for m in range(width):
-                    o_row[m] += (a0 * w0[m] + a1 * w1[m]) + (a2 * w2[m] + a3 * w3[m])
-        for k in range(whole, K):
-            w_row = w[k, m0:m1]
-            for n in range(N):
-                scale = a[n, k]
-                o_row = out[n, m0:m1]
-                for m in range(width):
-                    o_row[m] += scale * w_row[m]
-
-
-@_kernel
-def _affine_normalized(x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """``normalized(x) @ w + bias`` (N, M): a layer norm and the product it was folded into."""
-    out = np.empty((x.shape[0], w.shape[1]), np.float32)
-    for n in range(x.shape[0]):
-        out[n] = bias
-    _add_product(_normalized(x), w, out)
-    return out
-
-
-def _widen(bits: int) -> float:
-    """float16 bits (uint16) -> their value in float32, exactly. Compiled, it is LLVM's own
-    conversion (:func:`compile_kernels`), one vector instruction for many weights on CPUs that
-    have it (x86's F16C)."""
-    return float(np.array([bits], np.uint16).view(np.float16)[0])
+def _widen(value: Any) -> np.float32:
+    """A weight as float32: float16 bits (uint16) widened exactly, a float32 as it is. Compiled
+    (:func:`compile_kernels`), the bits become LLVM's own half-to-float conversion, one vector
+    instruction for many weights on CPUs that have it (x86's F16C)."""
+    if isinstance(value, np.uint16):
+        return np.float32(np.array([value]).view(np.float16)[0])
+    return np.float32(value)
 
 
 @_reassociated_kernel
-def _add_product_half(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
-    """``out += a @ w.T``: a (N, K) float32; w (M, K) the bits of float16 weights (uint16), laid
-    out as torch keeps a Linear's weight, M a multiple of 4. Four weight rows at a time are
-    widened to float32 (exactly, :func:`_widen`) and each read once for every token. Each output
-    is a dot product along K, read in memory order, which streams the weights as the prefetcher
-    likes. The tokens go in pairs, a lone last one paired with itself, so every token's sums are
-    the same code whatever else its pass reads."""
+def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out += a @ w.T``: a (N, K) float32; w (M, K) laid out as torch keeps a Linear's weight,
+    float32 or the bits of float16 weights (uint16). Four weight rows at a time are widened to
+    float32 (:func:`_widen`) and each read once for every token. Each output is a dot product
+    along K, read in memory order, which streams the weights as the prefetcher likes. The tokens
+    go in pairs, a lone last one paired with itself, so every token's sums are the same code
+    whatever else its pass reads."""
     N, K = a.shape
     M = w.shape[0]
-    rows = np.empty((4, K), np.float32)
+    rows = np.zeros((4, K), np.float32)
     for m in range(0, M, 4):
-        for r in range(4):
+        count = min(4, M - m)  # the last rows of a matrix whose rows are not a multiple of 4
+        for r in range(count):
             for k in range(K):
                 rows[r, k] = _widen(w[m + r, k])
         for n in range(0, N, 2):
@@ -194,27 +152,23 @@ def _add_product_half(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
                 t1 += y * w1
                 t2 += y * w2
                 t3 += y * w3
-            out[n, m] += s0
-            out[n, m + 1] += s1
-            out[n, m + 2] += s2
-            out[n, m + 3] += s3
-            if other != n:
-                out[other, m] += t0
-                out[other, m + 1] += t1
-                out[other, m + 2] += t2
-                out[other, m + 3] += t3
+            mine, its = (s0, s1, s2, s3), (t0, t1, t2, t3)
+            for r in range(count):
+                out[n, m + r] += mine[r]
+                if other != n:
+                    out[other, m + r] += its[r]
 
 
 @_kernel
-def _norm_half_product(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``layer_norm(x) @ w.T`` (N, M), w float16 bits (M, K): the norm as torch computes it,
-    then the product (:func:`_add_product_half`)."""
+def _norm_product(x: np.ndarray, norm: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``layer_norm(x) @ w.T`` (N, M): the norm as torch computes it (``norm``: its gain and
+    bias, (2, C)), then the product (:func:`_add_product`)."""
     h = _normalized(x)
     for n in range(h.shape[0]):
         for c in range(h.shape[1]):
-            h[n, c] = h[n, c] * gain[c] + bias[c]
+            h[n, c] = h[n, c] * norm[0, c] + norm[1, c]
     out = np.zeros((x.shape[0], w.shape[0]), np.float32)
-    _add_product_half(h, w, out)
+    _add_product(h, w, out)
     return out
 
 
@@ -352,41 +306,22 @@ def _gelu(h: np.ndarray) -> None:
 
 
 @_kernel
-def _layer(x: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int, qkv_w: np.ndarray,
-           qkv_b: np.ndarray, proj: np.ndarray, up: np.ndarray, up_b: np.ndarray,
+def _layer(x: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int, ln1: np.ndarray,
+           qkv_w: np.ndarray, q_scale: float, proj: np.ndarray, ln2: np.ndarray, up: np.ndarray,
            down: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray, k_by_dim: np.ndarray,
            cos: np.ndarray, sin: np.ndarray) -> None:
-    """One block on the packed tokens x (N, C), in place: attention, then the MLP."""
-    qkv = _affine_normalized(x, qkv_w, qkv_b)
-    _rope_and_store(qkv, rows, slots, shift, cos, sin, k_buf, v_buf, k_by_dim)
-    _add_product(_attend(qkv, rows, slots, k_by_dim, v_buf), proj, x)
-    h = _affine_normalized(x, up, up_b)
-    _gelu(h)
-    _add_product(h, down, x)
-
-
-@_kernel
-def _layer_half(x: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int, ln1: np.ndarray,
-                qkv_w: np.ndarray, q_scale: float, proj: np.ndarray, ln2: np.ndarray, up: np.ndarray,
-                down: np.ndarray, k_buf: np.ndarray, v_buf: np.ndarray, k_by_dim: np.ndarray,
-                cos: np.ndarray, sin: np.ndarray) -> None:
-    """:func:`_layer` on the model's own float16 weights (:class:`HalfLayer`): each norm's gain
-    and bias applied to the activations, the queries scaled after their product."""
+    """One block on the packed tokens x (N, C), in place, on the model's own weights
+    (:class:`OwnLayer`): attention (the queries scaled after their product), then the MLP."""
     C = x.shape[1]
-    qkv = _norm_half_product(x, ln1[0], ln1[1], qkv_w)
+    qkv = _norm_product(x, ln1, qkv_w)
     for n in range(qkv.shape[0]):
         for c in range(C):
             qkv[n, c] *= q_scale
     _rope_and_store(qkv, rows, slots, shift, cos, sin, k_buf, v_buf, k_by_dim)
-    _add_product_half(_attend(qkv, rows, slots, k_by_dim, v_buf), proj, x)
-    h = _norm_half_product(x, ln2[0], ln2[1], up)
+    _add_product(_attend(qkv, rows, slots, k_by_dim, v_buf), proj, x)
+    h = _norm_product(x, ln2, up)
     _gelu(h)
-    _add_product_half(h, down, x)
-
-
-@_kernel
-def _logits(x: np.ndarray, head: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    return _affine_normalized(x, head, bias)
+    _add_product(h, down, x)
 
 
 # A pass reading more tokens than this (all rows together) goes through the numpy step: its
@@ -396,50 +331,56 @@ def _logits(x: np.ndarray, head: np.ndarray, bias: np.ndarray) -> np.ndarray:
 MOST_TOKENS = 12
 
 
-class HalfLayer:
-    """One block's weights as the model holds them, for a model whose weights are all float16
-    values (the shipped checkpoint is stored in float16): the four matrices as float16 bits
-    (out, in), half the bytes a pass streams through the caches, widened to float32 exactly as
-    they are read; the norms' gains and biases (2, C) apart, not folded into the matrices
-    (folding would round them off float16)."""
+def _own(weight: torch.Tensor, half: bool) -> np.ndarray:
+    """A weight as the model holds it (a Linear's (out, in)): float16 bits, or float32."""
+    weight = weight.detach()
+    return np.ascontiguousarray(weight.to(torch.float16).numpy().view(np.uint16) if half else weight.float().numpy())
 
-    def __init__(self, block: Block, head_dim: int) -> None:
-        def bits(linear: torch.nn.Linear) -> np.ndarray:
-            return np.ascontiguousarray(linear.weight.detach().to(torch.float16).numpy().view(np.uint16))
 
-        def norm(layer_norm: torch.nn.LayerNorm) -> np.ndarray:
-            return np.stack([layer_norm.weight.detach().float().numpy(), layer_norm.bias.detach().float().numpy()])
+def _norm(layer_norm: torch.nn.LayerNorm) -> np.ndarray:
+    """A layer norm's gain and bias, (2, C)."""
+    return np.stack([layer_norm.weight.detach().float().numpy(), layer_norm.bias.detach().float().numpy()])
 
-        self.ln1, self.ln2 = norm(block.ln1), norm(block.ln2)
-        self.qkv, self.proj = bits(block.attn.qkv), bits(block.attn.proj)
-        self.up, self.down = bits(block.mlp.up), bits(block.mlp.down)
+
+def all_half(model: GPT) -> bool:
+    """Whether every weight of the model is a float16 value (a checkpoint stored in float16,
+    as the shipped one is): then the fused step reads float16 copies, exactly the same weights
+    in half the bytes."""
+    return all(p.dtype == torch.float32 and torch.equal(p.detach().to(torch.float16).float(), p.detach())
+               for p in model.parameters())
+
+
+class OwnLayer:
+    """One block's weights as the model holds them: the four matrices (out, in), as float16 bits
+    when ``half`` (half the bytes a pass streams through the caches, widened to float32 exactly
+    as they are read), else float32; the norms' gains and biases apart, not folded into the
+    matrices (folding would round float16 weights off float16)."""
+
+    def __init__(self, block: Block, head_dim: int, half: bool) -> None:
+        self.ln1, self.ln2 = _norm(block.ln1), _norm(block.ln2)
+        self.qkv, self.proj = _own(block.attn.qkv.weight, half), _own(block.attn.proj.weight, half)
+        self.up, self.down = _own(block.mlp.up.weight, half), _own(block.mlp.down.weight, half)
         self.q_scale = 1.0 / math.sqrt(head_dim)
-
-    @staticmethod
-    def fits(block: Block) -> bool:
-        """Whether the block's matrices are float16 values, each a multiple of 4 rows."""
-        linears = (block.attn.qkv, block.attn.proj, block.mlp.up, block.mlp.down)
-        return all(m.weight.shape[0] % 4 == 0 and m.weight.dtype == torch.float32
-                   and torch.equal(m.weight.detach().to(torch.float16).float(), m.weight.detach()) for m in linears)
 
 
 class FusedStep(NumpyStep):
-    """The numpy step's weights and interface, its forward pass in compiled kernels (the
-    numpy step's own for passes of more than :data:`MOST_TOKENS` tokens). A model whose weights
-    are all float16 values (the shipped one) is read from float16 copies (:class:`HalfLayer`)."""
+    """The numpy step's interface, its forward pass in compiled kernels on the model's own
+    weights (:class:`OwnLayer`; float16 copies when :func:`all_half`); the numpy step's own for
+    passes of more than :data:`MOST_TOKENS` tokens."""
 
     def __init__(self, model: GPT) -> None:
         compile_kernels()  # at once when ready() said so; raises ImportError without numba
         super().__init__(model)
-        self._half_cos = self._half_sin = np.zeros((0, self.D // 2), np.float32)
-        blocks = [cast("Block", b) for b in model.blocks]
-        self.half = [HalfLayer(b, self.D) for b in blocks] if all(HalfLayer.fits(b) for b in blocks) else None
+        self._pair_cos = self._pair_sin = np.zeros((0, self.D // 2), np.float32)
+        self.half = all_half(model)
+        self.own = [OwnLayer(cast("Block", b), self.D, self.half) for b in model.blocks]
+        self.ln_f, self.own_head = _norm(model.ln_f), _own(model.wte.weight, self.half)  # tied head (V, C)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Hidden states (N, C) -> logits (N, V)."""
         if x.shape[0] > MOST_TOKENS:
             return super().logits(x)
-        return _logits(_float32(x), self.head, self.head_bias)
+        return _norm_product(_float32(x), self.ln_f, self.own_head)
 
     def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
         """As :meth:`NumpyStep.hidden`: read ``ids`` (B, T) into ``cache`` (every row all T
@@ -459,24 +400,19 @@ class FusedStep(NumpyStep):
         by_dim = keys_by_dim(cache)
         cos, sin = self._tables(end + cache.shift)
         x, rows, slots = _pack(_int64(ids), _int64(lengths), _int64(start), self.wte)
-        for layer, w in enumerate(self.layers):
+        for layer, w in enumerate(self.own):
             k_buf, v_buf = cache.arrays(layer)
-            if self.half is not None:
-                h = self.half[layer]
-                _layer_half(x, rows, slots, cache.shift, h.ln1, h.qkv, h.q_scale, h.proj, h.ln2, h.up, h.down,
-                            k_buf, v_buf, by_dim[layer], cos, sin)
-            else:
-                _layer(x, rows, slots, cache.shift, w.qkv, w.qkv_bias, w.proj, w.up, w.up_bias, w.down,
-                       k_buf, v_buf, by_dim[layer], cos, sin)
+            _layer(x, rows, slots, cache.shift, w.ln1, w.qkv, w.q_scale, w.proj, w.ln2, w.up, w.down,
+                   k_buf, v_buf, by_dim[layer], cos, sin)
         return x
 
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of each pair's angle per position (L, D/2): the numpy step's tables."""
-        if self._half_cos.shape[0] < need:
+        if self._pair_cos.shape[0] < need:
             self._rope(np.array([need - 1]))  # grows the numpy step's tables
-            self._half_cos = np.ascontiguousarray(self._cos[:, 0::2])
-            self._half_sin = np.ascontiguousarray(self._sin[:, 1::2])
-        return self._half_cos, self._half_sin
+            self._pair_cos = np.ascontiguousarray(self._cos[:, 0::2])
+            self._pair_sin = np.ascontiguousarray(self._sin[:, 1::2])
+        return self._pair_cos, self._pair_sin
 
 
 def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
@@ -553,7 +489,7 @@ def compile_kernels() -> None:
         import numba
 
         module = sys.modules[__name__]
-        module._widen = _widen_intrinsic()  # type: ignore[attr-defined]
+        _compile_widen()
         for name in _KERNELS:
             function = getattr(module, name)
             if not isinstance(function, numba.core.registry.CPUDispatcher):
@@ -563,24 +499,34 @@ def compile_kernels() -> None:
         _compiled.set()
 
 
-def _widen_intrinsic() -> Any:
-    """:func:`_widen` as an LLVM intrinsic: the bits taken as a half and extended to float."""
+def _compile_widen() -> None:
+    """:func:`_widen` for the kernels: float16 bits taken as a half and extended to float by
+    LLVM (an intrinsic: numba has no float16 on the CPU), a float32 weight as it is."""
     from llvmlite import ir
     from numba import types
-    from numba.core.extending import intrinsic
+    from numba.core.extending import intrinsic, overload
 
     @intrinsic  # type: ignore[misc]
-    def widen(typingctx: Any, bits: Any) -> Any:
+    def half_bits_to_float(typingctx: Any, bits: Any) -> Any:
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
             return builder.fpext(builder.bitcast(args[0], ir.HalfType()), ir.FloatType())
 
         return types.float32(types.uint16), codegen
 
-    return widen
+    def from_bits(value: Any) -> Any:  # numba matches these signatures, annotations included
+        return half_bits_to_float(value)  # type: ignore[call-arg]
+
+    def as_it_is(value: Any) -> Any:
+        return value
+
+    @overload(_widen)  # type: ignore[misc]
+    def widen(value: Any) -> Any:
+        return from_bits if value == types.uint16 else as_it_is if value == types.float32 else None
 
 
 def _run_on_a_toy_model() -> None:
-    """Every kernel once, with arrays of the dtypes, dimensions and layouts serving passes."""
+    """Every kernel once, with arrays of the dtypes, dimensions and layouts serving passes: the
+    weights in float32 and as float16 bits."""
     C, H, V, rows, width = 8, 2, 5, 2, 2
     D = C // H
     rng = np.random.default_rng(0)
@@ -593,15 +539,10 @@ def _run_on_a_toy_model() -> None:
     x, packed_rows, slots = _pack(ids, lengths, start, weights(V, C))
     k_buf, v_buf = np.zeros((rows, H, 8, D), np.float32), np.zeros((rows, H, 8, D), np.float32)
     k_by_dim = np.zeros((rows, H, D, 8), np.float32)
-    _layer(x, packed_rows, slots, 0, weights(C, 3 * C), weights(3 * C), weights(C, C), weights(C, 4 * C),
-           weights(4 * C), weights(4 * C, C), k_buf, v_buf, k_by_dim, weights(8, D // 2), weights(8, D // 2))
-
-    def half(*shape: int) -> np.ndarray:
-        return weights(*shape).astype(np.float16).view(np.uint16)
-
-    _layer_half(x, packed_rows, slots, 0, weights(2, C), half(3 * C, C), 0.5, half(C, C), weights(2, C),
-                half(4 * C, C), half(C, 4 * C), k_buf, v_buf, k_by_dim, weights(8, D // 2), weights(8, D // 2))
-    _logits(x, weights(C, V), weights(V))
+    for own in (weights, lambda *shape: weights(*shape).astype(np.float16).view(np.uint16)):
+        _layer(x, packed_rows, slots, 0, weights(2, C), own(3 * C, C), 0.5, own(C, C), weights(2, C),
+               own(4 * C, C), own(C, 4 * C), k_buf, v_buf, k_by_dim, weights(8, D // 2), weights(8, D // 2))
+        _norm_product(x, weights(2, C), own(V, C))
 
 
 def _compile_when_idle() -> None:
