@@ -90,8 +90,10 @@ class Groove:
     bpm: float
     swung: bool  # off-beat eighths played as triplets
     bars: tuple[tuple[Hit, ...], ...]
-    stored_recognisable: float | None = None  # :attr:`recognisable` as the library's build found it
-    typical: float = 0.0  # how typical its bars are of its style's performances (:func:`typicality`)
+    # scores the library stores from its build (:func:`scored`): how sure the style classifier is
+    # of its style (:func:`recognisability`), how typical its bars are of the style's (:func:`typicality`)
+    recognisable: float = 0.0
+    typical: float = 0.0
 
     @cached_property
     def density(self) -> float:
@@ -116,26 +118,6 @@ class Groove:
         count = Counter(c for bar in self.bars for _, c, _ in bar)
         total = max(1, sum(count.values()))
         return tuple(count[c] / total for c in CLASSES)
-
-    @cached_property
-    def recognisable(self) -> float:
-        """How sure the shipped drum style classifier (models/styles/drums.py, train split) is
-        that its first bars are of its style (0 without the classifier). The shipped library
-        stores it from its build (a drums request would otherwise ask the classifier about every
-        groove of the style, 0.1-0.3 s on the first request of each style)."""
-        if self.stored_recognisable is not None:
-            return self.stored_recognisable
-        from models.styles.drums import shipped as classifier
-
-        judge = classifier()
-        if judge is None or self.style not in judge.styles:
-            return 0.0
-        tpb = bar_ticks(self.time_signature)
-        notes = tuple(Note(c, (b * tpb + t) / V.TICKS_PER_BEAT, 0.25, v)
-                      for b, bar in enumerate(self.bars[:RECOGNISED_BARS]) for t, c, v in bar)
-        part = Part(notes, len(self.bars[:RECOGNISED_BARS]) * tpb / V.TICKS_PER_BEAT, self.time_signature,
-                    self.bpm, kind="drums")
-        return judge.probabilities(part)[self.style]
 
     def kick_share(self, positions: frozenset[int]) -> float:
         """The share of ``positions`` (ticks in the bar) where its bars play a kick, averaged."""
@@ -227,13 +209,30 @@ def typicality(pool: Sequence[Groove]) -> dict[str, float]:
     return {g.source: score(g) for g in pool}
 
 
-def _with_typicality(grooves: Sequence[Groove]) -> list[Groove]:
-    """``grooves`` with :attr:`Groove.typical` set, each against its style's in its metre."""
+def recognisability(g: Groove) -> float:
+    """How sure the shipped drum style classifier (models/styles/drums.py, train split) is that
+    the groove's first bars are of its style (0 without the classifier)."""
+    from models.styles.drums import shipped as classifier
+
+    judge = classifier()
+    if judge is None or g.style not in judge.styles:
+        return 0.0
+    tpb = bar_ticks(g.time_signature)
+    notes = tuple(Note(c, (b * tpb + t) / V.TICKS_PER_BEAT, 0.25, v)
+                  for b, bar in enumerate(g.bars[:RECOGNISED_BARS]) for t, c, v in bar)
+    part = Part(notes, len(g.bars[:RECOGNISED_BARS]) * tpb / V.TICKS_PER_BEAT, g.time_signature, g.bpm, kind="drums")
+    return judge.probabilities(part)[g.style]
+
+
+def scored(grooves: Sequence[Groove]) -> list[Groove]:
+    """``grooves`` with the scores a library stores: how recognisable each is, and how typical
+    against its style's in its metre (asking the classifier about every groove takes about
+    0.2 s, so no request does it)."""
     groups: dict[tuple[str, tuple[int, int]], list[Groove]] = {}
     for g in grooves:
         groups.setdefault((g.style, g.time_signature), []).append(g)
-    scores = {source: value for pool in groups.values() for source, value in typicality(pool).items()}
-    return [dataclasses.replace(g, typical=scores[g.source]) for g in grooves]
+    typical = {source: value for pool in groups.values() for source, value in typicality(pool).items()}
+    return [dataclasses.replace(g, recognisable=recognisability(g), typical=typical[g.source]) for g in grooves]
 
 
 def _affinity(a: Sequence[float], b: Sequence[float]) -> float:
@@ -289,7 +288,7 @@ def build_library(pieces: Sequence[Piece]) -> dict[str, Any]:
                                 round(piece.first.tempo or 120.0, 1), swung(piece), tuple(bars)))
     grooves = [{"source": g.source, "style": g.style, "metre": "{}/{}".format(*g.time_signature), "bpm": g.bpm,
                 "swung": g.swung, "recognisable": g.recognisable, "typical": g.typical,
-                "bars": [_encode(bar) for bar in g.bars]} for g in _with_typicality(found)]
+                "bars": [_encode(bar) for bar in g.bars]} for g in scored(found)]
     have = {g["style"] for g in grooves}
     borrowed = {}
     classifier = shipped()
@@ -334,12 +333,11 @@ def from_json(data: dict[str, Any]) -> Library:
     grooves = []
     for g in data["grooves"]:
         num, den = (int(x) for x in g["metre"].split("/"))
-        recognisable = g.get("recognisable")  # libraries built before it was stored: asked when needed
         grooves.append(Groove(g["source"], g["style"], (num, den), float(g["bpm"]), bool(g["swung"]),
                               tuple(itertools.islice(bars, len(g["bars"]))),
-                              None if recognisable is None else float(recognisable), float(g.get("typical", 0.0))))
-    if not all("typical" in g for g in data["grooves"]):  # built before it was stored
-        grooves = _with_typicality(grooves)
+                              float(g.get("recognisable", 0.0)), float(g.get("typical", 0.0))))
+    if not all("recognisable" in g and "typical" in g for g in data["grooves"]):  # built before they were stored
+        grooves = scored(grooves)
     return Library(tuple(grooves), dict(data.get("borrowed", {})))
 
 
