@@ -145,8 +145,10 @@ class Parser:
         self._thread.start()
 
     def stop(self) -> None:
-        self._inbox.put(None)
-        self._thread.join(2.0)
+        """Let the thread finish; safe before :meth:`start` (an engine that could not bind)."""
+        if self._thread.is_alive():
+            self._inbox.put(None)
+            self._thread.join(2.0)
 
     def offer(self, token: Any, frames: list[bytes]) -> bool:
         """Queue ``frames`` for parsing; False when PARSE_QUEUE frames are waiting already."""

@@ -159,3 +159,15 @@ def test_fifty_concurrent_clients(start_engine) -> None:
     with Client(server.address) as client:
         info = client.info()
     assert info["served"] == 50 and info["failed"] == 0
+
+
+def test_a_taken_address_is_reported_as_such(modelless_address: str) -> None:
+    """A second engine on the same address fails with the bind error, the one a caller can act
+    on (retry, pick another port), and leaves the first engine serving."""
+    from bridge.serve.server import running_engine
+
+    with pytest.raises(zmq.ZMQError, match="in use"):
+        with running_engine(modelless_address, composer=TimingComposer(bar_seconds=0.0)):
+            pass
+    with Client(modelless_address) as client:
+        assert client.request("ping", timeout=5.0)["pong"] is True
