@@ -31,7 +31,11 @@ of it from the chord plan without decoding (the chorale's single candidate and t
 four, the chords and bass styles) and plays the first bar of drums from its groove library;
 the peer writes all of it with its model, as a T5 infiller would.
 
-Cases: those of bench_speed.py, plus ``ping`` (ZeroMQ ``ping`` against an XML-RPC no-op).
+Cases: those of bench_speed.py, each the same request every round but for its seed (a
+producer pressing again: the engine copies the context it read last time, models/net/
+transformer.py ``GPT.read_lead``), a fill of another clip every round (a first press: the
+same shape with other accents, read afresh), and ``ping`` (ZeroMQ ``ping`` against an XML-RPC
+no-op).
 Cold start: each server spawned afresh, process start to its first reply to a ping (DAWBridge
 as bench_start.py measures it, its modules compiled beforehand). The peer builds its model
 before it serves; DAWBridge loads its model in the background, so the time from its process
@@ -63,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_harmonize import _free_port, start_engine  # noqa: E402
+from bench_ops import groove  # noqa: E402
 from bench_speed import CASES, checkout  # noqa: E402
 from bench_start import cold_start as engine_cold_start  # noqa: E402
 
@@ -82,6 +87,7 @@ from models.representation import Part, Piece  # noqa: E402
 
 PEER_CONFIG = {"d_model": 128, "d_ff": 512, "d_kv": 32, "num_heads": 4, "num_layers": 4, "num_decoder_layers": 4}
 PING = "ping"
+FRESH_FILL = "fill, another clip each round"
 
 
 # --- the peer: XML-RPC in front of a transformers T5 ------------------------------------------
@@ -222,18 +228,25 @@ def cold_starts(rounds: int, root: Path) -> dict[str, list[float]]:
     return out
 
 
+def cases(seed: int) -> dict[str, tuple[str, dict[str, Any]]]:
+    """bench_speed.py's cases, each the same request every round (a producer pressing again: the
+    engine reads its lead from the ones it kept), and a fill of another clip every round (a
+    first press: its lead read afresh)."""
+    return {**CASES, FRESH_FILL: ("fill", {"clip": groove(4, accents=seed + 1)})}
+
+
 def empty_times() -> dict[str, dict[str, list[float]]]:
-    return {case: {"DAWBridge": [], "peer": []} for case in [*CASES, PING]}
+    return {case: {"DAWBridge": [], "peer": []} for case in [*cases(0), PING]}
 
 
 def empty_counts() -> dict[str, dict[str, list[int]]]:
-    return {case: {"read": [], "written": [], "rows": []} for case in CASES}
+    return {case: {"read": [], "written": [], "rows": []} for case in cases(0)}
 
 
 def one_round(client: Client, proxy: Any, seed: int, times: dict[str, dict[str, list[float]]],
               counts: dict[str, dict[str, list[int]]]) -> None:
     """Every case once on DAWBridge, then on the peer with the tokens DAWBridge read and wrote."""
-    for case, (op, fields) in CASES.items():
+    for case, (op, fields) in cases(seed).items():
         started = time.perf_counter()
         result = client.request(op, seed=seed, **fields)
         times[case]["DAWBridge"].append(time.perf_counter() - started)

@@ -456,9 +456,11 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     totals = [max(plan_length(job.plan), 1) for job in jobs]
     reported = [0] * len(jobs)
     limit = model.config.block_size
-    cache = KVCache(model.config.n_layer, capacity=min(limit, max(totals) + 64))
+    capacity = min(limit, max(totals) + 64)
+    cache = KVCache(model.config.n_layer, capacity)
     # The forced tokens every row starts with (the header, the context of a shared plan) are
-    # read once, for one row, and the cache copied to the others.
+    # read once, for one row (or copied from the model's last leads), and the cache copied to
+    # the others.
     prefix = _common_lead(states)
     logits = np.zeros((len(states), model.config.vocab_size), np.float32)  # unused: rows start forced
     at: list[list[int]] = [[k] for k in range(len(states))]  # per row: its guesses' logits, then its last's
@@ -466,9 +468,8 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
         for st in states:
             for tok in prefix:
                 st.accept(tok)
-        # logits for the last token only (the head over every position of a long lead is wasted)
-        logits = _host(model.forward_rows(torch.tensor([prefix], device=device),
-                                          torch.tensor([len(prefix)], device=device), cache))
+        cache, lead_logits = model.read_lead(prefix, capacity)  # logits after its last token only
+        logits = _host(lead_logits)
         at = [[0] for _ in states]
         cache.select(torch.zeros(len(states), dtype=torch.long, device=device))
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)

@@ -20,11 +20,10 @@ CONSONANT_WITH_BASS = frozenset({0, 3, 4, 7, 8, 9})  # the fourth above the bass
 
 def sounding(notes: Sequence[Span], tick: int) -> int | None:
     """The pitch sounding at ``tick`` (the latest onset wins), or None."""
-    found = None
-    for start, end, pitch in notes:
+    for start, end, pitch in reversed(notes):
         if start <= tick < end:
-            found = pitch
-    return found
+            return pitch
+    return None
 
 
 def previous(notes: Sequence[Span], tick: int) -> int | None:
@@ -70,8 +69,13 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
                 sounding_now.append((now, CONSONANT_WITH_BASS if with_bass else CONSONANT))
         for own_before, at_before, at_after in moves:
             motions.append((own_before, sounding(notes, at_before), sounding(notes, at_after)))
-    fitting = [p for p in pitches
-               if low <= p <= high and not any(_parallel(a0, p, b0, b1) for a0, b0, b1 in motions)]
+    # the moves that make parallels for some pitch: both voices sound before and after, the
+    # other moves, and they stand a fifth or an octave apart before (see _parallel)
+    risky = [(a0, b1, b1 - b0, was) for a0, b0, b1 in motions
+             if a0 is not None and b0 is not None and b1 is not None and b0 != b1
+             and (was := abs(a0 - b0) % 12) in PERFECT]
+    fitting = [p for p in pitches if low <= p <= high and not any(
+        p != a0 and (p - a0) * moved > 0 and abs(p - b1) % 12 == was for a0, b1, moved, was in risky)]
     consonant = [p for p in fitting if all(abs(p - q) % 12 in ok for q, ok in sounding_now)]
     chosen = consonant or fitting
     return [p for p in chosen if p not in doubled] or chosen

@@ -7,6 +7,7 @@ the chord, moves least and makes no parallel fifths or octaves with what came be
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -30,14 +31,19 @@ def melody_at(melody: Part, beat: float) -> int | None:
     return None
 
 
-def _in(pcs: Sequence[int], span: tuple[int, int]) -> list[int]:
+def _in(pcs: Sequence[int], span: tuple[int, int]) -> tuple[int, ...]:
     """The pitches of ``pcs`` inside ``span``; in a span too narrow to hold any of them, the
     span's pitch nearest to one."""
-    found = [p for p in range(span[0], span[1] + 1) if p % 12 in pcs]
+    return _pitches_in(tuple(pcs), span)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pitches_in(pcs: tuple[int, ...], span: tuple[int, int]) -> tuple[int, ...]:
+    found = tuple(p for p in range(span[0], span[1] + 1) if p % 12 in pcs)
     if found or not pcs:
         return found
     inside = range(span[0], span[1] + 1)
-    return [min(inside, key=lambda p: min(min((p - pc) % 12, (pc - p) % 12) for pc in pcs))]
+    return (min(inside, key=lambda p: min(min((p - pc) % 12, (pc - p) % 12) for pc in pcs)),)
 
 
 def _parallel(a0: int, a1: int, b0: int, b1: int) -> bool:
@@ -85,13 +91,14 @@ def _best_voicing(top: int, chord: Chord, prev: tuple[int, int, int, int] | None
     required = set(tones[:2]) | (set(tones[3:]) if len(tones) > 3 else set())
     basses = [chord.bass_pc] if root or chord.bass is not None else [tones[0], tones[1]]
     found: list[tuple[float, tuple[int, int, int]]] = []
+    altos, tenors = _in(tones, spans["alto"]), _in(tones, spans["tenor"])
     for bass in _in(basses, spans["bass"]):
         if bass >= top:
             continue
-        for alto in _in(tones, spans["alto"]):
+        for alto in altos:
             if not (top - 12 <= alto < top):
                 continue
-            for tenor in _in(tones, spans["tenor"]):
+            for tenor in tenors:
                 if not (alto - 12 <= tenor <= alto and tenor > bass):
                     continue
                 cost = _cost((top, alto, tenor, bass), tones, required, prev)
@@ -109,19 +116,21 @@ def _best_voicing(top: int, chord: Chord, prev: tuple[int, int, int, int] | None
     return alike[rank % len(alike)][1]
 
 
-def _cost(voices: tuple[int, ...], tones: tuple[int, ...], required: set[int],
+def _cost(voices: tuple[int, int, int, int], tones: tuple[int, ...], required: set[int],
           prev: tuple[int, ...] | None) -> float:
-    pcs = [v % 12 for v in voices]
-    cost = 4.0 * len(required - set(pcs)) + 3.0 * (tones[2] not in pcs)  # a fifth left out: an incomplete chord
+    s, a, t, b = voices
+    pcs = (s % 12, a % 12, t % 12, b % 12)
+    cost = 4.0 * len(required.difference(pcs)) + 3.0 * (tones[2] not in pcs)  # a fifth left out: an incomplete chord
     cost += 0.8 * (pcs.count(tones[1]) > 1)  # a doubled third
     if len(tones) > 3:
         cost += 2.0 * (pcs.count(tones[3]) > 1)
     if prev is not None:
-        cost += sum(0.15 * abs(a - b) for a, b in zip(voices[1:3], prev[1:3], strict=True))
-        cost += 0.06 * abs(voices[3] - prev[3])
-        for i, j in itertools.combinations(range(4), 2):
-            if _parallel(prev[i], voices[i], prev[j], voices[j]):
-                cost += 6.0
+        s0, a0, t0, b0 = prev
+        cost += 0.15 * abs(a - a0) + 0.15 * abs(t - t0)
+        cost += 0.06 * abs(b - b0)
+        for _ in range(_parallel(s0, s, a0, a) + _parallel(s0, s, t0, t) + _parallel(s0, s, b0, b)
+                       + _parallel(a0, a, t0, t) + _parallel(a0, a, b0, b) + _parallel(t0, t, b0, b)):
+            cost += 6.0
     return cost
 
 

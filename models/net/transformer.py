@@ -9,6 +9,8 @@ entries and keep going past the trained context length.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import cast
 
@@ -20,6 +22,8 @@ import torch.nn.functional as F
 from models.net import fused_step
 from models.net.step import NumpyStep
 
+LEADS_KEPT = 8  # leads whose keys and values a model keeps (GPT.read_lead): ~1 MB each at 190 tokens
+_LEADS_LOCK = threading.Lock()
 
 @dataclass
 class GPTConfig:
@@ -94,6 +98,23 @@ class KVCache:
                 new_k[:, :, :n] = old_k[:, :, :n]
                 new_v[:, :, :n] = old_v[:, :, :n]
             self.k[layer], self.v[layer] = new_k, new_v
+
+    def copy(self, capacity: int) -> KVCache:
+        """A new cache holding this one's slots ``[0, pos)`` of every row, room for ``capacity``."""
+        twin = KVCache(self.n_layer, capacity)
+        twin.pos, twin.shift = self.pos, self.shift
+        twin.row_pos = None if self.row_pos is None else self.row_pos.clone()
+        for layer in range(self.n_layer):
+            k, v = self.k[layer], self.v[layer]
+            if k is None or v is None:
+                continue
+            B, H, _, D = k.shape
+            new_k = torch.zeros(B, H, max(capacity, self.pos), D, dtype=k.dtype, device=k.device)
+            new_v = torch.zeros_like(new_k)
+            new_k[:, :, :self.pos] = k[:, :, :self.pos]
+            new_v[:, :, :self.pos] = v[:, :, :self.pos]
+            twin.k[layer], twin.v[layer] = new_k, new_v
+        return twin
 
     def arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """A layer's key and value buffers as numpy arrays sharing their memory (CPU only)."""
@@ -382,6 +403,41 @@ class GPT(nn.Module):
         values; attention sees the header right before them (:meth:`KVCache.drop`)."""
         if count > 0:
             cache.drop(keep, count, self._rotations(count + 1, next(self.parameters()).device)[count])
+
+    def read_lead(self, lead: list[int], capacity: int) -> tuple[KVCache, torch.Tensor]:
+        """A cache with room for ``capacity`` slots that has read ``lead`` as one row, and the
+        logits after its last token (1, V). The model keeps the keys and values of the last
+        ``LEADS_KEPT`` leads it read with these weights on this path, and a lead read again (Fill
+        or Vary pressed again on the same clip) is copied from them: the same numbers, without
+        the forward pass over every token of the context."""
+        key = (self._weights_key(), tuple(lead))
+        with _LEADS_LOCK:
+            kept: OrderedDict[tuple, tuple[KVCache, torch.Tensor]] | None = getattr(self, "_leads", None)
+            if kept is None:
+                kept = OrderedDict()
+                self._leads = kept
+            hit = kept.get(key)
+            if hit is not None:
+                kept.move_to_end(key)
+        if hit is not None:
+            return hit[0].copy(capacity), hit[1].clone()
+        device = self.wte.weight.device
+        cache = KVCache(self.config.n_layer, capacity)
+        logits = self.forward_rows(torch.tensor([lead], device=device), torch.tensor([len(lead)], device=device), cache)
+        if cache.shift == 0 and cache.pos == len(lead):  # read whole, never rolled
+            with _LEADS_LOCK:
+                kept[key] = (cache.copy(len(lead)), logits.clone())
+                while len(kept) > LEADS_KEPT:
+                    kept.popitem(last=False)
+        return cache, logits
+
+    def _weights_key(self) -> tuple:
+        """What the numbers of a forward pass depend on besides its tokens: the path that runs
+        it, where the weights live and their in-place versions."""
+        weight = self.wte.weight
+        step = self._serving_step()
+        return (self.decode_path, None if step is None else type(step), weight.device, weight.dtype,
+                weight.data_ptr(), *(p._version for p in self.parameters()))
 
     def _serving_step(self) -> NumpyStep | None:
         """The CPU decode step this model serves from: on CPU in float32 with ``decode_path``

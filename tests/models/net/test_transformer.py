@@ -132,3 +132,48 @@ def test_equal_rows_take_the_plain_path() -> None:
     assert cache.row_pos is None and torch.allclose(out, model(idx[:, :8])[:, -1], atol=ATOL)
     out = model.forward_rows(idx[:, 8:9], torch.tensor([1, 1]), cache)
     assert cache.row_pos is None and torch.allclose(out, model(idx[:, :9])[:, -1], atol=ATOL)
+
+
+@torch.no_grad()
+def test_a_lead_read_again_is_copied_with_the_same_numbers() -> None:
+    """read_lead keeps the last leads' keys and values: a lead read again gives a cache and
+    logits equal to reading it afresh, and decoding goes on from the copy as from the read."""
+    model, lead = tiny_gpt(), tokens(1, 30, seed=4)[0].tolist()
+    twin = GPT(model.config).eval()
+    twin.load_state_dict(model.state_dict())  # the same weights, another model: nothing kept
+    cold, cold_logits = twin.read_lead(lead, 64)
+    model.read_lead(lead, 64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model, "forward_rows", lambda *a, **k: pytest.fail("a kept lead was read again"))
+        warm, warm_logits = model.read_lead(lead, 64)
+    assert len(model._leads) == 1
+    assert torch.equal(warm_logits, cold_logits)
+    assert warm.pos == cold.pos == len(lead) and warm.k[0].shape[2] >= 64
+    for layer in range(model.config.n_layer):
+        assert torch.equal(warm.k[layer][:, :, :len(lead)], cold.k[layer][:, :, :len(lead)])
+        assert torch.equal(warm.v[layer][:, :, :len(lead)], cold.v[layer][:, :, :len(lead)])
+    step = torch.tensor([[5, 6]])
+    fresh = twin.forward_rows(step, torch.tensor([2]), cold)
+    assert torch.allclose(model.forward_rows(step, torch.tensor([2]), warm), fresh, atol=ATOL)
+    again, _ = model.read_lead(lead, 64)  # the kept copy was not written by the decoding above
+    assert torch.equal(again.k[0][:, :, :len(lead)], cold.k[0][:, :, :len(lead)])
+    assert again.pos == len(lead)
+
+
+@torch.no_grad()
+def test_leads_kept_are_bounded_and_forgotten_when_the_weights_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.net.transformer as transformer
+
+    monkeypatch.setattr(transformer, "LEADS_KEPT", 3)
+    model = tiny_gpt()
+    for seed in range(5):
+        model.read_lead(tokens(1, 10, seed=seed)[0].tolist(), 32)
+    assert len(model._leads) == 3
+    lead = tokens(1, 10, seed=4)[0].tolist()
+    _, before = model.read_lead(lead, 32)
+    model.wte.weight.mul_(1.5)  # trained or edited in place
+    _, after = model.read_lead(lead, 32)
+    assert not torch.allclose(before, after)
+    reference = GPT(model.config).eval()
+    reference.load_state_dict(model.state_dict())
+    assert torch.equal(after, reference.read_lead(lead, 32)[1])
