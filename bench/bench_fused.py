@@ -56,8 +56,9 @@ class NumpyOnSharedWeights:
     def __init__(self, fused: FusedStep) -> None:
         self.fused = fused
 
-    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
-        return NumpyStep.hidden(self.fused, ids, lengths, cache)
+    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache,
+               wanted: np.ndarray | None = None) -> np.ndarray:
+        return NumpyStep.hidden(self.fused, ids, lengths, cache, wanted)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         return NumpyStep.logits(self.fused, x)

@@ -382,13 +382,15 @@ class FusedStep(NumpyStep):
             return super().logits(x)
         return _norm_product(_float32(x), self.ln_f, self.own_head)
 
-    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
+    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache,
+               wanted: np.ndarray | None = None) -> np.ndarray:
         """As :meth:`NumpyStep.hidden`: read ``ids`` (B, T) into ``cache`` (every row all T
         tokens at the cache's position, or row b its first ``lengths[b]`` at its own) and
-        return the hidden states of the tokens read, (N, C), packed in row order."""
+        return the hidden states of the tokens read, (N, C), packed in row order (of those
+        ``wanted`` only, when given)."""
         B, W = ids.shape
         if (B * W if lengths is None else int(lengths.sum())) > MOST_TOKENS:
-            return super().hidden(ids, lengths, cache)
+            return super().hidden(ids, lengths, cache, wanted)
         if lengths is None:
             start = np.full(B, cache.pos, np.int64)
             lengths = np.full(B, W, np.int64)
@@ -404,7 +406,7 @@ class FusedStep(NumpyStep):
             k_buf, v_buf = cache.arrays(layer)
             _layer(x, rows, slots, cache.shift, w.ln1, w.qkv, w.q_scale, w.proj, w.ln2, w.up, w.down,
                    k_buf, v_buf, by_dim[layer], cos, sin)
-        return x
+        return x if wanted is None else x[wanted]
 
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of each pair's angle per position (L, D/2): the numpy step's tables."""

@@ -75,11 +75,15 @@ class NumpyStep:
         """Hidden states (N, C) -> logits (N, V)."""
         return _normalized(x) @ self.head + self.head_bias
 
-    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache) -> np.ndarray:
+    def hidden(self, ids: np.ndarray, lengths: np.ndarray | None, cache: KVCache,
+               wanted: np.ndarray | None = None) -> np.ndarray:
         """Read ``ids`` (B, T) into ``cache``: every row all T tokens at the cache's position
         (``lengths`` None), else row b its first ``lengths[b]`` at its own position
         (``cache.row_pos``). Writes their keys and values and returns the hidden states of the
-        tokens read, (N, C), packed in row order."""
+        tokens read, (N, C), packed in row order; with ``wanted`` (indices into those N), only
+        theirs, in that order. The last layer's keys and values are all the cache needs of
+        it, so where at most half the tokens are wanted (a long context read for the logits
+        after its last token) the rest of that layer runs for those alone."""
         B, W = ids.shape
         C, H, D = self.C, self.H, self.D
         offsets = np.arange(W)
@@ -105,6 +109,7 @@ class NumpyStep:
         cache.edits += 1
         cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
         x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
+        few = wanted is not None and 2 * len(wanted) <= N
         for layer, w in enumerate(self.layers):
             qkv = _normalized(x) @ w.qkv
             qkv += w.qkv_bias
@@ -114,6 +119,11 @@ class NumpyStep:
             k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
             k_buf[rows, :, positions] = qk[:, H:]
             v_buf[rows, :, positions] = qkv[:, 2 * H:]
+            if few and layer == len(self.layers) - 1:
+                assert wanted is not None
+                columns = wanted % W if flat is None else flat[wanted] % W
+                seen = None if mask is None else (mask[columns] if flat is None else mask[rows[wanted], 0, columns])
+                return self._last_layer(w, x[wanted], qk[wanted, :H], rows[wanted], seen, k_buf, v_buf, end)
             if flat is None:
                 q = qk[:, :H].reshape(B, W, H, D).transpose(0, 2, 1, 3)  # (B, H, W, D)
             else:
@@ -131,6 +141,24 @@ class NumpyStep:
             h = _normalized(x) @ w.up
             h += w.up_bias
             x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
+        return x if wanted is None else x[wanted]
+
+    def _last_layer(self, w: Layer, x: np.ndarray, q: np.ndarray, rows: np.ndarray, mask: np.ndarray | None,
+                    k_buf: np.ndarray, v_buf: np.ndarray, end: int) -> np.ndarray:
+        """The rest of a layer whose keys and values are written, for some of its tokens: ``x``
+        (S, C) their residual stream, ``q`` (S, H, D) their queries, ``rows`` their cache rows,
+        ``mask`` (S, end) or None what each may not see."""
+        S = x.shape[0]
+        att = q[:, :, None, :] @ k_buf[rows, :, :end].transpose(0, 1, 3, 2)  # (S, H, 1, end)
+        if mask is not None:
+            att += mask[:, None, None, :]
+        att -= np.maximum.reduce(att, axis=-1, keepdims=True)
+        np.exp(att, out=att)
+        att /= np.add.reduce(att, axis=-1, keepdims=True)
+        x += (att @ v_buf[rows, :, :end]).reshape(S, self.C) @ w.proj
+        h = _normalized(x) @ w.up
+        h += w.up_bias
+        x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
         return x
 
     def _rope(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -307,16 +307,16 @@ class GPT(nn.Module):
         """:meth:`forward_rows` on the CPU step (numpy or fused), its bookkeeping in numpy too."""
         B, T = ids.shape
         if cache.row_pos is None and bool((lengths == T).all()):
-            x = step.hidden(ids, None, cache)
+            x = step.hidden(ids, None, cache, picks)
             cache.pos += T
-            return torch.from_numpy(step.logits(x[picks]))
+            return torch.from_numpy(step.logits(x))
         cache.make_ragged(B, torch.device("cpu"))
         assert cache.row_pos is not None
-        x = step.hidden(ids, lengths, cache)
+        x = step.hidden(ids, lengths, cache, picks)
         ends = cache.row_pos.numpy()  # the cache's own tensor
         ends += lengths
         cache.pos = int(ends.max())
-        return torch.from_numpy(step.logits(x[picks]))
+        return torch.from_numpy(step.logits(x))
 
     def _head(self, x: torch.Tensor, step: NumpyStep | None) -> torch.Tensor:
         """Hidden states -> logits, on the step that computed them."""

@@ -107,3 +107,33 @@ def test_the_step_follows_weights_changed_in_place() -> None:
     after = model(idx[:, :6], KVCache(model.config.n_layer))
     assert not torch.allclose(before, after, atol=ATOL)
     assert torch.allclose(after, model(idx[:, :6]), atol=ATOL)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("ragged", [False, True])
+def test_the_hidden_states_wanted_are_those_of_the_whole_pass(ragged: bool) -> None:
+    """With ``wanted`` the numpy step runs the last layer for those tokens alone: their hidden
+    states, and every key and value the cache keeps, are the whole pass's."""
+    import numpy as np
+
+    from models.net.step import NumpyStep
+
+    model = tiny_gpt()
+    step = NumpyStep(model)
+    ids = tokens(2, 24, seed=5).numpy()
+    lengths = np.array([24, 17]) if ragged else None
+    caches = []
+    for _ in range(2):
+        cache = KVCache(model.config.n_layer)
+        step.hidden(tokens(2, 9, seed=6).numpy(), None, cache)
+        cache.pos = 9
+        if ragged:
+            cache.make_ragged(2, torch.device("cpu"))
+        caches.append(cache)
+    wanted = np.array([23, 40, 40, 3]) if ragged else np.array([23, 47, 5])
+    whole = step.hidden(ids, lengths, caches[0])
+    some = step.hidden(ids, lengths, caches[1], wanted)
+    np.testing.assert_allclose(some, whole[wanted], atol=1e-5)
+    for layer in range(model.config.n_layer):
+        for kept, read in zip(caches[1].arrays(layer), caches[0].arrays(layer), strict=True):
+            np.testing.assert_array_equal(kept, read)
