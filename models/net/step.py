@@ -122,8 +122,8 @@ class NumpyStep:
             if few and layer == len(self.layers) - 1:
                 assert wanted is not None
                 columns = wanted % W if flat is None else flat[wanted] % W
-                seen = None if mask is None else (mask[columns] if flat is None else mask[rows[wanted], 0, columns])
-                return self._last_layer(w, x[wanted], qk[wanted, :H], rows[wanted], seen, k_buf, v_buf, end)
+                hidden = None if mask is None else (mask[columns] if flat is None else mask[rows[wanted], 0, columns])
+                return self._last_layer(w, x[wanted], qk[wanted, :H], rows[wanted], hidden, k_buf, v_buf, end)
             if flat is None:
                 q = qk[:, :H].reshape(B, W, H, D).transpose(0, 2, 1, 3)  # (B, H, W, D)
             else:
