@@ -130,13 +130,8 @@ class NumpyStep:
                 q = np.zeros((B * W, H, D), np.float32)
                 q[flat] = qk[:, :H]
                 q = q.reshape(B, W, H, D).transpose(0, 2, 1, 3)
-            att = q @ k_buf[:, :, :end].transpose(0, 1, 3, 2)  # (B, H, W, end); queries prescaled
-            if mask is not None:
-                att += mask
-            att -= np.maximum.reduce(att, axis=-1, keepdims=True)
-            np.exp(att, out=att)
-            att /= np.add.reduce(att, axis=-1, keepdims=True)
-            y = (att @ v_buf[:, :, :end]).transpose(0, 2, 1, 3).reshape(B * W, C)  # (B*W, C)
+            y = _attend(q, k_buf[:, :, :end], v_buf[:, :, :end], mask)
+            y = y.transpose(0, 2, 1, 3).reshape(B * W, C)  # (B*W, C)
             x += (y if flat is None else y[flat]) @ w.proj
             h = _normalized(x) @ w.up
             h += w.up_bias
@@ -149,13 +144,9 @@ class NumpyStep:
         (S, C) their residual stream, ``q`` (S, H, D) their queries, ``rows`` their cache rows,
         ``mask`` (S, end) or None what each may not see."""
         S = x.shape[0]
-        att = q[:, :, None, :] @ k_buf[rows, :, :end].transpose(0, 1, 3, 2)  # (S, H, 1, end)
-        if mask is not None:
-            att += mask[:, None, None, :]
-        att -= np.maximum.reduce(att, axis=-1, keepdims=True)
-        np.exp(att, out=att)
-        att /= np.add.reduce(att, axis=-1, keepdims=True)
-        x += (att @ v_buf[rows, :, :end]).reshape(S, self.C) @ w.proj
+        y = _attend(q[:, :, None, :], k_buf[rows, :, :end], v_buf[rows, :, :end],
+                    None if mask is None else mask[:, None, None, :])  # (S, H, 1, D)
+        x += y.reshape(S, self.C) @ w.proj
         h = _normalized(x) @ w.up
         h += w.up_bias
         x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
@@ -181,6 +172,18 @@ def _one_blas_thread() -> None:
     except ImportError:  # a declared dependency; without it numpy's BLAS keeps its threads
         return
     threadpool_limits(1, user_api="blas")
+
+
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Attention of queries (B, H, W, D), prescaled, over keys and values (B, H, S, D), with
+    ``mask`` (W, S) or (B, 1, W, S) added to the scores: (B, H, W, D)."""
+    att = q @ k.transpose(0, 1, 3, 2)  # (B, H, W, S)
+    if mask is not None:
+        att += mask
+    att -= np.maximum.reduce(att, axis=-1, keepdims=True)
+    np.exp(att, out=att)
+    att /= np.add.reduce(att, axis=-1, keepdims=True)
+    return att @ v
 
 
 def _normalized(x: np.ndarray) -> np.ndarray:
