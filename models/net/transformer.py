@@ -25,6 +25,7 @@ from models.net.step import NumpyStep
 LEADS_KEPT = 8  # leads whose keys and values a model keeps (GPT.read_lead): ~1 MB each at 190 tokens
 _LEADS_LOCK = threading.Lock()
 
+
 @dataclass
 class GPTConfig:
     vocab_size: int = 512
@@ -433,11 +434,19 @@ class GPT(nn.Module):
 
     def _weights_key(self) -> tuple:
         """What the numbers of a forward pass depend on besides its tokens: the path that runs
-        it, where the weights live and their in-place versions."""
+        it, where the weights live and their versions."""
         weight = self.wte.weight
         step = self._serving_step()
         return (self.decode_path, None if step is None else type(step), weight.device, weight.dtype,
-                weight.data_ptr(), *(p._version for p in self.parameters()))
+                *self._versions())
+
+    def _versions(self) -> tuple[int, ...]:
+        """The weights' storage and in-place versions: a change to any weight changes them."""
+        params: list[nn.Parameter] | None = getattr(self, "_params", None)
+        if params is None:
+            params = list(self.parameters())
+            self._params = params
+        return (self.wte.weight.data_ptr(), *(p._version for p in params))
 
     def _serving_step(self) -> NumpyStep | None:
         """The CPU decode step this model serves from: on CPU in float32 with ``decode_path``
@@ -450,12 +459,11 @@ class GPT(nn.Module):
             return None
         kind = fused_step.FusedStep if path == "fused" and fused_step.ready() else NumpyStep
         cached = getattr(self, "_step_cache", None)
-        params = cached[1] if cached is not None else list(self.parameters())
-        key = (kind, weight.data_ptr(), *(p._version for p in params))
+        key = (kind, *self._versions())
         if cached is None or cached[0] != key:
-            cached = (key, params, kind(self))
+            cached = (key, kind(self))
             self._step_cache = cached
-        return cached[2]
+        return cached[1]
 
     def _inference_weights(self) -> list[tuple]:
         """Per layer: the layer norms' (weight, bias) and the linear weights transposed (views)."""
