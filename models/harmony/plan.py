@@ -116,11 +116,21 @@ class Planner:
         self.weights = weights
         self.modes = {mode: _ModeTables(table[mode]) for mode in ("major", "minor")}
         self.network = Emission(table["emission"]) if "emission" in table else None
+        self._last: tuple[Part, str, float, frozenset[int] | None, Lattice] | None = None
 
     def lattice(self, melody: Part, key: str, offset: float = 0.0,
                 only: frozenset[int] | None = None) -> Lattice:
         """The scores every path through ``melody``'s harmonic steps is weighed by. ``only``:
-        pitch classes every chord must keep to (a key lock)."""
+        pitch classes every chord must keep to (a key lock). The last one is kept: a request
+        plans its harmony and then draws alternatives from the same lattice."""
+        last = self._last
+        if last is not None and last[0] is melody and last[1:4] == (key, offset, only):
+            return last[4]
+        found = self._lattice(melody, key, offset, only)
+        self._last = (melody, key, offset, only, found)
+        return found
+
+    def _lattice(self, melody: Part, key: str, offset: float, only: frozenset[int] | None) -> Lattice:
         tonic, mode = parse_key(key)
         t = self.modes[mode]
         w = self.weights

@@ -185,3 +185,14 @@ def test_alternatives_stop_when_the_draws_bring_nothing_new() -> None:
 
     assert plan.alternatives(best, iter([near] * 30), 2, 1.0, tries=10) == []
     assert plan.alternatives(best, iter([near, far, far, *[near] * 30]), 2, 1.0, tries=10) == [far]
+
+
+def test_the_last_lattice_is_kept_for_the_same_tune_only(planner: plan.Planner) -> None:
+    tune = melody(in_quarters([60, 62, 64, 65, 67, 65, 64, 62]), 8.0)
+    first = planner.lattice(tune, "C major")
+    assert planner.lattice(tune, "C major") is first  # the plan, then its alternatives
+    other = planner.lattice(melody(in_quarters([60, 62, 64, 65, 67, 65, 64, 62]), 8.0), "C major")
+    assert other is not first and np.array_equal(other.scores, first.scores)
+    locked = planner.lattice(tune, "C major", only=frozenset({0, 2, 4, 5, 7, 9, 11}))
+    assert locked is not first
+    assert not np.array_equal(planner.lattice(tune, "A minor").scores, first.scores)
