@@ -87,8 +87,13 @@ class KVCache:
         k = self.k[0]
         if k is not None and end <= k.shape[2]:
             return
-        size = max(self.capacity, 2 * end, 64)
         self.edits += 1
+        self._move(max(self.capacity, 2 * end, 64), rows, heads, head_dim, dtype, device)
+
+    def _move(self, size: int, rows: int, heads: int, head_dim: int, dtype: torch.dtype,
+              device: torch.device | None) -> None:
+        """New buffers of ``size`` slots for every layer, holding the slots ``[0, pos)`` of the
+        ones held now."""
         n = self.pos  # every layer is written before the position moves on
         for layer in range(self.n_layer):
             # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
@@ -105,16 +110,11 @@ class KVCache:
         twin = KVCache(self.n_layer, capacity)
         twin.pos, twin.shift = self.pos, self.shift
         twin.row_pos = None if self.row_pos is None else self.row_pos.clone()
-        for layer in range(self.n_layer):
-            k, v = self.k[layer], self.v[layer]
-            if k is None or v is None:
-                continue
+        k = self.k[0]
+        if k is not None:
+            twin.k, twin.v = list(self.k), list(self.v)  # read by the move, never written
             B, H, _, D = k.shape
-            new_k = torch.zeros(B, H, max(capacity, self.pos), D, dtype=k.dtype, device=k.device)
-            new_v = torch.zeros_like(new_k)
-            new_k[:, :, :self.pos] = k[:, :, :self.pos]
-            new_v[:, :, :self.pos] = v[:, :, :self.pos]
-            twin.k[layer], twin.v[layer] = new_k, new_v
+            twin._move(max(capacity, self.pos), B, H, D, k.dtype, k.device)
         return twin
 
     def arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
