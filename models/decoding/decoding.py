@@ -436,6 +436,11 @@ def decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Can
     draws from its own stream (:meth:`Sampler.for_row`), so it decodes to the same tokens alone
     or in company (up to float rounding of batched matmuls). Finished and cancelled rows leave
     the batch."""
+    with model.pinned():  # one step for every pass: the weights' versions read once
+        return _decode_many(model, jobs)
+
+
+def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Cancelled]:
     device = next(model.parameters()).device
     states: list[_Row] = []
     owner: list[int] = []

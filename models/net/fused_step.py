@@ -371,7 +371,6 @@ class FusedStep(NumpyStep):
     def __init__(self, model: GPT) -> None:
         compile_kernels()  # at once when ready() said so; raises ImportError without numba
         super().__init__(model)
-        self._pair_cos = self._pair_sin = np.zeros((0, self.D // 2), np.float32)
         self.half = all_half(model)
         self.own = [OwnLayer(cast("Block", b), self.D, self.half) for b in model.blocks]
         self.ln_f, self.own_head = _norm(model.ln_f), _own(model.wte.weight, self.half)  # tied head (V, C)
@@ -410,11 +409,8 @@ class FusedStep(NumpyStep):
 
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of each pair's angle per position (L, D/2): the numpy step's tables."""
-        if self._pair_cos.shape[0] < need:
-            self._rope(np.array([need - 1]))  # grows the numpy step's tables
-            self._pair_cos = np.ascontiguousarray(self._cos[:, 0::2])
-            self._pair_sin = np.ascontiguousarray(self._sin[:, 1::2])
-        return self._pair_cos, self._pair_sin
+        self._grow_tables(need)
+        return self._cos, self._sin
 
 
 def keys_by_dim(cache: KVCache) -> list[np.ndarray]:

@@ -67,8 +67,7 @@ class NumpyStep:
         self.wte = model.wte.weight.detach().float().numpy().copy()  # (V, C): embedding rows
         self.head, self.head_bias = _affine(model.ln_f, model.wte.weight)  # tied output head (C, V)
         self.layers = [Layer(cast("Block", b), self.D) for b in model.blocks]
-        self._cos = self._sin = np.zeros((0, self.D), np.float32)
-        self._swap = np.arange(self.D) ^ 1  # pair partner of each coordinate (0<->1, 2<->3, ...)
+        self._cos = self._sin = np.zeros((0, self.D // 2), np.float32)
         _one_blas_thread()
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -114,8 +113,7 @@ class NumpyStep:
             qkv = _normalized(x) @ w.qkv
             qkv += w.qkv_bias
             qkv = qkv.reshape(N, 3 * H, D)
-            qk = qkv[:, :2 * H]
-            qk = qk * cos + qk[:, :, self._swap] * sin  # RoPE on queries and keys together
+            qk = _rotated(qkv[:, :2 * H], cos, sin)  # RoPE on queries and keys together
             k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
             k_buf[rows, :, positions] = qk[:, H:]
             v_buf[rows, :, positions] = qkv[:, 2 * H:]
@@ -153,17 +151,18 @@ class NumpyStep:
         return x
 
     def _rope(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(cos, sin) per position, each (N, 1, D): ``x * cos + x[swap] * sin`` rotates each
-        pair (x[2i], x[2i+1]) as :func:`models.net.transformer.apply_rope` does."""
-        need = int(positions.max()) + 1
+        """cos and sin of each pair's angle per position, each (N, 1, D/2), for
+        :func:`_rotated`."""
+        self._grow_tables(int(positions.max()) + 1)
+        return self._cos[positions][:, None], self._sin[positions][:, None]
+
+    def _grow_tables(self, need: int) -> None:
+        """cos and sin of each pair's angle (L, D/2) for positions up to at least ``need``."""
         if self._cos.shape[0] < need:
             size = max(need, 2 * self._cos.shape[0], 1024)
             inv = 1.0 / (self.rope_base ** (np.arange(0, self.D, 2, dtype=np.float32) / self.D))
             angles = np.arange(size, dtype=np.float32)[:, None] * inv[None, :].astype(np.float32)
-            cos, sin = np.cos(angles), np.sin(angles)  # (L, D/2)
-            self._cos = np.repeat(cos, 2, axis=1).astype(np.float32)
-            self._sin = np.stack([-sin, sin], axis=-1).reshape(size, self.D).astype(np.float32)
-        return self._cos[positions][:, None], self._sin[positions][:, None]
+            self._cos, self._sin = np.cos(angles), np.sin(angles)
 
 
 def _one_blas_thread() -> None:
@@ -172,6 +171,18 @@ def _one_blas_thread() -> None:
     except ImportError:  # a declared dependency; without it numpy's BLAS keeps its threads
         return
     threadpool_limits(1, user_api="blas")
+
+
+def _rotated(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """RoPE as :func:`models.net.transformer.apply_rope` does it: each pair (x[2i], x[2i+1]) of
+    ``x`` (N, heads, D) rotated by its position's angle (``cos``, ``sin``: (N, 1, D/2))."""
+    N, heads, D = x.shape
+    pairs = x.reshape(N, heads, D // 2, 2)
+    even, odd = pairs[..., 0], pairs[..., 1]
+    out = np.empty((N, heads, D // 2, 2), np.float32)
+    out[..., 0] = even * cos - odd * sin
+    out[..., 1] = odd * cos + even * sin
+    return out.reshape(N, heads, D)
 
 
 def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -23,7 +25,9 @@ from models.net import fused_step
 from models.net.step import NumpyStep
 
 LEADS_KEPT = 8  # leads whose keys and values a model keeps (GPT.read_lead): ~1 MB each at 190 tokens
+SHARED_AT_LEAST = 16  # tokens a lead must share with a kept one for their keys and values to be copied
 _LEADS_LOCK = threading.Lock()
+_PINNED = threading.local()  # .steps: id(model) -> the step this thread's decode runs on (GPT.pinned)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class KVCache:
         self.edits = 0
         self.keys_by_dim: list[np.ndarray] | None = None
         self.keys_by_dim_edits = -1
+        self._views: dict[int, tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]] = {}  # arrays()
 
     def length(self) -> int:
         """Positions held (the longest row's, with ragged rows)."""
@@ -64,6 +69,7 @@ class KVCache:
     def select(self, index: torch.Tensor) -> None:
         """Keep only the batch rows in ``index`` (reorders too)."""
         self.edits += 1
+        self._views.clear()
         for i in range(self.n_layer):
             if self.k[i] is not None:
                 self.k[i] = self.k[i].index_select(0, index)  # type: ignore[union-attr]
@@ -95,6 +101,7 @@ class KVCache:
         """New buffers of ``size`` slots for every layer, holding the slots ``[0, pos)`` of the
         ones held now."""
         n = self.pos  # every layer is written before the position moves on
+        self._views.clear()
         for layer in range(self.n_layer):
             # zeros: ragged rows mask the slots they never wrote, and 0 * garbage may be NaN
             new_k = torch.zeros(rows, heads, size, head_dim, dtype=dtype, device=device)
@@ -105,23 +112,31 @@ class KVCache:
                 new_v[:, :, :n] = old_v[:, :, :n]
             self.k[layer], self.v[layer] = new_k, new_v
 
-    def copy(self, capacity: int) -> KVCache:
-        """A new cache holding this one's slots ``[0, pos)`` of every row, room for ``capacity``."""
+    def copy(self, capacity: int, length: int | None = None) -> KVCache:
+        """A new cache holding this one's slots ``[0, pos)`` of every row (``[0, length)`` when
+        given: the first ``length`` tokens every row read), room for ``capacity``."""
         twin = KVCache(self.n_layer, capacity)
-        twin.pos, twin.shift = self.pos, self.shift
+        twin.pos, twin.shift = self.pos if length is None else length, self.shift
         twin.row_pos = None if self.row_pos is None else self.row_pos.clone()
+        if length is not None and twin.row_pos is not None:
+            if bool((twin.row_pos < length).any()):
+                raise ValueError(f"cannot copy {length} slots: a row holds only {int(twin.row_pos.min())}")
+            twin.row_pos.fill_(length)
         k = self.k[0]
         if k is not None:
             twin.k, twin.v = list(self.k), list(self.v)  # read by the move, never written
             B, H, _, D = k.shape
-            twin._move(max(capacity, self.pos), B, H, D, k.dtype, k.device)
+            twin._move(max(capacity, twin.pos), B, H, D, k.dtype, k.device)
         return twin
 
     def arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """A layer's key and value buffers as numpy arrays sharing their memory (CPU only)."""
         k, v = self.k[layer], self.v[layer]
         assert k is not None and v is not None
-        return k.numpy(), v.numpy()
+        views = self._views.get(layer)
+        if views is None or views[0] is not k or views[1] is not v:  # buffers replaced since
+            views = self._views[layer] = (k, v, k.numpy(), v.numpy())
+        return views[2], views[3]
 
     def drop(self, start: int, count: int, rotation: torch.Tensor) -> None:
         """Forget slots ``start .. start + count`` of every row; later slots move down. The keys
@@ -176,6 +191,20 @@ class KVCache:
             buf_k[where[0], :, where[1]] = k
             buf_v[where[0], :, where[1]] = v
         return buf_k[:, :, :end], buf_v[:, :, :end]
+
+
+def _longest_shared(lead: list[int], kept: list[tuple[tuple[int, ...], KVCache]]) -> tuple[int, KVCache | None]:
+    """The kept lead's cache that starts as ``lead`` does for the most tokens, and how many; (0,
+    None) below ``SHARED_AT_LEAST``. At least the last token of ``lead`` is left to read (its
+    logits are wanted)."""
+    best, base = 0, None
+    for tokens, cache in kept:
+        n, most = 0, min(len(tokens), len(lead) - 1)
+        while n < most and tokens[n] == lead[n]:
+            n += 1
+        if n > best:
+            best, base = n, cache
+    return (best, base) if best >= SHARED_AT_LEAST else (0, None)
 
 
 def rope_tables(head_dim: int, positions: torch.Tensor, base: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -408,33 +437,62 @@ class GPT(nn.Module):
     def read_lead(self, lead: list[int], capacity: int) -> tuple[KVCache, torch.Tensor]:
         """A cache with room for ``capacity`` slots that has read ``lead`` as one row, and the
         logits after its last token (1, V). The model keeps the keys and values of the last
-        ``LEADS_KEPT`` leads it read with these weights on this path, and a lead read again (Fill
+        ``LEADS_KEPT`` leads it read with these weights on this path. A lead read again (Fill
         or Vary pressed again on the same clip) is copied from them: the same numbers, without
-        the forward pass over every token of the context."""
-        key = (self._weights_key(), tuple(lead))
+        the forward pass over every token of the context. A lead that starts as a kept one
+        does for at least ``SHARED_AT_LEAST`` tokens (the same clip edited after that point,
+        a fill of its last beats after one of its last bar, a Vary before it) copies those
+        tokens' keys and values and reads only the rest: the same numbers up to float
+        rounding (the rest is read as a pass of its own)."""
+        key = self._weights_key()
         with _LEADS_LOCK:
             kept: OrderedDict[tuple, tuple[KVCache, torch.Tensor]] | None = getattr(self, "_leads", None)
             if kept is None:
                 kept = OrderedDict()
                 self._leads = kept
-            hit = kept.get(key)
+            hit = kept.get((key, tuple(lead)))
             if hit is not None:
-                kept.move_to_end(key)
-        if hit is not None:
-            return hit[0].copy(capacity), hit[1].clone()
+                kept.move_to_end((key, tuple(lead)))
+                return hit[0].copy(capacity), hit[1].clone()
+            shared, base = _longest_shared(lead, [(tokens, entry[0]) for (k, tokens), entry in kept.items() if k == key])
+            cache = base.copy(capacity, shared) if base is not None else KVCache(self.config.n_layer, capacity)
         device = self.wte.weight.device
-        cache = KVCache(self.config.n_layer, capacity)
-        logits = self.forward_rows(torch.tensor([lead], device=device), torch.tensor([len(lead)], device=device), cache)
+        rest = lead[shared:]
+        logits = self.forward_rows(torch.tensor([rest], device=device), torch.tensor([len(rest)], device=device), cache)
         if cache.shift == 0 and cache.pos == len(lead):  # read whole, never rolled
             with _LEADS_LOCK:
-                kept[key] = (cache.copy(len(lead)), logits.clone())
+                kept[(key, tuple(lead))] = (cache.copy(len(lead)), logits.clone())
                 while len(kept) > LEADS_KEPT:
                     kept.popitem(last=False)
         return cache, logits
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within this block, the calling thread's passes run on the step chosen on entering
+        it: the weights' versions are read once for a whole decode, not at every pass (about
+        a tenth of a one-token pass). A decode never changes the weights; code that does so
+        in place must do it outside the block."""
+        steps: dict[int, tuple] = _PINNED.__dict__.setdefault("steps", {})
+        if id(self) in steps:  # nested: the outer block's choice holds
+            yield
+            return
+        steps[id(self)] = (self._chosen_step(), self._weights_key())
+        try:
+            yield
+        finally:
+            del steps[id(self)]
+
+    def _pin(self) -> tuple | None:
+        """(step, weights key) pinned by this thread's :meth:`pinned` block, or None."""
+        steps: dict[int, tuple] | None = getattr(_PINNED, "steps", None)
+        return None if not steps else steps.get(id(self))
+
     def _weights_key(self) -> tuple:
         """What the numbers of a forward pass depend on besides its tokens: the path that runs
         it, where the weights live and their versions."""
+        pin = self._pin()
+        if pin is not None:
+            return pin[1]
         weight = self.wte.weight
         step = self._serving_step()
         return (self.decode_path, None if step is None else type(step), weight.device, weight.dtype,
@@ -452,7 +510,13 @@ class GPT(nn.Module):
         """The CPU decode step this model serves from: on CPU in float32 with ``decode_path``
         "fused" or "numpy". "fused" is the compiled step (models/net/fused_step.py) once its
         kernels are ready in this process, the numpy step (models/net/step.py) before that
-        and without numba. Rebuilt when the weights change in place."""
+        and without numba. Rebuilt when the weights change in place; inside a
+        :meth:`pinned` block, the step chosen on entering it."""
+        pin = self._pin()
+        return self._chosen_step() if pin is None else pin[0]
+
+    def _chosen_step(self) -> NumpyStep | None:
+        """:meth:`_serving_step` as the weights and the path stand now."""
         weight = self.wte.weight
         path = self.decode_path
         if path not in ("fused", "numpy") or weight.device.type != "cpu" or weight.dtype != torch.float32:

@@ -160,6 +160,48 @@ def test_a_lead_read_again_is_copied_with_the_same_numbers() -> None:
     assert again.pos == len(lead)
 
 
+def test_a_lead_that_starts_as_a_kept_one_reads_only_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lead sharing its first tokens with a kept one (at least SHARED_AT_LEAST) copies their
+    keys and values and reads only the tokens after them; cache and logits equal a fresh read up
+    to float rounding. A lead that is the start of a kept one reads its last token alone."""
+    import models.net.transformer as transformer
+
+    monkeypatch.setattr(transformer, "SHARED_AT_LEAST", 8)
+    model, first = tiny_gpt(), tokens(1, 30, seed=4)[0].tolist()
+    twin = GPT(model.config).eval()
+    twin.load_state_dict(model.state_dict())
+    model.read_lead(first, 64)
+    edited = first[:20] + tokens(1, 12, seed=5)[0].tolist()
+    shorter = first[:15]
+    unrelated = first[:5] + tokens(1, 20, seed=6)[0].tolist()  # too little in common
+    reads: list[int] = []
+    forward_rows = model.forward_rows
+    monkeypatch.setattr(model, "forward_rows", lambda idx, *a, **k: reads.append(idx.shape[1]) or forward_rows(idx, *a, **k))
+    for lead, read in ((edited, 12), (shorter, 1), (unrelated, 25)):
+        warm, warm_logits = model.read_lead(lead, 64)
+        cold, cold_logits = twin.read_lead(lead, 64)
+        assert reads[-1] == read
+        assert torch.allclose(warm_logits, cold_logits, atol=ATOL)
+        assert warm.pos == len(lead) and (warm.row_pos is None or int(warm.row_pos[0]) == len(lead))
+        for layer in range(model.config.n_layer):
+            assert torch.allclose(warm.k[layer][:, :, :len(lead)], cold.k[layer][:, :, :len(lead)], atol=ATOL)
+            assert torch.allclose(warm.v[layer][:, :, :len(lead)], cold.v[layer][:, :, :len(lead)], atol=ATOL)
+    again, _ = model.read_lead(first, 64)  # the kept lead the others started from is intact
+    cold, _ = twin.read_lead(first, 64)
+    assert torch.equal(again.k[0][:, :, :30], cold.k[0][:, :, :30])
+
+
+def test_a_cache_copies_its_first_slots() -> None:
+    model, idx = tiny_gpt(), tokens(2, 12, seed=7)
+    cache = KVCache(model.config.n_layer, 16)
+    model.forward_rows(idx, torch.tensor([12, 9]), cache)
+    head = cache.copy(32, 6)
+    assert head.pos == 6 and head.row_pos.tolist() == [6, 6] and head.k[0].shape[2] >= 32
+    assert torch.equal(head.k[1][:, :, :6], cache.k[1][:, :, :6])
+    with pytest.raises(ValueError, match="a row holds only 9"):
+        cache.copy(32, 10)
+
+
 @torch.no_grad()
 def test_leads_kept_are_bounded_and_forgotten_when_the_weights_change(monkeypatch: pytest.MonkeyPatch) -> None:
     import models.net.transformer as transformer
@@ -177,3 +219,27 @@ def test_leads_kept_are_bounded_and_forgotten_when_the_weights_change(monkeypatc
     reference = GPT(model.config).eval()
     reference.load_state_dict(model.state_dict())
     assert torch.equal(after, reference.read_lead(lead, 32)[1])
+
+
+@torch.no_grad()
+def test_a_pinned_block_reads_the_weights_versions_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside ``pinned`` every pass runs on the step chosen on entering it (the versions are read
+    once, not per pass); after it, a change to the weights is seen again."""
+    import models.net.transformer as transformer
+
+    model = tiny_gpt()
+    reads = []
+    versions = model._versions
+    monkeypatch.setattr(model, "_versions", lambda: reads.append(1) or versions())
+    cache = KVCache(model.config.n_layer, 64)
+    with model.pinned():
+        entered = len(reads)
+        with model.pinned():  # nested: the outer choice holds
+            for start in range(0, 12, 3):
+                model.forward_rows(tokens(1, 3, seed=start), torch.tensor([3]), cache)
+        assert len(reads) == entered
+    assert not transformer._PINNED.steps  # released on leaving
+    before = model.forward_rows(tokens(1, 2, seed=9), torch.tensor([2]), KVCache(model.config.n_layer, 8))
+    model.wte.weight.mul_(1.5)
+    after = model.forward_rows(tokens(1, 2, seed=9), torch.tensor([2]), KVCache(model.config.n_layer, 8))
+    assert not torch.allclose(before, after)
