@@ -32,15 +32,17 @@ from tests.bridge.helpers import melody  # noqa: E402
 GOALS = {"fill": 0.3, "drums": 1.0, "vary": 2.0}
 
 
-def groove(bars: int = 4, accents: int = 0) -> dict[str, Any]:
+def groove(bars: int = 4, accents: int = 0, softer: int | None = None) -> dict[str, Any]:
     """Eighth-note hats over kick and snare; ``accents``: a bit per hat of the first bar, those
-    set played louder (another clip of the same shape and token count)."""
+    set played louder (another clip of the same shape and token count); ``softer``: the hats of
+    that bar (from 0) played softer (the clip edited there)."""
     notes = []
     for bar in range(bars):
         for i in range(8):
             t = bar * 4 + i * 0.5
             loud = bar == 0 and accents >> i & 1
-            notes.append({"pitch": 42, "start": t, "duration": 0.25, "velocity": 96 if loud else 80, "channel": 9})
+            velocity = 96 if loud else 56 if bar == softer else 80
+            notes.append({"pitch": 42, "start": t, "duration": 0.25, "velocity": velocity, "channel": 9})
             if i % 4 == 0:
                 notes.append({"pitch": 36, "start": t, "duration": 0.25, "velocity": 100, "channel": 9})
             if i % 4 == 2:

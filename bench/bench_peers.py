@@ -34,8 +34,9 @@ the peer writes all of it with its model, as a T5 infiller would.
 Cases: those of bench_speed.py, each the same request every round but for its seed (a
 producer pressing again: the engine copies the context it read last time, models/net/
 transformer.py ``GPT.read_lead``), a fill of another clip every round (a first press: the
-same shape with other accents, read afresh), and ``ping`` (ZeroMQ ``ping`` against an XML-RPC
-no-op).
+same shape with other accents, read afresh), then that clip with its third bar edited (pressed
+again after an edit: the context up to the edit is copied, the rest read), and ``ping``
+(ZeroMQ ``ping`` against an XML-RPC no-op).
 Cold start: each server spawned afresh, process start to its first reply to a ping (DAWBridge
 as bench_start.py measures it, its modules compiled beforehand). The peer builds its model
 before it serves; DAWBridge loads its model in the background, so the time from its process
@@ -88,6 +89,7 @@ from models.representation import Part, Piece  # noqa: E402
 PEER_CONFIG = {"d_model": 128, "d_ff": 512, "d_kv": 32, "num_heads": 4, "num_layers": 4, "num_decoder_layers": 4}
 PING = "ping"
 FRESH_FILL = "fill, another clip each round"
+EDITED_FILL = "fill, that clip's bar 3 edited"
 
 
 # --- the peer: XML-RPC in front of a transformers T5 ------------------------------------------
@@ -230,9 +232,11 @@ def cold_starts(rounds: int, root: Path) -> dict[str, list[float]]:
 
 def cases(seed: int) -> dict[str, tuple[str, dict[str, Any]]]:
     """bench_speed.py's cases, each the same request every round (a producer pressing again: the
-    engine reads its lead from the ones it kept), and a fill of another clip every round (a
-    first press: its lead read afresh)."""
-    return {**CASES, FRESH_FILL: ("fill", {"clip": groove(4, accents=seed + 1)})}
+    engine reads its lead from the ones it kept); a fill of another clip every round (a first
+    press: its lead read afresh); then a fill of that clip with the hats of its third bar made
+    softer (edited, pressed again: the lead's first two bars are copied, the rest read)."""
+    return {**CASES, FRESH_FILL: ("fill", {"clip": groove(4, accents=seed + 1)}),
+            EDITED_FILL: ("fill", {"clip": groove(4, accents=seed + 1, softer=2)})}
 
 
 def empty_times() -> dict[str, dict[str, list[float]]]:

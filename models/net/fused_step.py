@@ -415,8 +415,8 @@ class FusedStep(NumpyStep):
 
 def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
     """Each layer's keys laid out (B, H, D, S), for attention vectorised along the slots. The
-    fused step writes its keys into both layouts; after any other write (the numpy or torch
-    step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again."""
+    fused and numpy steps write their keys into both layouts; after any other change (the
+    torch step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again."""
     if cache.keys_by_dim is None or cache.keys_by_dim_edits != cache.edits:
         cache.keys_by_dim = [np.ascontiguousarray(cache.arrays(layer)[0].transpose(0, 1, 3, 2))
                              for layer in range(cache.n_layer)]

@@ -105,7 +105,11 @@ class NumpyStep:
             mask = np.where(seen | ~real[:, None, :, None], np.float32(0), np.float32(-np.inf))
         N = rows.shape[0]
         cache.reserve(end, B, H, D)
+        # the fused step's copy of the keys laid out by dimension, kept current where it is
+        by_dim = cache.keys_by_dim if cache.keys_by_dim_edits == cache.edits else None
         cache.edits += 1
+        if by_dim is not None:
+            cache.keys_by_dim_edits = cache.edits
         cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
         x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
         few = wanted is not None and 2 * len(wanted) <= N
@@ -116,6 +120,8 @@ class NumpyStep:
             qk = _rotated(qkv[:, :2 * H], cos, sin)  # RoPE on queries and keys together
             k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
             k_buf[rows, :, positions] = qk[:, H:]
+            if by_dim is not None:
+                by_dim[layer][rows, :, :, positions] = qk[:, H:]
             v_buf[rows, :, positions] = qkv[:, 2 * H:]
             if few and layer == len(self.layers) - 1:
                 assert wanted is not None

@@ -35,7 +35,8 @@ ATOL = 2e-5
 
 # (row lengths) of each pass: a long first read (more than MOST_TOKENS: the numpy step's own
 # products), then ragged passes of one to several tokens per row, a row reading nothing, and
-# another long read between them (the fused step's keys laid out by dimension made again)
+# another long read between them (the numpy step's, which writes the fused step's keys laid out
+# by dimension too)
 PASSES = [[9, 7, 8], [1, 1, 1], [3, 1, 2], [1, 4, 0], [5, 6, 4], [2, 2, 2], [1, 1, 1], [4, 4, 4]]
 
 
@@ -73,6 +74,11 @@ def compare_on(model: GPT, passes: list[list[int]], seed: int) -> None:
             for layer in range(model.config.n_layer):
                 for a, b in zip(caches[0].arrays(layer), caches[1].arrays(layer), strict=True):
                     np.testing.assert_allclose(b, a, atol=ATOL, rtol=1e-5)
+            by_dim = caches[1].keys_by_dim  # made by the first fused pass, then kept current by both steps
+            if by_dim is not None:
+                assert caches[1].keys_by_dim_edits == caches[1].edits
+                for layer in range(model.config.n_layer):
+                    np.testing.assert_array_equal(by_dim[layer], caches[1].arrays(layer)[0].transpose(0, 1, 3, 2))
 
 
 @needs_numba
