@@ -135,6 +135,10 @@ class _Row:
         self.lookup = Lookup()
         self.guesses: list[_Guess] = []  # read in the last pass, not yet checked
         self.at_pos: set[int] = set()  # pitches struck at the current position
+        # allowed() and bias() of the state as it stands (a pass asks again where it stopped,
+        # and a guess where the tokens read without a choice end): None once it changes
+        self._allowed: list[int] | None = None
+        self._bias: tuple[list[int], list[float] | None] | None = None
         self._reset_span()
 
     def snapshot(self) -> tuple:
@@ -146,6 +150,7 @@ class _Row:
         """Back to a :meth:`snapshot`: the tokens accepted since are given back."""
         (self.seg, self.offset, length, busy, known, self.state, self.pos, self.notes, at_pos, self.pitch,
          self.pending) = snapshot
+        self._allowed = self._bias = None
         del self.tokens[length:]
         self.busy, self.at_pos = dict(busy), set(at_pos)
         self.known = {role: notes[:known[role]] for role, notes in self.known.items() if role in known}
@@ -181,6 +186,7 @@ class _Row:
 
     def accept(self, token: int) -> None:
         self.tokens.append(token)
+        self._allowed = self._bias = None
         if self.done:
             return
         seg = self.current()
@@ -221,7 +227,13 @@ class _Row:
             self.state = "note"
 
     def allowed(self) -> list[int]:
-        """Token ids the model may choose now (the current segment generates)."""
+        """Token ids the model may choose now (the current segment generates); the same list
+        until the state changes."""
+        if self._allowed is None:
+            self._allowed = self._allowed_now()
+        return self._allowed
+
+    def _allowed_now(self) -> list[int]:
         seg = self.current()
         c = seg.generate
         assert c is not None
@@ -281,6 +293,11 @@ class _Row:
     def bias(self, allowed: list[int]) -> list[float] | None:
         """Log-biases the span's groove prior, pitch emphasis and accents add to the ``allowed``
         tokens' logits, or None when the span has none of them."""
+        if self._bias is None or self._bias[0] is not allowed:
+            self._bias = (allowed, self._bias_now(allowed))
+        return self._bias[1]
+
+    def _bias_now(self, allowed: list[int]) -> list[float] | None:
         c = self.current().generate
         if c is None or (c.prior is None and not c.emphasis and not c.accents) or self.state not in ("note", "pitch"):
             return None

@@ -179,3 +179,28 @@ def test_context_longer_than_the_block_is_decoded_from_a_rebuilt_cache() -> None
     for row in rows:
         bars = bars_of(row)
         assert len(bars) == 4 and all(list(b) == ["melody", "bass", "tenor", "alto"] for b in bars)
+
+
+def test_a_rows_allowed_tokens_and_biases_are_worked_out_once_per_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """allowed() and bias() answer from the state as it stands until a token is accepted or the
+    row is set back, and then work it out again."""
+    from models.decoding.decoding import _Row
+
+    c = Constraints("chords", bar_start=0, bar_ticks=48, end_tick=48, pitches=frozenset({60, 64, 67}),
+                    emphasis=((64, 1.0),))
+    row = _Row(one_bar_plan(c), {})
+    while row.forced_next() is not None:
+        row.accept(row.forced_next())
+    worked: list[str] = []
+    now, bias_now = _Row._allowed_now, _Row._bias_now
+    monkeypatch.setattr(_Row, "_allowed_now", lambda self: worked.append("allowed") or now(self))
+    monkeypatch.setattr(_Row, "_bias_now", lambda self, allowed: worked.append("bias") or bias_now(self, allowed))
+    first = row.allowed()
+    assert row.allowed() is first and row.bias(first) == row.bias(first)
+    assert worked == ["allowed", "bias"]
+    before = row.snapshot()
+    row.accept(next(t for t in first if V.POS0 <= t < V.PITCH0))  # a position: its pitch comes next
+    pitches = row.allowed()
+    assert pitches != first and worked == ["allowed", "bias", "allowed"]
+    row.restore(before)
+    assert row.allowed() == first and worked[-1] == "allowed" and len(worked) == 4
