@@ -5,7 +5,9 @@ timed test): each case's p50 for both and their ratio, measured interleaved in o
 Cases: harmonize 8 bars of 4/4 as a chorale with 1 and 4 candidates, as chords and as bass;
 drums, 4 bars of rock; a fill in the last bar of a 4-bar groove. Each engine is its own
 `dawbridge serve` process; the other revision is taken from git (``git archive``) into a
-temporary folder and served from there with the same Python.
+temporary folder and served from there with the same Python. After a warm-up round, a pause
+lets each engine compile its fused decode step (where numba is installed), which it does at
+the first pause in its decoding.
 
     nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--tree REV] [--runs 10] [--weights PATH]
 """
@@ -38,6 +40,11 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
     "drums, 4 bars": ("drums", {"bars": 4, "style": "rock", "tempo": 100.0}),
     "fill": ("fill", {"clip": groove(4)}),
 }
+
+# After the warm-up, a pause: an engine compiles its fused decode step (models/net/fused_step.py)
+# at the first pause of a second in its decoding, as a producer's engine does between presses;
+# requests sent back to back without one would measure the numpy step it serves until then.
+SETTLE_S = 4.0
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -77,6 +84,8 @@ def main() -> int:
                 clients[name] = Client(address, timeout=120.0)
             times: dict[str, dict[str, list[float]]] = {case: {name: [] for name in roots} for case in CASES}
             for run in range(-1, args.runs):  # run -1 warms up
+                if run == 0:
+                    time.sleep(SETTLE_S)
                 for case, (op, fields) in CASES.items():
                     for name, client in clients.items():
                         started = time.perf_counter()
