@@ -5,9 +5,10 @@ timed test): each case's p50 for both and their ratio, measured interleaved in o
 Cases: harmonize 8 bars of 4/4 as a chorale with 1 and 4 candidates, as chords and as bass;
 drums, 4 bars of rock; a fill in the last bar of a 4-bar groove. Each engine is its own
 `dawbridge serve` process; the other revision is taken from git (``git archive``) into a
-temporary folder and served from there with the same Python. After a warm-up round, a pause
-lets each engine compile its fused decode step (where numba is installed), which it does at
-the first pause in its decoding.
+temporary folder and served from there with the same Python. numba's cache is filled for each
+tree before its engine starts, and after a warm-up round a pause lets each engine load its
+fused decode step (where numba is installed), which it does at the first pause in its
+decoding.
 
     nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--tree REV] [--runs 10] [--weights PATH]
 """
@@ -27,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_harmonize import _free_port, melody_clip, start_engine  # noqa: E402
+from bench_harmonize import _free_port, fill_numba_cache, melody_clip, start_engine  # noqa: E402
 from bench_ops import groove  # noqa: E402
 
 from bridge.client import Client  # noqa: E402
@@ -41,9 +42,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
     "fill": ("fill", {"clip": groove(4)}),
 }
 
-# After the warm-up, a pause: an engine compiles its fused decode step (models/net/fused_step.py)
-# at the first pause of a second in its decoding, as a producer's engine does between presses;
-# requests sent back to back without one would measure the numpy step it serves until then.
+# After the warm-up, a pause: an engine loads its fused decode step (models/net/fused_step.py;
+# numba's cache is filled for each tree beforehand) at the first pause of a second in its
+# decoding, as a producer's engine does between presses; requests sent back to back without
+# one would measure the numpy step it serves until then.
 SETTLE_S = 4.0
 
 
@@ -79,6 +81,7 @@ def main() -> int:
         engines, clients, loads = {}, {}, {}
         try:
             for name, root in roots.items():
+                fill_numba_cache(root)
                 address = f"tcp://127.0.0.1:{_free_port()}"
                 engines[name], loads[name] = start_engine(address, "cpu", args.weights, root)
                 clients[name] = Client(address, timeout=120.0)

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import zmq  # noqa: E402
-from bench_harmonize import _free_port  # noqa: E402
+from bench_harmonize import _free_port, fill_numba_cache  # noqa: E402
 from bench_speed import CASES, trees  # noqa: E402
 
 from bridge.client import Client  # noqa: E402
@@ -91,9 +91,8 @@ def numba_env(numba: str, root: Path, tmp: Path) -> dict[str, str]:
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(dir=tmp)
     else:
         env["NUMBA_CACHE_DIR"] = str(tmp / "numba-cache")
-        if root not in _warmed:  # a tree without the fused step fails here, and starts as it is
-            subprocess.run([sys.executable, "-c", "from models.net import fused_step; fused_step.compile_kernels()"],
-                           cwd=root, env=env, check=False, stderr=subprocess.DEVNULL)
+        if root not in _warmed:
+            fill_numba_cache(root, env)
             _warmed.add(root)
     return env
 

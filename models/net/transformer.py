@@ -470,7 +470,7 @@ class GPT(nn.Module):
     def pinned(self) -> Iterator[None]:
         """Within this block, the calling thread's passes run on the step chosen on entering
         it: the weights' versions are read once for a whole decode, not at every pass (about
-        a tenth of a one-token pass). A decode never changes the weights; code that does so
+        10 us each). A decode never changes the weights; code that does so
         in place must do it outside the block."""
         steps: dict[int, tuple] = _PINNED.__dict__.setdefault("steps", {})
         if id(self) in steps:  # nested: the outer block's choice holds
