@@ -476,7 +476,8 @@ class GPT(nn.Module):
         if id(self) in steps:  # nested: the outer block's choice holds
             yield
             return
-        steps[id(self)] = (self._chosen_step(), self._weights_key())
+        step = self._chosen_step()
+        steps[id(self)] = (step, self._key_for(step))
         try:
             yield
         finally:
@@ -491,10 +492,10 @@ class GPT(nn.Module):
         """What the numbers of a forward pass depend on besides its tokens: the path that runs
         it, where the weights live and their versions."""
         pin = self._pin()
-        if pin is not None:
-            return pin[1]
+        return self._key_for(self._serving_step()) if pin is None else pin[1]
+
+    def _key_for(self, step: NumpyStep | None) -> tuple:
         weight = self.wte.weight
-        step = self._serving_step()
         return (self.decode_path, None if step is None else type(step), weight.device, weight.dtype,
                 *self._versions())
 
