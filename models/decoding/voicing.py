@@ -69,8 +69,10 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
                 sounding_now.append((now, CONSONANT_WITH_BASS if with_bass else CONSONANT))
         for own_before, at_before, at_after in moves:
             motions.append((own_before, sounding(notes, at_before), sounding(notes, at_after)))
-    # the moves that make parallels for some pitch: both voices sound before and after, the
-    # other moves, and they stand a fifth or an octave apart before (see _parallel)
+    # parallel fifths or octaves: both voices sound before and after, both move the same way,
+    # and they stand the same perfect interval apart (whichever is above) before and after; so
+    # the moves that can make them are those of another voice that moves and stands a fifth or
+    # an octave from this one's pitch before
     risky = [(a0, b1, b1 - b0, was) for a0, b0, b1 in motions
              if a0 is not None and b0 is not None and b1 is not None and b0 != b1
              and (was := abs(a0 - b0) % 12) in PERFECT]
@@ -79,15 +81,6 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     consonant = [p for p in fitting if all(abs(p - q) % 12 in ok for q, ok in sounding_now)]
     chosen = consonant or fitting
     return [p for p in chosen if p not in doubled] or chosen
-
-
-def _parallel(a0: int | None, a1: int, b0: int | None, b1: int | None) -> bool:
-    """Whether voice a moving a0 -> a1 and voice b moving b0 -> b1 make parallel fifths/octaves."""
-    if a0 is None or b0 is None or b1 is None or a0 == a1 or b0 == b1:
-        return False
-    same_way = (a1 - a0) * (b1 - b0) > 0
-    was, becomes = abs(a0 - b0) % 12, abs(a1 - b1) % 12  # the interval, whichever voice is above
-    return same_way and was == becomes and was in PERFECT
 
 
 def longest(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int, pitch: int) -> int:

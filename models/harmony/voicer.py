@@ -128,8 +128,9 @@ def _cost(voices: tuple[int, int, int, int], tones: tuple[int, ...], required: s
         s0, a0, t0, b0 = prev
         cost += 0.15 * abs(a - a0) + 0.15 * abs(t - t0)
         cost += 0.06 * abs(b - b0)
-        for _ in range(_parallel(s0, s, a0, a) + _parallel(s0, s, t0, t) + _parallel(s0, s, b0, b)
-                       + _parallel(a0, a, t0, t) + _parallel(a0, a, b0, b) + _parallel(t0, t, b0, b)):
+        parallels = (_parallel(s0, s, a0, a) + _parallel(s0, s, t0, t) + _parallel(s0, s, b0, b)
+                     + _parallel(a0, a, t0, t) + _parallel(a0, a, b0, b) + _parallel(t0, t, b0, b))
+        for _ in range(parallels):  # 6 added once per parallel (6 * n rounds otherwise in the last bit)
             cost += 6.0
     return cost
 

@@ -445,23 +445,24 @@ class GPT(nn.Module):
         tokens' keys and values and reads only the rest: the same numbers up to float
         rounding (the rest is read as a pass of its own)."""
         key = self._weights_key()
+        entry = (key, tuple(lead))
         with _LEADS_LOCK:
             kept: OrderedDict[tuple, tuple[KVCache, torch.Tensor]] | None = getattr(self, "_leads", None)
             if kept is None:
                 kept = OrderedDict()
                 self._leads = kept
-            hit = kept.get((key, tuple(lead)))
+            hit = kept.get(entry)
             if hit is not None:
-                kept.move_to_end((key, tuple(lead)))
+                kept.move_to_end(entry)
                 return hit[0].copy(capacity), hit[1].clone()
-            shared, base = _longest_shared(lead, [(tokens, entry[0]) for (k, tokens), entry in kept.items() if k == key])
+            shared, base = _longest_shared(lead, [(tokens, held[0]) for (k, tokens), held in kept.items() if k == key])
             cache = base.copy(capacity, shared) if base is not None else KVCache(self.config.n_layer, capacity)
         device = self.wte.weight.device
         rest = lead[shared:]
         logits = self.forward_rows(torch.tensor([rest], device=device), torch.tensor([len(rest)], device=device), cache)
         if cache.shift == 0 and cache.pos == len(lead):  # read whole, never rolled
             with _LEADS_LOCK:
-                kept[(key, tuple(lead))] = (cache.copy(len(lead)), logits.clone())
+                kept[entry] = (cache.copy(len(lead)), logits.clone())
                 while len(kept) > LEADS_KEPT:
                     kept.popitem(last=False)
         return cache, logits
