@@ -69,7 +69,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_harmonize import _free_port, start_engine  # noqa: E402
 from bench_ops import groove  # noqa: E402
-from bench_speed import CASES, checkout  # noqa: E402
+from bench_speed import CASES, checkout, with_fresh_fill  # noqa: E402
 from bench_start import cold_start as engine_cold_start  # noqa: E402
 
 from bridge.client import Client  # noqa: E402
@@ -88,7 +88,6 @@ from models.representation import Part, Piece  # noqa: E402
 
 PEER_CONFIG = {"d_model": 128, "d_ff": 512, "d_kv": 32, "num_heads": 4, "num_layers": 4, "num_decoder_layers": 4}
 PING = "ping"
-FRESH_FILL = "fill, another clip each round"
 EDITED_FILL = "fill, that clip's bar 3 edited"
 
 
@@ -235,8 +234,7 @@ def cases(seed: int) -> dict[str, tuple[str, dict[str, Any]]]:
     engine reads its lead from the ones it kept); a fill of another clip every round (a first
     press: its lead read afresh); then a fill of that clip with the hats of its third bar made
     softer (edited, pressed again: the lead's first two bars are copied, the rest read)."""
-    return {**CASES, FRESH_FILL: ("fill", {"clip": groove(4, accents=seed + 1)}),
-            EDITED_FILL: ("fill", {"clip": groove(4, accents=seed + 1, softer=2)})}
+    return {**with_fresh_fill(seed), EDITED_FILL: ("fill", {"clip": groove(4, accents=seed + 1, softer=2)})}
 
 
 def empty_times() -> dict[str, dict[str, list[float]]]:

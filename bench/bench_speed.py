@@ -3,7 +3,9 @@ timed test): each case's p50 for both and their ratio, measured interleaved in o
 (round by round, each case on one engine then the other), so a busy machine slows both alike.
 
 Cases: harmonize 8 bars of 4/4 as a chorale with 1 and 4 candidates, as chords and as bass;
-drums, 4 bars of rock; a fill in the last bar of a 4-bar groove. Each engine is its own
+drums, 4 bars of rock; a fill in the last bar of a 4-bar groove, the same clip every run (a
+producer pressing again: the engine copies the clip's context from the ones it kept), and a fill
+of another clip every run (a first press: its context read afresh). Each engine is its own
 `dawbridge serve` process; the other revision is taken from git (``git archive``) into a
 temporary folder and served from there with the same Python. numba's cache is filled for each
 tree before its engine starts, and after a warm-up round a pause lets each engine load its
@@ -41,6 +43,12 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {  # label: (op, fields)
     "drums, 4 bars": ("drums", {"bars": 4, "style": "rock", "tempo": 100.0}),
     "fill": ("fill", {"clip": groove(4)}),
 }
+FRESH_FILL = "fill, another clip each round"
+
+
+def with_fresh_fill(seed: int) -> dict[str, tuple[str, dict[str, Any]]]:
+    """:data:`CASES` and a fill of a clip of its own for each ``seed`` (another first press)."""
+    return {**CASES, FRESH_FILL: ("fill", {"clip": groove(4, accents=seed + 1)})}
 
 # After the warm-up, a pause: an engine loads its fused decode step (models/net/fused_step.py;
 # numba's cache is filled for each tree beforehand) at the first pause of a second in its
@@ -85,11 +93,11 @@ def main() -> int:
                 address = f"tcp://127.0.0.1:{_free_port()}"
                 engines[name], loads[name] = start_engine(address, "cpu", args.weights, root)
                 clients[name] = Client(address, timeout=120.0)
-            times: dict[str, dict[str, list[float]]] = {case: {name: [] for name in roots} for case in CASES}
+            times: dict[str, dict[str, list[float]]] = {case: {name: [] for name in roots} for case in with_fresh_fill(0)}
             for run in range(-1, args.runs):  # run -1 warms up
                 if run == 0:
                     time.sleep(SETTLE_S)
-                for case, (op, fields) in CASES.items():
+                for case, (op, fields) in with_fresh_fill(1000 + run if run < 0 else run).items():
                     for name, client in clients.items():
                         started = time.perf_counter()
                         client.request(op, seed=max(run, 0), **fields)

@@ -224,6 +224,21 @@ _LOWEST = np.float32(-87.0)  # 2^n stays a normal float; exp(-87) is 1.6e-38, a 
 
 
 @_kernel
+def _exp_parts(x: Any) -> tuple:
+    """exp(x) for x <= 0 as two parts whose product it is: exp(r) (a float32) and the bits of
+    2^n (an int32, viewed as float32 by the caller), n an integer and r in [-ln 2 / 2, ln 2 / 2].
+    A value below :data:`_LOWEST` counts as it."""
+    c0, c1, c2, c3, c4, c5 = _EXP_POLY
+    x = max(x, _LOWEST)
+    y = x * _LOG2E + np.float32(0.5)
+    n = np.float32(np.int32(y))  # floor(y), which is at most 0.5: truncated, then one down
+    n = n - np.float32(1.0) if n > y else n
+    r = x - n * _LN2_HI - n * _LN2_LO
+    p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
+    return p * r * r + r + np.float32(1.0), (np.int32(n) + np.int32(127)) << 23
+
+
+@_kernel
 def _softmax(weights: np.ndarray, seen: int, powers: np.ndarray) -> None:
     """``weights[:seen]`` -> their softmax, in place; ``powers`` is int32 scratch (S,) for the
     2^n factors, built from their bits. Four running maxima and sums side by side."""
@@ -235,14 +250,8 @@ def _softmax(weights: np.ndarray, seen: int, powers: np.ndarray) -> None:
     for s in range(whole, seen):
         m0 = max(m0, weights[s])
     top = max(max(m0, m1), max(m2, m3))
-    c0, c1, c2, c3, c4, c5 = _EXP_POLY
     for s in range(seen):
-        x = max(weights[s] - top, _LOWEST)
-        n = np.floor(x * _LOG2E + np.float32(0.5))
-        r = x - n * _LN2_HI - n * _LN2_LO
-        p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
-        weights[s] = p * r * r + r + np.float32(1.0)
-        powers[s] = (np.int32(n) + np.int32(127)) << 23
+        weights[s], powers[s] = _exp_parts(weights[s] - top)
     scale = powers.view(np.float32)
     t0 = t1 = t2 = t3 = np.float32(0.0)
     for s in range(0, whole, 4):
@@ -296,13 +305,49 @@ def _attend(qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, k_by_dim: np.n
 
 
 @_kernel
+def _causal_softmax(scores: np.ndarray, seen: np.ndarray) -> None:
+    """Attention's weights from its scores (B, H, W, S), in place: query t of row b over its
+    first ``seen[b, t]`` slots (:func:`_softmax`), the later ones 0."""
+    B, H, W, S = scores.shape
+    powers = np.empty(S, np.int32)
+    for b in range(B):
+        for h in range(H):
+            for t in range(W):
+                weights, count = scores[b, h, t], seen[b, t]
+                _softmax(weights, count, powers)
+                for s in range(count, S):
+                    weights[s] = np.float32(0.0)
+
+
+# erf(x) = 1 - t (a1 + a2 t + ... + a5 t^4) exp(-x^2), t = 1 / (1 + p |x|), odd in x (Abramowitz
+# and Stegun 7.1.26, within 1.5e-7): the erf torch's vectorised CPU GELU computes. Plain
+# arithmetic and :func:`_exp_parts`, so the loop over a row vectorises where the C library's
+# erff runs element by element (a third of a one-token pass's time went there).
+_ERF_P = np.float32(0.3275911)
+_ERF_POLY = tuple(np.float32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
+
+
+@_kernel
 def _gelu(h: np.ndarray) -> None:
-    """Exact (erf) GELU in place, as training used it."""
+    """Exact (erf) GELU in place, as training used it, with erf to within 1.5e-7 (above)."""
     half_sqrt = np.float32(1.0 / math.sqrt(2.0))
+    one, half = np.float32(1.0), np.float32(0.5)
+    a5, a4, a3, a2, a1 = _ERF_POLY
+    C = h.shape[1]
+    parts = np.empty(C, np.float32)
+    powers = np.empty(C, np.int32)
     for n in range(h.shape[0]):
-        for i in range(h.shape[1]):
-            v = h[n, i]
-            h[n, i] = v * np.float32(0.5) * (np.float32(1.0) + np.float32(math.erf(v * half_sqrt)))
+        row = h[n]
+        for c in range(C):
+            x = row[c] * half_sqrt
+            parts[c], powers[c] = _exp_parts(-(x * x))
+        scale = powers.view(np.float32)
+        for c in range(C):
+            v = row[c]
+            x = v * half_sqrt
+            t = one / (_ERF_P * abs(x) + one)
+            tail = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * (parts[c] * scale[c])
+            row[c] = v * half * (one + (one - tail if x >= np.float32(0.0) else tail - one))
 
 
 @_kernel
@@ -407,6 +452,33 @@ class FusedStep(NumpyStep):
                    k_buf, v_buf, by_dim[layer], cos, sin)
         return x if wanted is None else x[wanted]
 
+    # A long pass (the context read before decoding) runs the numpy step's products on BLAS,
+    # with two of the pieces between them in these kernels: RoPE and the cache writes in one
+    # loop instead of gathers and scatters, and attention's softmax over each query's own slots
+    # only (exp from the polynomial), not a masked square. (numpy's norms are faster than the
+    # kernel's at this length: its sums vectorise.)
+
+    def _keys_by_dim(self, cache: KVCache) -> list[np.ndarray]:
+        return keys_by_dim(cache)  # made current now, as the next fused pass would
+
+    def _angles(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._tables(int(positions.max()) + 1)
+
+    def _rope_and_store(self, qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int,
+                        angles: tuple[np.ndarray, np.ndarray], k_buf: np.ndarray, v_buf: np.ndarray,
+                        by_dim: np.ndarray | None) -> np.ndarray:
+        assert by_dim is not None  # :meth:`_keys_by_dim` keeps it current
+        _rope_and_store(qkv, _int64(rows), _int64(slots), shift, *angles, k_buf, v_buf, by_dim)
+        return qkv
+
+    @staticmethod
+    def _causal(q: np.ndarray, k: np.ndarray, v: np.ndarray, seen: np.ndarray | None) -> np.ndarray:
+        B, _, W, _ = q.shape
+        scores = q @ k.transpose(0, 1, 3, 2)  # (B, H, W, S)
+        counts = np.full((B, W), k.shape[2], np.int64) if seen is None else np.broadcast_to(seen, (B, W))
+        _causal_softmax(scores, _int64(counts))
+        return scores @ v
+
     def _tables(self, need: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of each pair's angle per position (L, D/2): the numpy step's tables."""
         self._grow_tables(need)
@@ -416,10 +488,19 @@ class FusedStep(NumpyStep):
 def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
     """Each layer's keys laid out (B, H, D, S), for attention vectorised along the slots. The
     fused and numpy steps write their keys into both layouts; after any other change (the
-    torch step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again."""
+    torch step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again.
+    Only the slots before the cache's position are copied: a pass writes every later slot it
+    reads first (a fresh cache's copy costs only its allocation)."""
     if cache.keys_by_dim is None or cache.keys_by_dim_edits != cache.edits:
-        cache.keys_by_dim = [np.ascontiguousarray(cache.arrays(layer)[0].transpose(0, 1, 3, 2))
-                             for layer in range(cache.n_layer)]
+        held = cache.pos
+        layouts = []
+        for layer in range(cache.n_layer):
+            keys = cache.arrays(layer)[0]
+            B, H, S, D = keys.shape
+            laid = np.zeros((B, H, D, S), np.float32)
+            laid[..., :held] = keys[:, :, :held].transpose(0, 1, 3, 2)
+            layouts.append(laid)
+        cache.keys_by_dim = layouts
         cache.keys_by_dim_edits = cache.edits
     return cache.keys_by_dim
 
@@ -492,7 +573,7 @@ def compile_kernels() -> None:
             function = getattr(module, name)
             if not isinstance(function, numba.core.registry.CPUDispatcher):
                 fastmath = {"reassoc"} if name in _REASSOCIATED else False
-                setattr(module, name, numba.njit(cache=True, fastmath=fastmath, nogil=True)(function))
+                setattr(module, name, numba.njit(cache=True, fastmath=fastmath, nogil=True, error_model="numpy")(function))
         _run_on_a_toy_model()
         _compiled.set()
 
@@ -541,6 +622,10 @@ def _run_on_a_toy_model() -> None:
         _layer(x, packed_rows, slots, 0, weights(2, C), own(3 * C, C), 0.5, own(C, C), weights(2, C),
                own(4 * C, C), own(C, 4 * C), k_buf, v_buf, k_by_dim, weights(8, D // 2), weights(8, D // 2))
         _norm_product(x, weights(2, C), own(V, C))
+    _causal_softmax(weights(rows, H, width, 8), np.full((rows, width), 3, np.int64))
+    _normalized(x)
+    _rope_and_store(weights(3, 3 * C), packed_rows, slots, 0, weights(8, D // 2), weights(8, D // 2),
+                    k_buf, v_buf, k_by_dim)
 
 
 def _compile_when_idle() -> None:

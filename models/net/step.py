@@ -91,8 +91,7 @@ class NumpyStep:
             rows, positions = np.repeat(np.arange(B), W), (start[:, None] + offsets).reshape(B * W)
             flat = None
             end = cache.pos + W
-            # query t sees slots up to its own; alone (W == 1) it sees them all
-            mask = None if W == 1 else np.triu(np.full((W, end), -np.inf, np.float32), end - W + 1)
+            seen = end - W + 1 + offsets  # query t sees the slots before this one's
         else:
             assert cache.row_pos is not None
             start = cache.row_pos.numpy()
@@ -100,61 +99,101 @@ class NumpyStep:
             flat = real.reshape(B * W).nonzero()[0]  # packed token -> its (row, column) in (B, W)
             rows, positions = flat // W, (start[:, None] + offsets).reshape(B * W)[flat]
             end = int((start + lengths).max())
-            seen = np.arange(end) <= (start[:, None] + offsets)[:, None, :, None]  # (B, 1, W, end)
             # a padding query sees every slot (its output is never read)
-            mask = np.where(seen | ~real[:, None, :, None], np.float32(0), np.float32(-np.inf))
+            seen = np.where(real, start[:, None] + offsets + 1, end)  # (B, W)
         N = rows.shape[0]
         cache.reserve(end, B, H, D)
-        # the fused step's copy of the keys laid out by dimension, kept current where it is
-        by_dim = cache.keys_by_dim if cache.keys_by_dim_edits == cache.edits else None
+        by_dim = self._keys_by_dim(cache)
         cache.edits += 1
         if by_dim is not None:
             cache.keys_by_dim_edits = cache.edits
-        cos, sin = self._rope(positions + cache.shift)  # (N, 1, D) each
+        angles = self._angles(positions + cache.shift)
+        alone = flat is None and W == 1  # one query per row, each at its row's end: it sees every slot
         x = self.wte[ids.reshape(B * W) if flat is None else ids.reshape(B * W)[flat]]  # (N, C)
         few = wanted is not None and 2 * len(wanted) <= N
         for layer, w in enumerate(self.layers):
-            qkv = _normalized(x) @ w.qkv
+            qkv = self._normalized(x) @ w.qkv
             qkv += w.qkv_bias
-            qkv = qkv.reshape(N, 3 * H, D)
-            qk = _rotated(qkv[:, :2 * H], cos, sin)  # RoPE on queries and keys together
-            k_buf, v_buf = cache.arrays(layer)  # (B, H, S, D)
-            k_buf[rows, :, positions] = qk[:, H:]
-            if by_dim is not None:
-                by_dim[layer][rows, :, :, positions] = qk[:, H:]
-            v_buf[rows, :, positions] = qkv[:, 2 * H:]
+            k_buf, v_buf = cache.arrays(layer)
+            # RoPE on queries and keys together; keys and values into the cache
+            qkv = self._rope_and_store(qkv, rows, positions, cache.shift, angles, k_buf, v_buf,
+                                       None if by_dim is None else by_dim[layer]).reshape(N, 3 * H, D)
             if few and layer == len(self.layers) - 1:
                 assert wanted is not None
                 columns = wanted % W if flat is None else flat[wanted] % W
-                hidden = None if mask is None else (mask[columns] if flat is None else mask[rows[wanted], 0, columns])
-                return self._last_layer(w, x[wanted], qk[wanted, :H], rows[wanted], hidden, k_buf, v_buf, end)
+                sees = seen[columns] if flat is None else seen[rows[wanted], columns]
+                return self._last_layer(w, x[wanted], qkv[wanted, :H], rows[wanted], None if alone else sees,
+                                        k_buf, v_buf, end)
             if flat is None:
-                q = qk[:, :H].reshape(B, W, H, D).transpose(0, 2, 1, 3)  # (B, H, W, D)
+                q = qkv[:, :H].reshape(B, W, H, D).transpose(0, 2, 1, 3)  # (B, H, W, D)
             else:
                 q = np.zeros((B * W, H, D), np.float32)
-                q[flat] = qk[:, :H]
+                q[flat] = qkv[:, :H]
                 q = q.reshape(B, W, H, D).transpose(0, 2, 1, 3)
-            y = _attend(q, k_buf[:, :, :end], v_buf[:, :, :end], mask)
+            y = self._causal(q, k_buf[:, :, :end], v_buf[:, :, :end], None if alone else seen)
             y = y.transpose(0, 2, 1, 3).reshape(B * W, C)  # (B*W, C)
             x += (y if flat is None else y[flat]) @ w.proj
-            h = _normalized(x) @ w.up
+            h = self._normalized(x) @ w.up
             h += w.up_bias
             x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
         return x if wanted is None else x[wanted]
 
-    def _last_layer(self, w: Layer, x: np.ndarray, q: np.ndarray, rows: np.ndarray, mask: np.ndarray | None,
+    def _last_layer(self, w: Layer, x: np.ndarray, q: np.ndarray, rows: np.ndarray, seen: np.ndarray | None,
                     k_buf: np.ndarray, v_buf: np.ndarray, end: int) -> np.ndarray:
         """The rest of a layer whose keys and values are written, for some of its tokens: ``x``
         (S, C) their residual stream, ``q`` (S, H, D) their queries, ``rows`` their cache rows,
-        ``mask`` (S, end) or None what each may not see."""
+        ``seen`` (S,) or None (all) how many slots each sees."""
         S = x.shape[0]
         y = _attend(q[:, :, None, :], k_buf[rows, :, :end], v_buf[rows, :, :end],
-                    None if mask is None else mask[:, None, None, :])  # (S, H, 1, D)
+                    None if seen is None else _mask(seen, end)[:, None, None, :])  # (S, H, 1, D)
         x += y.reshape(S, self.C) @ w.proj
-        h = _normalized(x) @ w.up
+        h = self._normalized(x) @ w.up
         h += w.up_bias
         x += F.gelu(torch.from_numpy(h)).numpy() @ w.down
         return x
+
+    # The pieces of a pass between the products, each the fused step's to replace with a kernel.
+
+    @staticmethod
+    def _normalized(x: np.ndarray) -> np.ndarray:
+        return _normalized(x)
+
+    def _keys_by_dim(self, cache: KVCache) -> list[np.ndarray] | None:
+        """The fused step's copy of the keys laid out by dimension, where it is current (this
+        pass writes its keys there too), else None."""
+        return cache.keys_by_dim if cache.keys_by_dim_edits == cache.edits else None
+
+    def _angles(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What :meth:`_rope_and_store` rotates by, for tokens at ``positions``: the cos and sin
+        of each pair's angle, (N, 1, D/2) each."""
+        return self._rope(positions)
+
+    def _rope_and_store(self, qkv: np.ndarray, rows: np.ndarray, slots: np.ndarray, shift: int,
+                        angles: tuple[np.ndarray, np.ndarray], k_buf: np.ndarray, v_buf: np.ndarray,
+                        by_dim: np.ndarray | None) -> np.ndarray:
+        """``qkv`` (N, 3C) with the queries and keys rotated by each token's position (slot +
+        ``shift``; ``angles`` from :meth:`_angles`); the keys and values written at each
+        token's cache row and slot (the keys into ``by_dim`` too, when given). Returns the
+        rotated (N, 3C)."""
+        N, H, D = qkv.shape[0], self.H, self.D
+        cos, sin = angles
+        qkv = qkv.reshape(N, 3 * H, D)
+        qk = _rotated(qkv[:, :2 * H], cos, sin)
+        k_buf[rows, :, slots] = qk[:, H:]
+        if by_dim is not None:
+            by_dim[rows, :, :, slots] = qk[:, H:]
+        v_buf[rows, :, slots] = qkv[:, 2 * H:]
+        qkv[:, :2 * H] = qk
+        return qkv.reshape(N, 3 * H * D)
+
+    @staticmethod
+    def _causal(q: np.ndarray, k: np.ndarray, v: np.ndarray, seen: np.ndarray | None) -> np.ndarray:
+        """Attention of queries (B, H, W, D) over keys and values (B, H, S, D), query t of row b
+        over the first ``seen[t]`` slots (``seen`` (W,)) or ``seen[b, t]`` ((B, W)); None: all."""
+        if seen is None:
+            return _attend(q, k, v, None)
+        mask = _mask(seen, k.shape[2])
+        return _attend(q, k, v, mask if seen.ndim == 1 else mask[:, None])
 
     def _rope(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of each pair's angle per position, each (N, 1, D/2), for
@@ -201,6 +240,12 @@ def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     np.exp(att, out=att)
     att /= np.add.reduce(att, axis=-1, keepdims=True)
     return att @ v
+
+
+def _mask(seen: np.ndarray, slots: int) -> np.ndarray:
+    """What attention adds to each score: 0 for the first ``seen`` slots of a query, -inf for
+    the rest; ``seen`` (...,) -> (..., slots)."""
+    return np.where(np.arange(slots) < seen[..., None], np.float32(0), np.float32(-np.inf))
 
 
 def _normalized(x: np.ndarray) -> np.ndarray:

@@ -67,7 +67,12 @@ class KVCache:
         return self.pos
 
     def select(self, index: torch.Tensor) -> None:
-        """Keep only the batch rows in ``index`` (reorders too)."""
+        """Keep only the batch rows in ``index`` (reorders too); every row in order changes
+        nothing. The fused step's keys laid out by dimension are selected alike where current."""
+        rows = self.rows()
+        if index.numel() == rows and bool((index == torch.arange(rows, device=index.device)).all()):
+            return
+        by_dim = self.keys_by_dim if self.keys_by_dim_edits == self.edits else None
         self.edits += 1
         self._views.clear()
         for i in range(self.n_layer):
@@ -76,6 +81,10 @@ class KVCache:
                 self.v[i] = self.v[i].index_select(0, index)  # type: ignore[union-attr]
         if self.row_pos is not None:
             self.row_pos = self.row_pos.index_select(0, index)
+        if by_dim is not None:
+            chosen = index.cpu().numpy()
+            self.keys_by_dim = [keys[chosen] for keys in by_dim]
+            self.keys_by_dim_edits = self.edits
 
     def make_ragged(self, rows: int, device: torch.device) -> None:
         """Start keeping a length per row (all rows have read the same tokens so far)."""

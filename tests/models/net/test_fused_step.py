@@ -5,6 +5,7 @@ tokens in a decode; and without numba the numpy step serves, as before."""
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -135,6 +136,32 @@ def test_a_lone_token_sums_as_it_does_beside_others() -> None:
     fused_step._add_product(a, w, together)
     fused_step._add_product(a[1:2], w, alone)
     np.testing.assert_array_equal(alone[0], together[1])
+
+
+@needs_numba
+def test_gelu_is_the_exact_erf_gelu_to_float_rounding() -> None:
+    """The kernel's erf is a polynomial that vectorises (Abramowitz and Stegun 7.1.26): within
+    2e-7 of the exact GELU per unit of input, far into both tails, and exact at 0."""
+    x = np.concatenate([np.linspace(-12, 12, 24001), [0.0, -0.0, 1e-30, -1e-30, 80.0, -80.0]]).astype(np.float32)
+    out = x.reshape(1, -1).copy()
+    fused_step._gelu(out)
+    exact = np.array([v * 0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in x.astype(np.float64)])
+    assert np.all(np.abs(out[0] - exact) <= 2e-7 * np.maximum(1.0, np.abs(x)))
+    assert np.all(out[0][x == 0] == 0)
+
+
+@needs_numba
+def test_a_reordered_cache_keeps_its_keys_laid_out_by_dimension() -> None:
+    """Candidates that finish leave the batch (``KVCache.select``): the fused step's copy of
+    the keys follows, so the next pass need not lay them out again."""
+    model = half_gpt()
+    fused = fused_step.FusedStep(model)
+    cache = KVCache(model.config.n_layer)
+    read(fused, tokens(3, 5), np.array([5, 3, 4]), cache)
+    cache.select(torch.tensor([2, 0]))
+    assert cache.keys_by_dim is not None and cache.keys_by_dim_edits == cache.edits
+    for layer in range(model.config.n_layer):
+        np.testing.assert_array_equal(cache.keys_by_dim[layer], cache.arrays(layer)[0].transpose(0, 1, 3, 2))
 
 
 @needs_numba

@@ -77,6 +77,19 @@ def test_select_keeps_and_reorders_cached_rows() -> None:
 
 
 @torch.no_grad()
+def test_selecting_every_row_in_order_moves_nothing() -> None:
+    """A one-candidate decode selects its one row: the buffers stay as they are."""
+    model = tiny_gpt()
+    cache = KVCache(model.config.n_layer)
+    model(tokens(2, 5), cache)
+    held, edits = list(cache.k), cache.edits
+    cache.select(torch.arange(2))
+    assert all(a is b for a, b in zip(cache.k, held, strict=True)) and cache.edits == edits
+    cache.select(torch.tensor([1, 0]))
+    assert cache.k[0] is not held[0] and torch.equal(cache.k[0], held[0][[1, 0]])
+
+
+@torch.no_grad()
 def test_context_longer_than_the_trained_block() -> None:
     config = GPTConfig(vocab_size=len(V.VOCAB), block_size=16, n_layer=1, n_head=2, n_embd=32)
     torch.manual_seed(0)
