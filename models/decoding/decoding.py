@@ -21,6 +21,7 @@ from models.decoding import voicing
 from models.decoding.drafts import Lookup
 from models.decoding.guide import ChordGuide
 from models.errors import Cancelled
+from models.net import fused_step
 from models.net import vocab as V
 from models.net.transformer import GPT, KVCache
 from models.ops.groove import GroovePrior
@@ -375,7 +376,11 @@ class Sampler:
         if len(allowed) == 1:
             return allowed[0]
         row = logits.detach().float().cpu().numpy() if isinstance(logits, torch.Tensor) else logits
-        sub = row[allowed].astype(np.float32) / np.float32(max(self.temperature, 1e-3))
+        temperature = max(self.temperature, 1e-3)
+        noise = torch.empty(len(allowed)).exponential_(generator=self.generator).numpy()
+        if fused_step.compiled():  # the same arithmetic, compiled (several times faster)
+            return fused_step.draw(row, allowed, bias, temperature, self.top_p, noise)
+        sub = row[allowed].astype(np.float32) / np.float32(temperature)
         if bias is not None:
             sub += np.asarray(bias, dtype=np.float32)
         probs = np.exp(sub - sub.max())
@@ -384,7 +389,6 @@ class Sampler:
             order = np.argsort(-probs, kind="stable")
             ranked = probs[order]
             probs[order[np.cumsum(ranked) - ranked >= self.top_p]] = 0.0
-        noise = torch.empty(len(allowed)).exponential_(generator=self.generator).numpy()
         return allowed[int(np.argmax(probs / noise))]
 
 
