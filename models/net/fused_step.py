@@ -125,24 +125,25 @@ def _widen(value: Any) -> np.float32:
 @_reassociated_kernel
 def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """``out += a @ w.T``: a (N, K) float32; w (M, K) laid out as torch keeps a Linear's weight,
-    float32 or the bits of float16 weights (uint16). Four weight rows at a time are widened to
-    float32 (:func:`_widen`) and each read once for every token. Each output is a dot product
-    along K, read in memory order, which streams the weights as the prefetcher likes. The tokens
-    go in pairs, a lone last one paired with itself, so every token's sums are the same code
-    whatever else its pass reads."""
+    float32 or the bits of float16 weights (uint16). Each output is a dot product along K, read
+    in memory order, which streams the weights as the prefetcher likes. The tokens go in pairs:
+    four weight rows at a time are widened to float32 (:func:`_widen`) and each read once for
+    both. A lone last token (a pass of one) reads eight rows at a time, widened as they are
+    read (:func:`_add_lone`): eight running sums either way, so every token's sums are the same
+    code whatever else its pass reads (a test holds the two to the bit)."""
     N, K = a.shape
     M = w.shape[0]
+    pairs = N - N % 2
     rows = np.zeros((4, K), np.float32)
-    for m in range(0, M, 4):
+    for m in range(0, M if pairs else 0, 4):
         count = min(4, M - m)  # the last rows of a matrix whose rows are not a multiple of 4
         for r in range(count):
             for k in range(K):
                 rows[r, k] = _widen(w[m + r, k])
-        for n in range(0, N, 2):
-            other = min(n + 1, N - 1)
+        for n in range(0, pairs, 2):
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
             for k in range(K):
-                x, y = a[n, k], a[other, k]
+                x, y = a[n, k], a[n + 1, k]
                 w0, w1, w2, w3 = rows[0, k], rows[1, k], rows[2, k], rows[3, k]
                 s0 += x * w0
                 s1 += x * w1
@@ -155,8 +156,36 @@ def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
             mine, its = (s0, s1, s2, s3), (t0, t1, t2, t3)
             for r in range(count):
                 out[n, m + r] += mine[r]
-                if other != n:
-                    out[other, m + r] += its[r]
+                out[n + 1, m + r] += its[r]
+    if pairs < N:
+        _add_lone(a[N - 1], w, out[N - 1])
+
+
+@_reassociated_kernel
+def _add_lone(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out += w @ x`` for one token x (K,): eight weight rows at a time, each weight widened
+    as it is read (a lone token reads it once, so the pairs' copy of widened rows would only
+    cost). The last rows of a matrix whose rows are not a multiple of 8 repeat its last row."""
+    K = x.shape[0]
+    M = w.shape[0]
+    last = M - 1
+    for m in range(0, M, 8):
+        r0, r1, r2, r3 = m, min(m + 1, last), min(m + 2, last), min(m + 3, last)
+        r4, r5, r6, r7 = min(m + 4, last), min(m + 5, last), min(m + 6, last), min(m + 7, last)
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
+        for k in range(K):
+            v = x[k]
+            s0 += v * _widen(w[r0, k])
+            s1 += v * _widen(w[r1, k])
+            s2 += v * _widen(w[r2, k])
+            s3 += v * _widen(w[r3, k])
+            s4 += v * _widen(w[r4, k])
+            s5 += v * _widen(w[r5, k])
+            s6 += v * _widen(w[r6, k])
+            s7 += v * _widen(w[r7, k])
+        sums = (s0, s1, s2, s3, s4, s5, s6, s7)
+        for r in range(min(8, M - m)):
+            out[m + r] += sums[r]
 
 
 @_kernel
