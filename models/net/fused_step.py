@@ -127,15 +127,18 @@ def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """``out += a @ w.T``: a (N, K) float32; w (M, K) laid out as torch keeps a Linear's weight,
     float32 or the bits of float16 weights (uint16). Each output is a dot product along K, read
     in memory order, which streams the weights as the prefetcher likes. The tokens go in pairs:
-    four weight rows at a time are widened to float32 (:func:`_widen`) and each read once for
-    both. A lone last token (a pass of one) reads eight rows at a time, widened as they are
-    read (:func:`_add_lone`): eight running sums either way, so every token's sums are the same
-    code whatever else its pass reads (a test holds the two to the bit)."""
+    four weight rows at a time are widened to float32 (:func:`_widen`) once for all the pairs
+    (widened as they are read where there is one pair, :func:`_add_pair`). A lone last token
+    reads eight rows at a time (:func:`_add_lone`). Eight running sums every way, so every
+    token's sums are the same code whatever else its pass reads (a test holds them to the
+    bit)."""
     N, K = a.shape
     M = w.shape[0]
     pairs = N - N % 2
+    if pairs == 2:
+        _add_pair(a, w, out)
     rows = np.zeros((4, K), np.float32)
-    for m in range(0, M if pairs else 0, 4):
+    for m in range(0, M if pairs > 2 else 0, 4):
         count = min(4, M - m)  # the last rows of a matrix whose rows are not a multiple of 4
         for r in range(count):
             for k in range(K):
@@ -159,6 +162,34 @@ def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
                 out[n + 1, m + r] += its[r]
     if pairs < N:
         _add_lone(a[N - 1], w, out[N - 1])
+
+
+@_reassociated_kernel
+def _add_pair(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out[:2] += a[:2] @ w.T``, four weight rows at a time, each weight widened as it is read
+    and used for both tokens. The last rows of a matrix whose rows are not a multiple of 4
+    repeat its last row."""
+    K = a.shape[1]
+    M = w.shape[0]
+    last = M - 1
+    for m in range(0, M, 4):
+        r0, r1, r2, r3 = m, min(m + 1, last), min(m + 2, last), min(m + 3, last)
+        s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
+        for k in range(K):
+            x, y = a[0, k], a[1, k]
+            w0, w1, w2, w3 = _widen(w[r0, k]), _widen(w[r1, k]), _widen(w[r2, k]), _widen(w[r3, k])
+            s0 += x * w0
+            s1 += x * w1
+            s2 += x * w2
+            s3 += x * w3
+            t0 += y * w0
+            t1 += y * w1
+            t2 += y * w2
+            t3 += y * w3
+        mine, its = (s0, s1, s2, s3), (t0, t1, t2, t3)
+        for r in range(min(4, M - m)):
+            out[0, m + r] += mine[r]
+            out[1, m + r] += its[r]
 
 
 @_reassociated_kernel

@@ -129,17 +129,20 @@ def test_every_float16_value_is_widened_exactly() -> None:
 @needs_numba
 @pytest.mark.parametrize(("rows", "width", "half"), [(16, 64, True), (13, 192, True), (480, 192, True), (24, 768, False), (5, 7, False)])
 def test_a_lone_token_sums_as_it_does_beside_others(rows: int, width: int, half: bool) -> None:
-    """Tokens go in pairs, a lone one through its own loop: its outputs do not depend on the
-    pass, to the bit (weights as float16 bits or float32, rows not a multiple of 8)."""
+    """Tokens go in pairs, a lone one through its own loop, one pair through another: a token's
+    outputs do not depend on the pass, to the bit (weights as float16 bits or float32, rows not
+    a multiple of 8)."""
     rng = np.random.default_rng(5)
-    a = rng.standard_normal((3, width)).astype(np.float32)
+    a = rng.standard_normal((5, width)).astype(np.float32)
     w = rng.standard_normal((rows, width)).astype(np.float32)
     if half:
         w = w.astype(np.float16).view(np.uint16)
-    together, alone = np.zeros((3, rows), np.float32), np.zeros((1, rows), np.float32)
-    fused_step._add_product(a, w, together)
+    alone = np.zeros((1, rows), np.float32)
     fused_step._add_product(a[1:2], w, alone)
-    np.testing.assert_array_equal(alone[0], together[1])
+    for tokens in (2, 3, 4, 5):  # one pair (and a lone one), then pairs sharing their widened rows
+        together = np.zeros((tokens, rows), np.float32)
+        fused_step._add_product(a[:tokens], w, together)
+        np.testing.assert_array_equal(alone[0], together[1])
 
 
 @needs_numba
