@@ -5,14 +5,16 @@ A decode step reads a few tokens per row, so the numpy step spends most of its t
 dispatching small operations, not computing. Here a layer is one loop nest over the model's
 own weights (:class:`OwnLayer`: each matrix as torch keeps it, (out, in); the layer norms apart,
 the queries scaled after their product): the products are dot products along the weights'
-rows, read in memory order (the one kernel whose sums LLVM may reorder, to vectorise them);
-RoPE, the cache writes, attention over each row's own slots and the exact-erf GELU run token
-by token. Attention reads the keys from a copy laid out by dimension (B, H, D, S), so a
-query's scores are one pass over the slots per dimension, vectorised along the slots with each
-sum still in order; its softmax takes exp from a polynomial (within about an ulp of float32)
-that vectorises as a library call does not. The results equal the numpy step's up to float
-rounding (``fastmath`` stays off elsewhere: no assumptions about infinities, which attention's
-masking needs).
+rows, read in memory order (the kernels whose sums LLVM may reorder, to vectorise them);
+RoPE, the cache writes, attention over each row's own slots and the GELU run token by token.
+Attention reads the keys from a copy laid out by dimension (B, H, D, S), so a query's scores
+are one pass over the slots per dimension, vectorised along the slots with each sum still in
+order; its softmax takes exp from a polynomial (within about an ulp of float32), and GELU its
+erf from another (within 1.5e-7), which vectorise as library calls do not. The results equal
+the numpy step's up to float rounding (``fastmath`` stays off elsewhere: no assumptions about
+infinities, which attention's masking needs). A long pass (the context a decode starts from)
+stays on the numpy step's BLAS products, with its RoPE, cache writes and softmax in these
+kernels; and the sampler's draw is one of them (:func:`draw`).
 
 A model whose weights are all float16 values (:func:`all_half`; the shipped checkpoint is stored
 in float16) is read from float16 copies of its matrices: a pass streams half the bytes, and
