@@ -81,4 +81,5 @@ def _roll(axis: Axes, clips: list[Clip], shift: float, length: float) -> None:
     axis.set_xlim(0, length)
     axis.grid(True, axis="x", alpha=0.3)
     if pitches:
-        axis.legend(loc="upper right", fontsize="small")
+        # beside the roll, not on it: a fill's last hits (toms, a crash) sit in its top right corner
+        axis.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0, fontsize="small")
