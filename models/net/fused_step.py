@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 _KERNELS: list[str] = []
 _REASSOCIATED: set[str] = set()  # kernels whose sums LLVM may reorder (to vectorise a dot product)
+_INLINED: set[str] = set()  # kernels compiled into their callers
 
 
 def _kernel(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,6 +66,13 @@ def _kernel(function: Callable[..., Any]) -> Callable[..., Any]:
     the engine's start does not wait for."""
     _KERNELS.append(function.__name__)
     return function
+
+
+def _inlined_kernel(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A reassociated kernel inlined where it is called (numba's own inlining), so that its
+    callers' loops are compiled as if they held its body."""
+    _INLINED.add(function.__name__)
+    return _reassociated_kernel(function)
 
 
 def _reassociated_kernel(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,19 +154,7 @@ def _add_product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
             for k in range(K):
                 rows[r, k] = _widen(w[m + r, k])
         for n in range(0, pairs, 2):
-            s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
-            for k in range(K):
-                x, y = a[n, k], a[n + 1, k]
-                w0, w1, w2, w3 = rows[0, k], rows[1, k], rows[2, k], rows[3, k]
-                s0 += x * w0
-                s1 += x * w1
-                s2 += x * w2
-                s3 += x * w3
-                t0 += y * w0
-                t1 += y * w1
-                t2 += y * w2
-                t3 += y * w3
-            mine, its = (s0, s1, s2, s3), (t0, t1, t2, t3)
+            mine, its = _pair_sums(a[n], a[n + 1], rows, 0, 1, 2, 3)
             for r in range(count):
                 out[n, m + r] += mine[r]
                 out[n + 1, m + r] += its[r]
@@ -171,27 +167,33 @@ def _add_pair(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """``out[:2] += a[:2] @ w.T``, four weight rows at a time, each weight widened as it is read
     and used for both tokens. The last rows of a matrix whose rows are not a multiple of 4
     repeat its last row."""
-    K = a.shape[1]
     M = w.shape[0]
     last = M - 1
     for m in range(0, M, 4):
-        r0, r1, r2, r3 = m, min(m + 1, last), min(m + 2, last), min(m + 3, last)
-        s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
-        for k in range(K):
-            x, y = a[0, k], a[1, k]
-            w0, w1, w2, w3 = _widen(w[r0, k]), _widen(w[r1, k]), _widen(w[r2, k]), _widen(w[r3, k])
-            s0 += x * w0
-            s1 += x * w1
-            s2 += x * w2
-            s3 += x * w3
-            t0 += y * w0
-            t1 += y * w1
-            t2 += y * w2
-            t3 += y * w3
-        mine, its = (s0, s1, s2, s3), (t0, t1, t2, t3)
+        mine, its = _pair_sums(a[0], a[1], w, m, min(m + 1, last), min(m + 2, last), min(m + 3, last))
         for r in range(min(4, M - m)):
             out[0, m + r] += mine[r]
             out[1, m + r] += its[r]
+
+
+@_inlined_kernel
+def _pair_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray, r0: int, r1: int, r2: int, r3: int) -> tuple:
+    """The dot products of tokens ``x`` and ``y`` (K,) with the weight rows ``r0``..``r3`` of
+    ``w``, each weight widened as it is read (a float32 buffer of widened rows passes as it
+    is): eight running sums, ``((x.w0, .., x.w3), (y.w0, .., y.w3))``."""
+    s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
+    for k in range(x.shape[0]):
+        u, v = x[k], y[k]
+        w0, w1, w2, w3 = _widen(w[r0, k]), _widen(w[r1, k]), _widen(w[r2, k]), _widen(w[r3, k])
+        s0 += u * w0
+        s1 += u * w1
+        s2 += u * w2
+        s3 += u * w3
+        t0 += v * w0
+        t1 += v * w1
+        t2 += v * w2
+        t3 += v * w3
+    return (s0, s1, s2, s3), (t0, t1, t2, t3)
 
 
 @_reassociated_kernel
@@ -594,7 +596,8 @@ def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
     torch step, a grown, dropped or reordered cache: ``cache.edits``) the copy is made again.
     Only the slots before the cache's position are copied: a pass writes every later slot it
     reads first (a fresh cache's copy costs only its allocation)."""
-    if cache.keys_by_dim is None or cache.keys_by_dim_edits != cache.edits:
+    laid_out = cache.current_keys_by_dim()
+    if laid_out is None:
         held = cache.pos
         layouts = []
         for layer in range(cache.n_layer):
@@ -603,9 +606,9 @@ def keys_by_dim(cache: KVCache) -> list[np.ndarray]:
             laid = np.zeros((B, H, D, S), np.float32)
             laid[..., :held] = keys[:, :, :held].transpose(0, 1, 3, 2)
             layouts.append(laid)
-        cache.keys_by_dim = layouts
+        cache.keys_by_dim = laid_out = layouts
         cache.keys_by_dim_edits = cache.edits
-    return cache.keys_by_dim
+    return laid_out
 
 
 def _int64(a: np.ndarray) -> np.ndarray:
@@ -676,7 +679,9 @@ def compile_kernels() -> None:
             function = getattr(module, name)
             if not isinstance(function, numba.core.registry.CPUDispatcher):
                 fastmath = {"reassoc"} if name in _REASSOCIATED else False
-                setattr(module, name, numba.njit(cache=True, fastmath=fastmath, nogil=True, error_model="numpy")(function))
+                compile_ = numba.njit(cache=True, fastmath=fastmath, nogil=True, error_model="numpy",
+                                      inline="always" if name in _INLINED else "never")
+                setattr(module, name, compile_(function))
         _run_on_a_toy_model()
         _compiled.set()
 

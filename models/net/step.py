@@ -161,7 +161,7 @@ class NumpyStep:
     def _keys_by_dim(self, cache: KVCache) -> list[np.ndarray] | None:
         """The fused step's copy of the keys laid out by dimension, where it is current (this
         pass writes its keys there too), else None."""
-        return cache.keys_by_dim if cache.keys_by_dim_edits == cache.edits else None
+        return cache.current_keys_by_dim()
 
     def _angles(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What :meth:`_rope_and_store` rotates by, for tokens at ``positions``: the cos and sin

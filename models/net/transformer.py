@@ -62,6 +62,11 @@ class KVCache:
         self.keys_by_dim_edits = -1
         self._views: dict[int, tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]] = {}  # arrays()
 
+    def current_keys_by_dim(self) -> list[np.ndarray] | None:
+        """The fused step's copy of the keys laid out by dimension while it is current (no
+        change to the keys since it was made or last written alongside them), else None."""
+        return self.keys_by_dim if self.keys_by_dim_edits == self.edits else None
+
     def length(self) -> int:
         """Positions held (the longest row's, with ragged rows)."""
         return self.pos
@@ -72,7 +77,7 @@ class KVCache:
         rows = self.rows()
         if index.numel() == rows and bool((index == torch.arange(rows, device=index.device)).all()):
             return
-        by_dim = self.keys_by_dim if self.keys_by_dim_edits == self.edits else None
+        by_dim = self.current_keys_by_dim()
         self.edits += 1
         self._views.clear()
         for i in range(self.n_layer):
