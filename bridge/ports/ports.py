@@ -3,8 +3,9 @@ or capture-and-answer behind them (bridge/ports/modes.py).
 
 The ports are python-rtmidi's: virtual ports on ALSA, JACK and CoreMIDI; on Windows, which
 has none, ports of a loopback driver (loopMIDI) are attached to by name (``--attach`` does the
-same anywhere). One loop owns everything: rtmidi's callback only queues the bytes with their
-arrival time; the loop parses them, follows the clock, lets the mode answer, sends, and between
+same anywhere). One loop owns everything: a reader thread only queues the bytes with their
+arrival time (bridge/ports/reader.py: never a callback on the MIDI system's thread, which cannot
+be closed safely); the loop parses them, follows the clock, lets the mode answer, sends, and between
 messages plays scheduled notes, refreshes the model's context and checks the ports are still
 there (an attached port that goes away is waited for and attached again; its notes are ended).
 Stopping -- Ctrl+C, SIGTERM, the virtual ports vanishing -- ends every note it started and sends
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bridge.ports.clock import Clock
+from bridge.ports.reader import InputReader
 from bridge.ports.stream import Message, MidiParser
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class Ports:
         self.received: Callable[[list[int], float], None] = lambda data, at: None
         self._in: Any = None
         self._out: Any = None
+        self._reader = InputReader(lambda: self._in, lambda data, at: self.received(data, at), "ports-in")
         self._attached = {"in": False, "out": False}
         self._sent: deque[float] = deque(maxlen=BURST)  # when the latest messages went out
 
@@ -79,7 +82,6 @@ class Ports:
 
         self._open_system()
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
-        self._in.set_callback(self._callback)
         virtual = not self.attach
         if virtual:
             try:
@@ -94,6 +96,7 @@ class Ports:
                     raise PortError(f"no MIDI {side}put port named like {self._name(side)!r}; this system "
                                     "has no virtual ports: create one with a loopback driver (loopMIDI on "
                                     "Windows) and name it so, or pass --in/--out with an existing port's name")
+        self._reader.start()
 
     def _open_system(self) -> None:
         """Make the input and output on ``api``; ``auto`` takes the first MIDI system that works,
@@ -118,9 +121,6 @@ class Ports:
             return
         raise PortError(f"no MIDI system to open the ports on (--api {self.api}): "
                         + ("; ".join(failures) or "python-rtmidi was built without one"))
-
-    def _callback(self, event: tuple[list[int], float], _data: object) -> None:
-        self.received(event[0], time.perf_counter())  # rtmidi's thread: hand over, nothing more
 
     def describe(self) -> str:
         how = "attached to" if self.attach or any(self._attached.values()) else "virtual"
@@ -157,11 +157,10 @@ class Ports:
     def close(self) -> None:
         if self._sent and time.perf_counter() - self._sent[-1] < FLUSH_SECONDS:
             time.sleep(FLUSH_SECONDS)  # rtmidi hands JACK its queue only at the next period
+        self._reader.stop()  # before the input closes: see bridge/ports/reader.py
         for port in (self._in, self._out):
             if port is not None:
                 try:
-                    if port is self._in:
-                        port.cancel_callback()
                     port.close_port()
                     port.delete()
                 except Exception:  # closing is best effort: the system may be gone already
@@ -186,8 +185,6 @@ class Ports:
         if index is None:
             return False
         self._ports(side).open_port(index)
-        if side == "in":  # closing a port drops its callback: listen again
-            self._in.set_callback(self._callback)
         self._attached[side] = True
         return True
 

@@ -26,7 +26,7 @@ from models.interface import load_composer
 from models.ops.harmonize import scale_pitches
 from models.ops.live import LiveHarmonizer, live_model
 from tests.bridge.ports import fixtures as ports_fixtures
-from tests.bridge.ports.fixtures import Keys, Recorder
+from tests.bridge.ports.fixtures import DELIVERY_SECONDS, Keys, Recorder
 from tests.bridge.timing_composer import TimingComposer
 
 # Real-time tests through a JACK server: on a shared, loaded machine JACK can drop the MIDI of
@@ -119,7 +119,7 @@ def test_answer_plays_in_time_at_a_set_tempo(jack_server: None) -> None:
     ons = rec.note_ons()
     assert [p for _, _, p in ons] == [67, 69, 71, 72]
     for (t, _, _), s in zip(ons, sent, strict=True):
-        assert abs((t - sent[0]) - (s - sent[0] + 1.0)) < 0.03, "each answer note a bar after its model"
+        assert abs((t - sent[0]) - (s - sent[0] + 1.0)) < 0.03 + DELIVERY_SECONDS, "each answer note a bar after its model"
     assert not rec.sounding()
 
 
@@ -145,18 +145,14 @@ def test_answer_follows_the_daws_clock(jack_server: None) -> None:
     ons = rec.note_ons()
     assert [p for _, _, p in ons] == [72, 76, 79, 84]
     for i, (t, _, _) in enumerate(ons):  # beat 4 + i, at 180 bpm
-        assert abs(t - (start + (4 + i) * 24 * tick)) < 0.04
+        assert abs(t - (start + (4 + i) * 24 * tick)) < 0.04 + DELIVERY_SECONDS
     assert not rec.sounding()
 
 
 def test_an_attached_port_that_disappears(jack_server: None, tiny_weights: Path) -> None:
     source = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "loop-src")
     source.open_virtual_port("Loop keys")
-    sink = Recorder.__new__(Recorder)
-    sink.events = []
-    sink.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "loop-sink")
-    sink.port.set_callback(lambda event, _: sink.events.append((time.perf_counter(), event[0])))
-    sink.port.open_virtual_port("Loop sink")
+    sink = Recorder("loop-sink", "Loop sink", virtual=True)
     mode = harmonize_mode(tiny_weights)
     ports = Ports("Loop keys", "Loop sink", api="jack", attach=True)
     ports.open()
@@ -215,6 +211,52 @@ def test_sigint_ends_every_note_on_every_channel(jack_server: None, tiny_weights
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def close_under_a_flood(rounds: int) -> None:
+    """Open the ports, flood their input from another client while the handler keeps the GIL
+    busy, and close them mid-flood, ``rounds`` times. rtmidi's own callback crashed (a freed
+    callback on JACK's thread) or hung (a join under the GIL) here within two rounds."""
+    for i in range(rounds):
+        print(f"round {i}: {_flood_and_close(i)} messages handled", flush=True)
+
+
+def _flood_and_close(i: int) -> int:
+    ports = Ports(f"In flood {i}", f"Out flood {i}", api="jack")
+    handled: list[int] = []
+    ports.received = lambda data, at: handled.append(sum(range(2000)))
+    ports.open()
+    keys = Keys(f"keys-flood-{i}", f"In flood {i}")
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.is_set():
+            for _ in range(20):
+                keys.send(0x90, 60, 100)
+            time.sleep(0.001)
+
+    sender = threading.Thread(target=flood)
+    sender.start()
+    while len(handled) < 100:
+        time.sleep(0.01)
+    sum(range(200_000))  # the main thread holds the GIL a while, as a busy engine does
+    ports.close()
+    stop.set()
+    sender.join()
+    keys.close()
+    return len(handled)
+
+
+def test_closing_the_ports_while_midi_arrives(jack_server: None) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "from tests.bridge.ports.test_jack import close_under_a_flood as f; f(5)"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("closing the ports under a flood of MIDI hung")
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.count("messages handled") == 5
 
 
 def test_harmonize_refuses_to_start_without_a_model(jack_server: None, tmp_path: Path,
