@@ -30,6 +30,15 @@ each mostly fixed per-pass cost); the rest is JACK's period in each direction an
 hand-over. Under overload jackd reports xruns and drops MIDI events of clients that missed
 their cycle; a lost note-off is then a stuck note no program can see, so the storm figure needs
 a machine that keeps up.
+
+The input read by a thread of ours instead of rtmidi's callback (bridge/ports/reader.py), the
+shipped weights, two runs of each tree in turn (--notes 200 --storm 2000, load average 0.2-0.5):
+
+    latency p50 / p99:  15.2 / 42.0 ms and 15.0 / 26.8 ms, against 15.0 / 89.0 and 14.7 / 21.7 ms
+    storm stuck notes:  0 and 0, against 2 and 3
+
+The poll adds a quarter of a millisecond on average. With the callback, JACK's thread waited
+for the GIL inside its cycle; now it only queues, and misses no cycle for Python.
 """
 
 from __future__ import annotations
