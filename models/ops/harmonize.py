@@ -54,6 +54,10 @@ SOPRANO_CENTRE = 69  # where a chorale tune's median pitch usually sits
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leading tone
 LOWEST = 28  # E1: no generated note goes below it
+# The model's own chorale voices may reach past the voicer's SATB ranges (to the wider chorale
+# ranges) only against this log-bias: a hard SATB range doubled their parallel fifths and
+# octaves on the eval (0.17 -> 0.33-0.38 per 100 moves, seeds 0 and 1).
+OUTSIDE_SATB = -3.0
 OUT_OF_KEY = 0.2  # share of the melody's length outside a locked key that is worth a word
 Realize = Callable[[int], dict[str, Part]]  # variant -> parts (a plan voiced without the model)
 
@@ -337,6 +341,9 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     roles = STYLE_ROLES[style]
     ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
     allowed = role_pitches(roles, ranges, pitch_range, shift, locked_key, moved)
+    outside = {r: tuple((p, OUTSIDE_SATB) for p in sorted(allowed[r])
+                        if style == "chorale" and r in voicer.SATB and not voicer.SATB[r][0] <= p <= voicer.SATB[r][1])
+               for r in roles}
     beat = int(round(plan.step_beats(moved.time_signature) * V.TICKS_PER_BEAT))
     guide = ChordGuide(tuple((int(round(s.start * V.TICKS_PER_BEAT)), int(round(s.end * V.TICKS_PER_BEAT)),
                               s.chord.pitch_classes, s.chord.bass_pc) for s in spans), beat)
@@ -357,6 +364,7 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
                 legato=style == "chorale", cadence=cadence if role == "bass" else None, guide=guide,
+                emphasis=outside[role],
             )))
     segments.append(Segment(forced=[V.EOS]))
     return Plan(segments, context={"melody": melody_spans} if VOICE_ORDER[style] else {})

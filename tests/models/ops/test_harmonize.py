@@ -13,12 +13,14 @@ import pytest
 
 from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Sampler, decode
+from models.eval.harmonize import SATB
 from models.harmony import plan
 from models.interface import Cancelled, load_composer
 from models.net import vocab as V
 from models.net.tokenizer import decode as decode_tokens
 from models.ops.harmonize import (
     OUTPUT_NAMES,
+    OUTSIDE_SATB,
     STYLE_ROLES,
     detect_pickup,
     final_cadence,
@@ -127,6 +129,19 @@ def test_every_bar_the_model_voices_leads_with_the_plans_chord_lane(composer) ->
     assert lanes_of(row) == [[(0, "CHORD_C_maj"), (24, "CHORD_A_m")],
                              [(0, "CHORD_F_maj+SLASH_A"), (24, "CHORD_G_7"), (36, "CHORD_C_maj")]]
     assert len(bars_of(row)) == m.bars
+
+
+def test_the_models_chorale_voices_lean_away_from_pitches_outside_satb() -> None:
+    m = MELODIES["c_major"]
+    setup = plan_harmony(m, "chorale", None, None, chords=((0.0, "C"), (4.0, "F"), (6.0, "G7")))
+    spans = [seg.generate for seg in setup.plan.segments if seg.generate is not None]
+    assert {c.role for c in spans} == {"alto", "tenor", "bass"}
+    for c in spans:
+        low, high = SATB[c.role]
+        outside = {p for p in c.pitches if not low <= p <= high}
+        assert outside, f"the {c.role}'s chorale range reaches past SATB"
+        assert dict(c.emphasis) == dict.fromkeys(outside, OUTSIDE_SATB)
+        assert OUTSIDE_SATB < 0
 
 
 @pytest.mark.parametrize("style", STYLES)
