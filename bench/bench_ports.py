@@ -38,7 +38,8 @@ shipped weights, two runs of each tree in turn (--notes 200 --storm 2000, load a
     storm stuck notes:  0 and 0, against 2 and 3
 
 The poll adds a quarter of a millisecond on average. With the callback, JACK's thread waited
-for the GIL inside its cycle; now it only queues, and misses no cycle for Python.
+for the GIL inside its cycle; now it only queues. The stuck notes fit that, though two runs of
+each suggest more than they prove.
 """
 
 from __future__ import annotations

@@ -341,9 +341,9 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     roles = STYLE_ROLES[style]
     ranges = CHORALE_RANGES if style == "chorale" else VOICE_RANGES
     allowed = role_pitches(roles, ranges, pitch_range, shift, locked_key, moved)
-    outside = {r: tuple((p, OUTSIDE_SATB) for p in sorted(allowed[r])
-                        if style == "chorale" and r in voicer.SATB and not voicer.SATB[r][0] <= p <= voicer.SATB[r][1])
-               for r in roles}
+    satb = {r: _span(own, ranges[r], pitch_range, shift) for r, own in voicer.SATB.items()} if style == "chorale" else {}
+    outside = {r: tuple((p, OUTSIDE_SATB) for p in sorted(allowed[r]) if not satb[r][0] <= p <= satb[r][1])
+               if r in satb else () for r in roles}
     beat = int(round(plan.step_beats(moved.time_signature) * V.TICKS_PER_BEAT))
     guide = ChordGuide(tuple((int(round(s.start * V.TICKS_PER_BEAT)), int(round(s.end * V.TICKS_PER_BEAT)),
                               s.chord.pitch_classes, s.chord.bass_pc) for s in spans), beat)
