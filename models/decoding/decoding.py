@@ -72,6 +72,7 @@ class Constraints:
     # after it keep to them (the tonic in the bass under a piece's last melody note); the
     # voicing rules still come first
     cadence: tuple[int, frozenset[int]] | None = None
+    hold: bool = False  # the cadence's notes last as long as they may (a final chord held, not re-struck)
     guide: ChordGuide | None = None  # a chord plan: chord tones on the beats (models/decoding/guide.py)
 
     @property
@@ -288,6 +289,8 @@ class _Row:
             fits = [(i, d) for i, d in enumerate(V.DURATIONS) if d <= left]
             if c.legato and c.role == "melody":  # end where the next note can start (or at the span's end)
                 fits = [(i, d) for i, d in fits if (self.pos + d) % 12 in GRID or d == left] or fits
+            if c.hold and c.cadence is not None and start >= c.cadence[0]:
+                fits = fits[-1:]
             return [V.DUR0 + i for i, _ in fits] or [V.DUR0]
         return list(range(V.VEL0, V.VEL0 + len(V.VELOCITY_CENTRES)))
 

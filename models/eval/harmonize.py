@@ -132,7 +132,8 @@ def score(melody: Part, generated: dict[str, Part], bach: dict[str, Part], key: 
             "notes": len(notes),
             "out_range": out_range, "out_key": out_key, "span": span, "agree": agree, "agree_total": total,
             "bass_agree": bass_agree, "bass_beats": beats, "out_satb": satb, "jaccard": jaccard,
-            "jaccard_beats": jbeats} | root_close(melody, generated.get("bass"), key) | final_position(melody, generated)
+            "jaccard_beats": jbeats} | root_close(melody, generated.get("bass"), key) | final_position(melody, generated) \
+        | final_chord(melody, generated, key)
 
 
 def chord_jaccard(melody: Part, generated: dict[str, Part], bach: dict[str, Part]) -> tuple[float, int]:
@@ -176,6 +177,25 @@ def final_position(melody: Part, generated: dict[str, Part]) -> dict[str, float]
     return {"root_positions": int(chord is not None and min(pitches) % 12 == chord.root)}
 
 
+def final_chord(melody: Part, generated: dict[str, Part], key: str) -> dict[str, float]:
+    """For a piece whose melody ends on a tone of the tonic triad (an authentic close): whether
+    every voice keeps to that triad (with one third, major or minor) from the melody's last
+    onset to the end (no added or passing tone over the final chord), and how many notes the
+    generated voices strike after that onset (a final chord held, as chorales end, strikes
+    none)."""
+    if not melody.notes or not generated:
+        return {}
+    last = max(melody.notes, key=lambda n: n.start)
+    tonic, _ = parse_key(key)
+    if (last.pitch - tonic) % 12 not in (0, 3, 4, 7):
+        return {}
+    heard = [n for p in generated.values() for n in p.notes if n.end > last.start + 1e-6]
+    thirds = {n.pitch % 12 for n in [*heard, last]} & {(tonic + 3) % 12, (tonic + 4) % 12}
+    triad = {tonic % 12, (tonic + 7) % 12} | (thirds if len(thirds) == 1 else set())  # one third, either
+    return {"final_closes": 1, "final_in_triad": int(all(n.pitch % 12 in triad for n in heard)),
+            "final_onsets": sum(n.start > last.start + 1e-6 for n in heard)}
+
+
 def _overlaps(part: Part) -> int:
     notes = sorted(part.notes, key=lambda n: n.start)
     return sum(b.start < a.end - 1e-6 for a, b in zip(notes, notes[1:], strict=False))
@@ -197,6 +217,8 @@ def rates(total: dict[str, float]) -> dict[str, float]:
         "bass_agree": ratio("bass_agree", "bass_beats"),
         "root_close": ratio("root_closes", "closes"),
         "root_position_end": ratio("root_positions", "closes"),
+        "final_in_triad": ratio("final_in_triad", "final_closes"),
+        "final_onsets": ratio("final_onsets", "final_closes"),
         "span_violations": float(total["span"]),
     }
 

@@ -352,6 +352,9 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     melody_spans = [(bar * tpb + pos, bar * tpb + pos + dur, pitch)
                     for bar, notes in enumerate(per_bar) for pos, pitch, dur, _ in notes]
     cadence = final_cadence(melody_spans, music_key, allowed.get("bass", frozenset()))
+    closing = closing_triad(melody_spans, music_key, spans) if cadence is not None and style == "chorale" else None
+    cadences = {r: cadence if r == "bass" else None if closing is None else
+                (closing[0], frozenset(p for p in allowed[r] if p % 12 in closing[1])) for r in roles}
     lanes = [s.lane for s in spans]
     for bar in range(bars):
         lane = harmony_lane(lanes, bar, tpb) if lanes else []
@@ -363,7 +366,7 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
-                legato=style == "chorale", cadence=cadence if role == "bass" else None, guide=guide,
+                legato=style == "chorale", cadence=cadences[role], hold=closing is not None, guide=guide,
                 emphasis=outside[role],
             )))
     segments.append(Segment(forced=[V.EOS]))
@@ -466,6 +469,25 @@ def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[
         return None
     roots = frozenset(p for p in bass if (p - tonic) % 12 == 0)
     return (start, roots) if roots else None
+
+
+def closing_triad(melody: list[tuple[int, int, int]], key: str,
+                  spans: Sequence[ChordSpan]) -> tuple[int, frozenset[int]] | None:
+    """Under an authentic close (:func:`final_cadence`), the tonic triad every voice closes on at
+    the melody's last onset: (that tick, its pitch classes). Its third is the melody's when the
+    melody ends on one (a Picardy third in minor), else the chord plan's closing chord's where
+    it stands on the tonic, else the key's. A chorale holds this chord to its end."""
+    if not melody:
+        return None
+    start, _, pitch = max(melody)
+    tonic, mode = parse_key(key)
+    step = (pitch - tonic) % 12
+    if step not in (0, 3, 4, 7):
+        return None
+    last = spans[-1].chord if spans else None
+    planned = {(t - tonic) % 12 for t in last.tones} & {3, 4} if last is not None and last.root == tonic % 12 else set()
+    third = step if step in (3, 4) else min(planned) if len(planned) == 1 else 3 if mode == "minor" else 4
+    return start, frozenset((tonic + i) % 12 for i in (0, third, 7))
 
 
 def top_line(part: Part) -> Part:

@@ -92,6 +92,19 @@ def test_root_close_is_the_tonic_in_the_bass_under_the_last_melody_note() -> Non
     assert E.root_close(melody, None, "C major") == {}
 
 
+def test_the_final_chord_keeps_to_the_tonic_triad_and_is_held() -> None:
+    melody = part((74, 0, 2), (72, 2, 2))  # ends on C in C major: an authentic close
+    held = {"alto": part((65, 0, 2), (64, 2, 2)), "bass": part((43, 0, 2), (36, 2, 2))}
+    assert E.final_chord(melody, held, "C major") == {"final_closes": 1, "final_in_triad": 1, "final_onsets": 0}
+    busy = {"alto": part((65, 0, 2), (64, 2, 1), (62, 3, 1)), "bass": part((43, 0, 2), (36, 2, 2))}
+    assert E.final_chord(melody, busy, "C major") == {"final_closes": 1, "final_in_triad": 0, "final_onsets": 1}
+    picardy = {"alto": part((64, 2, 2)), "tenor": part((61, 2, 2)), "bass": part((45, 2, 2))}  # A major in A minor
+    assert E.final_chord(part((69, 2, 2)), picardy, "A minor")["final_in_triad"] == 1
+    both = {**picardy, "alto": part((60, 2, 2))}  # C and C# together: not a triad
+    assert E.final_chord(part((69, 2, 2)), both, "A minor")["final_in_triad"] == 0
+    assert E.final_chord(part((74, 0, 4)), held, "C major") == {}  # ends on D: an open close, not counted
+
+
 def test_chord_jaccard_compares_all_four_voices_beat_by_beat() -> None:
     melody = part((72, 0, 4))
     bach = {"alto": part((67, 0, 4)), "tenor": part((64, 0, 2), (65, 2, 2)), "bass": part((48, 0, 4))}

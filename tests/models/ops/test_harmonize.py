@@ -15,6 +15,8 @@ from models.constants import CHORALE_RANGES, VOICE_RANGES
 from models.decoding.decoding import Sampler, decode
 from models.eval.harmonize import SATB
 from models.harmony import plan
+from models.harmony.detect import ChordSpan
+from models.harmony.symbols import Chord
 from models.interface import Cancelled, load_composer
 from models.net import vocab as V
 from models.net.tokenizer import decode as decode_tokens
@@ -22,6 +24,7 @@ from models.ops.harmonize import (
     OUTPUT_NAMES,
     OUTSIDE_SATB,
     STYLE_ROLES,
+    closing_triad,
     detect_pickup,
     final_cadence,
     octave_shift,
@@ -251,6 +254,32 @@ def test_a_melody_ending_on_the_tonic_chord_closes_on_the_tonic_in_the_bass(comp
             assert under and under[0] % 12 == tonic, (style, m.notes[-1], bass.notes[-3:])
     assert final_cadence([(0, 12, 74)], "C major", frozenset({36, 48})) is None  # ends on D: an open close
     assert final_cadence([(0, 12, 76), (12, 24, 72)], "C major", frozenset({36, 41, 48})) == (12, frozenset({36, 48}))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_models_chorale_voices_close_on_the_tonic_triad_and_hold_it(composer, seed: int) -> None:
+    """Candidate 2 (the model's own voices) under an authentic close: every voice strikes a tone
+    of the tonic triad with the melody's last note and holds it (the random model too)."""
+    closes = melody(in_quarters([72, 74, 76, 77, 79, 77, 74, 72]), 8.0, key="C major")
+    long_close = melody([(76, 0, 1), (74, 1, 1), (72, 2, 1), (71, 3, 1), (72, 4, 4)], 8.0, key="C major")
+    for m, triad in ((closes, {0, 4, 7}), (MELODIES["a_minor"], {9, 0, 4}), (long_close, {0, 4, 7})):
+        closing = max(m.notes, key=lambda n: n.start)
+        assert closing.pitch % 12 in triad
+        parts = run(composer, m, "chorale", candidates=2, seed=seed)[1]
+        for p in parts:
+            tail = [n for n in p.notes if n.end > closing.start + EPS]
+            assert len(tail) == 1 and abs(tail[0].start - closing.start) < EPS, (p.name, tail)
+            assert tail[0].pitch % 12 in triad and tail[0].end >= m.length - EPS, (p.name, tail)
+
+
+def test_the_closing_triad_takes_its_third_from_the_melody_then_the_plan_then_the_key() -> None:
+    major, minor = Chord(9, ""), Chord(9, "m")
+    assert closing_triad([(0, 12, 76), (12, 24, 72)], "C major", []) == (12, frozenset({0, 4, 7}))
+    assert closing_triad([(0, 12, 69)], "A minor", []) == (0, frozenset({9, 0, 4}))  # the key's third
+    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, major)]) == (0, frozenset({9, 1, 4}))  # Picardy
+    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 0, 4}))
+    assert closing_triad([(0, 12, 73)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 1, 4}))  # melody's C#
+    assert closing_triad([(0, 12, 74)], "C major", []) is None  # ends on D: an open close
 
 
 def test_one_chorale_candidate_is_voiced_from_the_plan_without_decoding(composer) -> None:
