@@ -35,10 +35,17 @@ Message = dict[str, Any]
 class Refused(Exception):
     """A request the engine answers with an error code instead of a result."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field  # the request field the refusal is about, where one is
+
+    def reply(self, job: Job) -> dict[str, Any]:
+        """The error reply for ``job``: its own stop reason (a timeout, a cancel) before this."""
+        if job.reason is not None:
+            return error_reply(job.request.id, job.reason, self.message)
+        return error_reply(job.request.id, self.code, self.message, self.field)
 
 
 @dataclass(eq=False)
@@ -307,7 +314,7 @@ class Scheduler:
             outcomes = [exc] * len(batch)
         for job, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Refused):
-                self._answer(job, error_reply(job.request.id, job.reason or outcome.code, outcome.message))
+                self._answer(job, outcome.reply(job))
             elif isinstance(outcome, Exception):
                 log.error("request %s (%s) failed: %r", job.request.id, job.request.op, outcome)
                 self._answer(job, error_reply(job.request.id, ErrorCode.internal,
@@ -319,7 +326,7 @@ class Scheduler:
         try:
             result = self._work(job, self._progress(job))
         except Refused as refused:
-            self._answer(job, error_reply(job.request.id, job.reason or refused.code, refused.message))
+            self._answer(job, refused.reply(job))
         except Exception as exc:  # a bug in the engine or the model; the engine keeps serving
             log.error("request %s (%s) failed", job.request.id, job.request.op, exc_info=True)
             self._answer(job, error_reply(job.request.id, ErrorCode.internal, f"{type(exc).__name__}: {exc}"))

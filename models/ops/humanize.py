@@ -108,10 +108,20 @@ def apply(notes: Sequence[Note], amount: float, tempo: float | None, seed: int,
         start = n.start + amount * (cell[0] + cell[1] * float(z[0])) * beats_per_ms
         start = _within_cell(start, n.start)
         if bounds is not None:
-            start = min(max(start, bounds[0]), math.nextafter(bounds[1], -math.inf))
+            start = max(start, bounds[0])
         velocity = _velocity(n.velocity, cell, amount, float(z[1]))
-        out.append(Note(n.pitch, round(max(start, 0.0), 6), n.duration, velocity))
+        out.append(Note(n.pitch, _onset(start, bounds), n.duration, velocity))
     return out
+
+
+def _onset(start: float, bounds: tuple[float, float] | None) -> float:
+    """A humanized onset to the microsecond, inside ``bounds``' [start, end): rounded, unless
+    rounding would put it on the end or past it (a clip whose end is not on the grid), where
+    it is the last float before the end."""
+    onset = round(max(start, 0.0), 6)
+    if bounds is not None and onset >= bounds[1]:
+        return math.nextafter(bounds[1], -math.inf)
+    return onset
 
 
 def _cells() -> dict[int, tuple[float, float]]:

@@ -118,6 +118,15 @@ def test_humanize_zero_is_identity_and_one_moves_within_bounds() -> None:
     assert humanize.amount_of(moved, 100) > 0.3
 
 
+@pytest.mark.parametrize("end", [0.001, 1 / 12 + 1.7e-7])
+def test_humanize_keeps_an_onset_before_an_end_off_the_grid(end: float) -> None:
+    """A clip (or fill) ending off the grid: an onset pushed late is held before the end, and
+    rounding to the microsecond must not put it back on the end (the reply would be refused)."""
+    notes = [Note(42, (round(end * 12 + 0.5) - 1) / 12, 0.25, 80)]  # the last grid point before the end
+    starts = {humanize.apply(notes, 1.0, 40.0, seed, bounds=(0.0, end))[0].start for seed in range(40)}
+    assert max(starts) < end and len(starts) > 1
+
+
 def test_humanize_moves_a_hit_but_never_off_its_grid_point() -> None:
     # slow tempo: a drummer's spread in ms is many ticks wide, 16ths and triplets a tick apart
     notes = [Note(42, i / 12, 0.1, 80) for i in range(48) if i % 12 in (0, 3, 4, 6, 8, 9)]
