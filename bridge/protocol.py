@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -129,7 +130,7 @@ class Clip(_Strict):
         for index, note in enumerate(self.notes):
             if note.start >= self.length:
                 raise ValueError(
-                    f"notes[{index}].start must be in range 0..{self.length:g} (the clip length), got {note.start:g}"
+                    f"notes[{index}].start must be in range 0..{self.length:g}, below the clip length, got {note.start:g}"
                 )
         return self
 
@@ -202,12 +203,12 @@ class HarmonizeRequest(_Generate):
         starts = [c.start for c in self.chords or []]
         for i, start in enumerate(starts):
             if start >= self.clip.length:
-                raise ValueError(f"chords[{i}].start must be in range 0..{self.clip.length:g} (the clip length), got {start:g}")
+                raise ValueError(f"chords[{i}].start must be in range 0..{self.clip.length:g}, below the clip length, got {start:g}")
             if i and start <= starts[i - 1]:
                 raise ValueError(f"chords[{i}].start must be after chords[{i - 1}].start ({starts[i - 1]:g}), got {start:g}")
         bar = self.clip.time_signature[0] * 4.0 / self.clip.time_signature[1]
         if self.pickup is not None and self.pickup >= bar:
-            raise ValueError(f"pickup must be in range 0..{bar:g} beats (shorter than a bar of "
+            raise ValueError(f"pickup must be in range 0..{bar:g} beats, shorter than a bar (of "
                              f"{self.clip.time_signature[0]}/{self.clip.time_signature[1]}), got {self.pickup:g}")
         return self
 
@@ -348,6 +349,11 @@ MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
 SERVICE_OPS = ("ping", "info", "cancel", "attach", "dispatch")
 ALL_OPS = MUSICAL_OPS + SERVICE_OPS
 MusicalRequest = HarmonizeRequest | DrumsRequest | FillRequest | VaryRequest | ContinueRequest | RestyleRequest
+REQUEST_MODELS: dict[str, type[_Request]] = {
+    "harmonize": HarmonizeRequest, "drums": DrumsRequest, "fill": FillRequest, "vary": VaryRequest,
+    "continue": ContinueRequest, "restyle": RestyleRequest, "ping": PingRequest, "info": InfoRequest,
+    "cancel": CancelRequest, "attach": AttachRequest, "dispatch": DispatchRequest,
+}
 
 
 # --- replies -----------------------------------------------------------------------------
@@ -570,9 +576,22 @@ def decode_request(frame: bytes) -> Any:
         loc = [str(part) for part in first["loc"]]
         if loc and loc[0] == op:
             loc = loc[1:]
-        field = ".".join(loc) or None
-        message = f"{field}: {first['msg']}" if field else first["msg"]
+        said = first["msg"].removeprefix("Value error, ")  # our own validators' messages as written
+        field = ".".join(loc) or named_field(REQUEST_MODELS[op], said)  # a check across fields names one
+        message = f"{'.'.join(loc)}: {said}" if loc else said
         raise ProtocolError(ErrorCode.invalid_request, message, request_id, field) from None
+
+
+def named_field(request: type[BaseModel] | BaseModel, message: str) -> str | None:
+    """The field a message starts by naming ("clip.kind is drums: ...", "chords[2].start must
+    ..."), as the protocol names fields ("chords.2.start"), where it is one of the request's
+    own; else None ("MIDI 0..127 leaves no pitch ...")."""
+    head = re.match(r"[A-Za-z_][\w.\[\]]*", message)
+    if head is None:
+        return None
+    path = head.group(0).replace("[", ".").replace("]", "").rstrip(".")
+    fields = (request if isinstance(request, type) else type(request)).model_fields
+    return path if path.split(".")[0] in fields else None
 
 
 def json_schema() -> dict[str, Any]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 import gc
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-
-from pydantic import BaseModel
 
 from bridge import __version__
 from bridge.constants import DEFAULT_TIMEOUT, MAX_REQUEST_BYTES, MAX_REQUEST_WORK
@@ -32,6 +29,7 @@ from bridge.protocol import (
     ErrorCode,
     InfoResult,
     MusicResult,
+    named_field,
 )
 from bridge.serve.convert import music_result, request_to_task
 from bridge.serve.scheduler import Job, Refused
@@ -211,17 +209,6 @@ def _refusal(job: Job, exc: Exception) -> Exception:
     if isinstance(exc, ValueError):  # the model refuses the music: the message names the field
         return Refused(ErrorCode.invalid_request, str(exc), named_field(job.request, str(exc)))
     return exc
-
-
-def named_field(request: BaseModel, message: str) -> str | None:
-    """The field a model's refusal starts by naming ("clip.kind is drums: ...", "span must
-    overlap ..."), as the protocol names fields ("clip.notes.3"), where it is one of the
-    request's own; else None ("MIDI 0..127 leaves no pitch ...")."""
-    head = re.match(r"[A-Za-z_][\w.\[\]]*", message)
-    if head is None:
-        return None
-    path = head.group(0).replace("[", ".").replace("]", "").rstrip(".")
-    return path if path.split(".")[0] in type(request).model_fields else None
 
 
 def _outcome(make: Callable[[], MusicResult]) -> MusicResult | Exception:

@@ -118,14 +118,17 @@ def test_harmonize_chords_are_validated_and_reach_the_task() -> None:
             "chords": [{"start": 0, "symbol": "Am"}, {"start": 4, "symbol": "F/A"}], "pickup": 1}
     task = request_to_task(decode_request(json.dumps(body).encode()), seed=1)
     assert task.chords == ((0.0, "Am"), (4.0, "F/A")) and task.pickup == 1.0
-    for chords, words in [([{"start": 0, "symbol": "Hm"}], "chord symbol 'Hm' is not understood"),
-                          ([{"start": 0, "symbol": "Am"}, {"start": 0, "symbol": "F"}], "chords[1].start must be after"),
-                          ([{"start": 99, "symbol": "Am"}], "chords[0].start must be in range 0..8")]:
+    for chords, words, field in [
+            ([{"start": 0, "symbol": "Hm"}], "chord symbol 'Hm' is not understood", "chords.0.symbol"),
+            ([{"start": 0, "symbol": "Am"}, {"start": 0, "symbol": "F"}], "chords[1].start must be after", "chords.1.start"),
+            ([{"start": 99, "symbol": "Am"}], "chords[0].start must be in range 0..8, below the clip length", "chords.0.start")]:
         with pytest.raises(ProtocolError) as err:
             decode_request(json.dumps(body | {"chords": chords}).encode())
         assert err.value.code == ErrorCode.invalid_request and words in str(err.value), str(err.value)
-    with pytest.raises(ProtocolError, match="pickup must be in range 0..4"):
+        assert err.value.field == field and "Value error" not in str(err.value)
+    with pytest.raises(ProtocolError, match="pickup must be in range 0..4") as err:
         decode_request(json.dumps(body | {"pickup": 4}).encode())
+    assert err.value.field == "pickup"
 
 
 def test_drum_phrase_fills_are_validated_and_reach_the_task() -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.protocol import REQUEST_ADAPTER
-from bridge.serve.engine import named_field
+from bridge.protocol import REQUEST_ADAPTER, named_field
 from tests.bridge.helpers import melody
 
 
