@@ -73,6 +73,9 @@ class Constraints:
     # voicing rules still come first
     cadence: tuple[int, frozenset[int]] | None = None
     hold: bool = False  # the cadence's notes last as long as they may (a final chord held, not re-struck)
+    # pitch classes one of which the cadence's chord must hold (a closing triad's third): a voice
+    # given them takes one at the cadence where no voice written before it sounds one there
+    complete: frozenset[int] = frozenset()
     guide: ChordGuide | None = None  # a chord plan: chord tones on the beats (models/decoding/guide.py)
 
     @property
@@ -274,6 +277,8 @@ class _Row:
                 choices = voicing.allowed_pitches(c.role, c.voices, self.known, c.bar_start + self.pos, choices) or choices
             if c.cadence is not None and c.bar_start + self.pos >= c.cadence[0]:
                 choices = [p for p in choices if p in c.cadence[1]] or choices
+                if c.complete and c.bar_start + self.pos == c.cadence[0] and not self._heard(c.cadence[0]) & c.complete:
+                    choices = [p for p in choices if p % 12 in c.complete] or choices
             return [V.PITCH0 + p for p in choices] or [V.PITCH0 + min(c.pitches)]
         if self.state == "dur":
             start = c.bar_start + self.pos
@@ -330,6 +335,10 @@ class _Row:
             return None
         due = c.cadence[0] - c.bar_start
         return due if self.pos < due < min(c.bar_ticks, c.end_tick - c.bar_start) else None
+
+    def _heard(self, tick: int) -> set[int]:
+        """Pitch classes the voices written so far (the melody among them) sound at ``tick``."""
+        return {p % 12 for notes in self.known.values() if (p := voicing.sounding(notes, tick)) is not None}
 
     def _melody_sounds(self, tick: int) -> bool:
         return voicing.sounding(self.known.get("melody", []), tick) is not None

@@ -182,7 +182,8 @@ def final_chord(melody: Part, generated: dict[str, Part], key: str) -> dict[str,
     every voice keeps to that triad (with one third, major or minor) from the melody's last
     onset to the end (no added or passing tone over the final chord), and how many notes the
     generated voices strike after that onset (a final chord held, as chorales end, strikes
-    none)."""
+    none); and whether the chord sounding with the melody's last note holds a third (else it
+    is an open fifth or bare octaves)."""
     if not melody.notes or not generated:
         return {}
     last = max(melody.notes, key=lambda n: n.start)
@@ -192,7 +193,9 @@ def final_chord(melody: Part, generated: dict[str, Part], key: str) -> dict[str,
     heard = [n for p in generated.values() for n in p.notes if n.end > last.start + 1e-6]
     thirds = {n.pitch % 12 for n in [*heard, last]} & {(tonic + 3) % 12, (tonic + 4) % 12}
     triad = {tonic % 12, (tonic + 7) % 12} | (thirds if len(thirds) == 1 else set())  # one third, either
+    struck = {n.pitch % 12 for n in [*heard, last] if n.start <= last.start + 1e-6}  # the chord with the last note
     return {"final_closes": 1, "final_in_triad": int(all(n.pitch % 12 in triad for n in heard)),
+            "final_thirds": int(bool(struck & {(tonic + 3) % 12, (tonic + 4) % 12})),
             "final_onsets": sum(n.start > last.start + 1e-6 for n in heard)}
 
 
@@ -218,6 +221,7 @@ def rates(total: dict[str, float]) -> dict[str, float]:
         "root_close": ratio("root_closes", "closes"),
         "root_position_end": ratio("root_positions", "closes"),
         "final_in_triad": ratio("final_in_triad", "final_closes"),
+        "final_third": ratio("final_thirds", "final_closes"),
         "final_onsets": ratio("final_onsets", "final_closes"),
         "span_violations": float(total["span"]),
     }

@@ -355,6 +355,10 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     closing = closing_triad(melody_spans, music_key, spans) if cadence is not None and style == "chorale" else None
     cadences = {r: cadence if r == "bass" else None if closing is None else
                 (closing[0], frozenset(p for p in allowed[r] if p % 12 in closing[1])) for r in roles}
+    # the first upper voice written in the closing bar with no third heard yet takes the third
+    tonic, _ = parse_key(music_key)
+    third = frozenset(pc for pc in closing[1] if (pc - tonic) % 12 in (3, 4)) if closing is not None else frozenset()
+    completes = {r: third if r != "bass" else frozenset() for r in roles}
     lanes = [s.lane for s in spans]
     for bar in range(bars):
         lane = harmony_lane(lanes, bar, tpb) if lanes else []
@@ -366,7 +370,8 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
                 role=role, bar_start=bar * tpb, bar_ticks=tpb, end_tick=end_tick,
                 pitches=allowed[role], min_notes=1 if sounding else 0,
                 max_notes=24 if role == "chords" else 12, voices=VOICE_ORDER[style],
-                legato=style == "chorale", cadence=cadences[role], hold=closing is not None, guide=guide,
+                legato=style == "chorale", cadence=cadences[role], hold=closing is not None,
+                complete=completes[role], guide=guide,
                 emphasis=outside[role],
             )))
     segments.append(Segment(forced=[V.EOS]))

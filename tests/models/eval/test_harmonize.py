@@ -95,9 +95,13 @@ def test_root_close_is_the_tonic_in_the_bass_under_the_last_melody_note() -> Non
 def test_the_final_chord_keeps_to_the_tonic_triad_and_is_held() -> None:
     melody = part((74, 0, 2), (72, 2, 2))  # ends on C in C major: an authentic close
     held = {"alto": part((65, 0, 2), (64, 2, 2)), "bass": part((43, 0, 2), (36, 2, 2))}
-    assert E.final_chord(melody, held, "C major") == {"final_closes": 1, "final_in_triad": 1, "final_onsets": 0}
+    assert E.final_chord(melody, held, "C major") == {"final_closes": 1, "final_in_triad": 1, "final_thirds": 1,
+                                                       "final_onsets": 0}
     busy = {"alto": part((65, 0, 2), (64, 2, 1), (62, 3, 1)), "bass": part((43, 0, 2), (36, 2, 2))}
-    assert E.final_chord(melody, busy, "C major") == {"final_closes": 1, "final_in_triad": 0, "final_onsets": 1}
+    assert E.final_chord(melody, busy, "C major") == {"final_closes": 1, "final_in_triad": 0, "final_thirds": 1,
+                                                       "final_onsets": 1}
+    hollow = {"alto": part((67, 2, 2)), "bass": part((36, 2, 2))}  # C, G and C: no third
+    assert E.final_chord(melody, hollow, "C major")["final_thirds"] == 0
     picardy = {"alto": part((64, 2, 2)), "tenor": part((61, 2, 2)), "bass": part((45, 2, 2))}  # A major in A minor
     assert E.final_chord(part((69, 2, 2)), picardy, "A minor")["final_in_triad"] == 1
     both = {**picardy, "alto": part((60, 2, 2))}  # C and C# together: not a triad

@@ -257,19 +257,31 @@ def test_a_melody_ending_on_the_tonic_chord_closes_on_the_tonic_in_the_bass(comp
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_the_models_chorale_voices_close_on_the_tonic_triad_and_hold_it(composer, seed: int) -> None:
+def test_the_models_chorale_voices_close_on_the_whole_tonic_triad_and_hold_it(composer, seed: int) -> None:
     """Candidate 2 (the model's own voices) under an authentic close: every voice strikes a tone
-    of the tonic triad with the melody's last note and holds it (the random model too)."""
+    of the tonic triad with the melody's last note and holds it, the third among them (the random
+    model too)."""
     closes = melody(in_quarters([72, 74, 76, 77, 79, 77, 74, 72]), 8.0, key="C major")
     long_close = melody([(76, 0, 1), (74, 1, 1), (72, 2, 1), (71, 3, 1), (72, 4, 4)], 8.0, key="C major")
-    for m, triad in ((closes, {0, 4, 7}), (MELODIES["a_minor"], {9, 0, 4}), (long_close, {0, 4, 7})):
+    for m, tonic in ((closes, 0), (MELODIES["a_minor"], 9), (long_close, 0)):
         closing = max(m.notes, key=lambda n: n.start)
-        assert closing.pitch % 12 in triad
         parts = run(composer, m, "chorale", candidates=2, seed=seed)[1]
         for p in parts:
             tail = [n for n in p.notes if n.end > closing.start + EPS]
             assert len(tail) == 1 and abs(tail[0].start - closing.start) < EPS, (p.name, tail)
-            assert tail[0].pitch % 12 in triad and tail[0].end >= m.length - EPS, (p.name, tail)
+            assert tail[0].end >= m.length - EPS, (p.name, tail)
+        steps = {(n.pitch - tonic) % 12 for p in (m, *parts) for n in p.notes if n.start <= closing.start + EPS < n.end}
+        thirds = steps & {3, 4}
+        assert len(thirds) == 1 and steps - thirds <= {0, 7}, steps  # root, fifth and one third: the whole triad
+
+
+def test_the_upper_voices_are_asked_for_the_closing_third_and_the_bass_for_the_root() -> None:
+    m = melody(in_quarters([72, 74, 76, 77, 79, 77, 74, 72]), 8.0, key="C major")
+    setup = plan_harmony(m, "chorale", None, None, candidates=2, chords=((0.0, "C"), (4.0, "G7"), (7.0, "C")))
+    closing = [seg.generate for seg in setup.plan.segments if seg.generate is not None][-3:]
+    assert {c.role: (c.cadence is not None and c.cadence[0], c.hold, c.complete) for c in closing} == {
+        "bass": (7 * 12, True, frozenset()), "tenor": (7 * 12, True, frozenset({4})), "alto": (7 * 12, True, frozenset({4}))}
+    assert {p % 12 for p in next(c for c in closing if c.role == "bass").cadence[1]} == {0}
 
 
 def test_the_closing_triad_takes_its_third_from_the_melody_then_the_plan_then_the_key() -> None:
