@@ -274,7 +274,11 @@ class _Row:
             if c.guide is not None:
                 choices = c.guide.filter(c.role, c.bar_start + self.pos, choices)
             if c.voices:
-                choices = voicing.allowed_pitches(c.role, c.voices, self.known, c.bar_start + self.pos, choices) or choices
+                tick = c.bar_start + self.pos
+                choices = voicing.allowed_pitches(c.role, c.voices, self.known, tick, choices) or choices
+                span = c.guide.at(tick) if c.guide is not None and tick % c.guide.beat == 0 else None
+                tones = None if span is None else span[2]
+                choices = voicing.leaving_room(c.role, c.voices, self.known, tick, choices, tones) or choices
             if c.cadence is not None and c.bar_start + self.pos >= c.cadence[0]:
                 choices = [p for p in choices if p in c.cadence[1]] or choices
                 if c.complete and c.bar_start + self.pos == c.cadence[0] and not self._heard(c.cadence[0]) & c.complete:

@@ -83,6 +83,27 @@ def allowed_pitches(role: str, order: Sequence[str], known: dict[str, list[Span]
     return [p for p in chosen if p not in doubled] or chosen
 
 
+def leaving_room(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int,
+                 pitches: Iterable[int], tones: frozenset[int] | None) -> list[int]:
+    """Of ``pitches`` for a note of ``role`` at ``tick``, those that leave each voice between it
+    and the known voice sounding above it (voices still to be written there) a pitch of its own
+    strictly between: a tone of ``tones`` (the chord's pitch classes on a beat), else any pitch.
+    A voice written too close under the melody leaves the next one only a unison (most of the
+    unisons the model's voices struck came so)."""
+    index = order.index(role)
+    above, between = None, 0
+    for other in reversed(order[:index]):
+        now = sounding(known.get(other, []), tick)
+        if now is not None:
+            above = now
+            break
+        between += 1
+    if above is None or between == 0:
+        return list(pitches)
+    return [p for p in pitches
+            if sum(tones is None or q % 12 in tones for q in range(p + 1, above)) >= between]
+
+
 def longest(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int, pitch: int) -> int:
     """Ticks a note of ``role`` at ``pitch`` from ``tick`` can last before a known voice that
     starts later would cross it."""

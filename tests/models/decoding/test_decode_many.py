@@ -87,6 +87,9 @@ def test_a_context_past_the_block_rolls_instead_of_rebuilding(monkeypatch: pytes
     out = {}
     for path in ("numpy", "torch"):
         monkeypatch.setattr(GPT, "decode_path", path)
-        out[path] = decode(small, plan, 2, Sampler(seed=4))
+        # a seed whose two rows stay within reach of each other: with a context this small, rows
+        # that drift some 70 tokens apart leave the shorter one too little to give up, and the
+        # cache is rebuilt (3 of 12 seeds of this random model)
+        out[path] = decode(small, plan, 2, Sampler(seed=3))
     assert out["numpy"] == out["torch"]
     assert all(len(row) > 2 * small.config.block_size for row in out["numpy"])

@@ -53,3 +53,16 @@ def test_a_note_does_not_strike_a_unison_with_a_known_voice_unless_nothing_else_
     assert {60, 67} <= set(allowed)
     # only the unison is left between the bass and the melody: it stays allowed
     assert voicing.allowed_pitches("tenor", ORDER, known, 0, [48]) == [48]
+
+
+def test_a_voice_leaves_the_voices_still_to_come_a_pitch_of_their_own_below_the_melody() -> None:
+    known = {"melody": [(0, 24, 66)]}  # F#4 over an F# major chord
+    f_sharp = frozenset({6, 10, 1})
+    # the tenor under an alto still to come: C#4 would leave the alto only a unison
+    assert voicing.leaving_room("tenor", ORDER, known, 0, [54, 58, 61], f_sharp) == [54, 58]
+    assert voicing.leaving_room("tenor", ORDER, known, 6, [54, 58, 61], None) == [54, 58, 61]  # off the beat
+    # the bass under two: A#3 leaves only C#4 for both
+    assert voicing.leaving_room("bass", ORDER, known, 0, [42, 54, 58], f_sharp) == [42, 54]
+    # the alto written last, or a tenor under a known alto: no one to leave room for
+    assert voicing.leaving_room("alto", ORDER, known, 0, [61, 63], f_sharp) == [61, 63]
+    assert voicing.leaving_room("tenor", ORDER, known | {"alto": [(0, 24, 63)]}, 0, [61, 62], f_sharp) == [61, 62]
