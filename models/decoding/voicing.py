@@ -9,6 +9,7 @@ when they would remove every choice, the decoder falls back to the unfiltered se
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 
 Span = tuple[int, int, int]  # start tick, end tick, pitch
 PERFECT = (0, 7)  # interval classes of octaves/unisons and fifths
@@ -100,8 +101,10 @@ def leaving_room(role: str, order: Sequence[str], known: dict[str, list[Span]], 
         between += 1
     if above is None or between == 0:
         return list(pitches)
-    return [p for p in pitches
-            if sum(tones is None or q % 12 in tones for q in range(p + 1, above)) >= between]
+    if tones is None:
+        return [p for p in pitches if above - p - 1 >= between]
+    below = list(accumulate((q % 12 in tones for q in range(above)), initial=0))  # tones under each pitch
+    return [p for p in pitches if p < above and below[above] - below[p + 1] >= between]
 
 
 def longest(role: str, order: Sequence[str], known: dict[str, list[Span]], tick: int, pitch: int) -> int:
