@@ -276,7 +276,7 @@ class _Row:
             if c.voices:
                 tick = c.bar_start + self.pos
                 choices = voicing.allowed_pitches(c.role, c.voices, self.known, tick, choices) or choices
-                span = c.guide.at(tick) if c.guide is not None and tick % c.guide.beat == 0 else None
+                span = None if c.guide is None else c.guide.on_beat(tick)
                 tones = None if span is None else span[2]
                 choices = voicing.leaving_room(c.role, c.voices, self.known, tick, choices, tones) or choices
             if c.cadence is not None and c.bar_start + self.pos >= c.cadence[0]:

@@ -22,10 +22,14 @@ class ChordGuide:
                 return span
         return None
 
+    def on_beat(self, tick: int) -> Tones | None:
+        """The chord whose tones a note struck at ``tick`` must take: on a beat, inside the plan."""
+        return self.at(tick) if tick % self.beat == 0 else None
+
     def filter(self, role: str, tick: int, choices: Sequence[int]) -> list[int]:
         """The ``choices`` (pitches) a note of ``role`` struck at ``tick`` may take; all of them
         off the beat or outside the plan, none removed when none would be left."""
-        span = self.at(tick) if tick % self.beat == 0 else None
+        span = self.on_beat(tick)
         if span is None:
             return list(choices)
         start, _, tones, bass = span

@@ -356,9 +356,7 @@ def model_plan(moved: Part, style: str, music_key: str, pitch_range: tuple[int, 
     cadences = {r: cadence if r == "bass" else None if closing is None else
                 (closing[0], frozenset(p for p in allowed[r] if p % 12 in closing[1])) for r in roles}
     # the first upper voice written in the closing bar with no third heard yet takes the third
-    tonic, _ = parse_key(music_key)
-    third = frozenset(pc for pc in closing[1] if (pc - tonic) % 12 in (3, 4)) if closing is not None else frozenset()
-    completes = {r: third if r != "bass" else frozenset() for r in roles}
+    completes = {r: frozenset({closing[2]}) if closing is not None and r != "bass" else frozenset() for r in roles}
     lanes = [s.lane for s in spans]
     for bar in range(bars):
         lane = harmony_lane(lanes, bar, tpb) if lanes else []
@@ -462,37 +460,44 @@ def key_warning(melody: Part, key: str) -> str | None:
             "the harmony keeps to the key and to the melody's own notes")
 
 
-def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[int]) -> tuple[int, frozenset[int]] | None:
-    """An authentic close: when the melody's last note belongs to the tonic chord (a third of
-    either kind, for a Picardy close in minor), the bass sounds the tonic under it, root
-    position, as chorales end. None when the melody ends elsewhere (an open or half close)."""
-    if not melody or not bass:
+def authentic_close(melody: list[tuple[int, int, int]], key: str) -> tuple[int, int, int] | None:
+    """(tick, tonic pitch class, its step above the tonic) of the melody's last note when it
+    belongs to the tonic chord (a third of either kind, for a Picardy close in minor): an
+    authentic close. None when the melody ends elsewhere (an open or half close)."""
+    if not melody:
         return None
     start, _, pitch = max(melody)
     tonic, _ = parse_key(key)
-    if (pitch - tonic) % 12 not in (0, 3, 4, 7):
+    step = (pitch - tonic) % 12
+    return (start, tonic, step) if step in (0, 3, 4, 7) else None
+
+
+def final_cadence(melody: list[tuple[int, int, int]], key: str, bass: frozenset[int]) -> tuple[int, frozenset[int]] | None:
+    """Under an authentic close (:func:`authentic_close`) the bass sounds the tonic under the
+    melody's last note, root position, as chorales end: (that tick, the bass's tonic pitches)."""
+    close = authentic_close(melody, key)
+    if close is None:
         return None
+    start, tonic, _ = close
     roots = frozenset(p for p in bass if (p - tonic) % 12 == 0)
     return (start, roots) if roots else None
 
 
 def closing_triad(melody: list[tuple[int, int, int]], key: str,
-                  spans: Sequence[ChordSpan]) -> tuple[int, frozenset[int]] | None:
-    """Under an authentic close (:func:`final_cadence`), the tonic triad every voice closes on at
-    the melody's last onset: (that tick, its pitch classes). Its third is the melody's when the
-    melody ends on one (a Picardy third in minor), else the chord plan's closing chord's where
-    it stands on the tonic, else the key's. A chorale holds this chord to its end."""
-    if not melody:
+                  spans: Sequence[ChordSpan]) -> tuple[int, frozenset[int], int] | None:
+    """Under an authentic close (:func:`authentic_close`), the tonic triad every voice closes on
+    at the melody's last onset: (that tick, its pitch classes, its third's pitch class). The third
+    is the melody's when the melody ends on one (a Picardy third in minor), else the chord plan's
+    closing chord's where it stands on the tonic, else the key's. A chorale holds this chord to
+    its end."""
+    close = authentic_close(melody, key)
+    if close is None:
         return None
-    start, _, pitch = max(melody)
-    tonic, mode = parse_key(key)
-    step = (pitch - tonic) % 12
-    if step not in (0, 3, 4, 7):
-        return None
+    start, tonic, step = close
     last = spans[-1].chord if spans else None
-    planned = {(t - tonic) % 12 for t in last.tones} & {3, 4} if last is not None and last.root == tonic % 12 else set()
-    third = step if step in (3, 4) else min(planned) if len(planned) == 1 else 3 if mode == "minor" else 4
-    return start, frozenset((tonic + i) % 12 for i in (0, third, 7))
+    planned = {(t - tonic) % 12 for t in last.tones} & {3, 4} if last is not None and last.root == tonic else set()
+    third = step if step in (3, 4) else min(planned) if len(planned) == 1 else 3 if parse_key(key)[1] == "minor" else 4
+    return start, frozenset((tonic + i) % 12 for i in (0, third, 7)), (tonic + third) % 12
 
 
 def top_line(part: Part) -> Part:

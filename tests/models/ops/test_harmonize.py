@@ -286,11 +286,11 @@ def test_the_upper_voices_are_asked_for_the_closing_third_and_the_bass_for_the_r
 
 def test_the_closing_triad_takes_its_third_from_the_melody_then_the_plan_then_the_key() -> None:
     major, minor = Chord(9, ""), Chord(9, "m")
-    assert closing_triad([(0, 12, 76), (12, 24, 72)], "C major", []) == (12, frozenset({0, 4, 7}))
-    assert closing_triad([(0, 12, 69)], "A minor", []) == (0, frozenset({9, 0, 4}))  # the key's third
-    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, major)]) == (0, frozenset({9, 1, 4}))  # Picardy
-    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 0, 4}))
-    assert closing_triad([(0, 12, 73)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 1, 4}))  # melody's C#
+    assert closing_triad([(0, 12, 76), (12, 24, 72)], "C major", []) == (12, frozenset({0, 4, 7}), 4)
+    assert closing_triad([(0, 12, 69)], "A minor", []) == (0, frozenset({9, 0, 4}), 0)  # the key's third
+    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, major)]) == (0, frozenset({9, 1, 4}), 1)  # Picardy
+    assert closing_triad([(0, 12, 69)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 0, 4}), 0)
+    assert closing_triad([(0, 12, 73)], "A minor", [ChordSpan(0, 1, minor)]) == (0, frozenset({9, 1, 4}), 1)  # melody's C#
     assert closing_triad([(0, 12, 74)], "C major", []) is None  # ends on D: an open close
 
 
