@@ -17,7 +17,7 @@ import json
 import math
 import re
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -349,10 +349,8 @@ MUSICAL_OPS = ("harmonize", "drums", "fill", "vary", "continue", "restyle")
 SERVICE_OPS = ("ping", "info", "cancel", "attach", "dispatch")
 ALL_OPS = MUSICAL_OPS + SERVICE_OPS
 MusicalRequest = HarmonizeRequest | DrumsRequest | FillRequest | VaryRequest | ContinueRequest | RestyleRequest
-REQUEST_MODELS: dict[str, type[_Request]] = {
-    "harmonize": HarmonizeRequest, "drums": DrumsRequest, "fill": FillRequest, "vary": VaryRequest,
-    "continue": ContinueRequest, "restyle": RestyleRequest, "ping": PingRequest, "info": InfoRequest,
-    "cancel": CancelRequest, "attach": AttachRequest, "dispatch": DispatchRequest,
+REQUEST_MODELS: dict[str, type[_Request]] = {  # op -> its request model, in the union's order
+    get_args(model.model_fields["op"].annotation)[0]: model for model in get_args(get_args(Request)[0])
 }
 
 
