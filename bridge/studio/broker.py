@@ -18,7 +18,8 @@ Both sides send a heartbeat every WORKER_HEARTBEAT seconds and the engine takes 
 stays silent for WORKER_LIVENESS of them for dead; a round of the engine's loop that came late
 does not count against its workers. Under these, ZMTP heartbeats (answered by libzmq's own I/O
 thread, which nothing in Python blocks) and the socket's monitor notice a dead connection,
-which loses its worker at once. A dead or departed worker's jobs go back to the front of the
+which loses its worker at once, once the frames it sent before closing are read (a GONE then
+counts as leaving, a last RESULT answers its request). A dead or departed worker's jobs go back to the front of the
 queue once (a second loss answers ``unavailable``), so a request costs at most one retry or an
 error reply within its deadline, never a hang.
 
@@ -243,15 +244,19 @@ class Broker:
         if late > 0:  # this loop was held up: its workers were not silent, it was deaf
             for worker in self.workers.values():
                 worker.expires += late
-        if self._monitor is not None:
-            for fd in closed_connections(self._monitor):
-                if self._stale[fd] > 0:  # the late report of a close already handled on reuse
-                    self._stale[fd] -= 1
-                    continue
-                for identity, worker in list(self.workers.items()):
-                    if worker.fd == fd:
-                        self.lost += 1
-                        self._lose(identity, "closed its connection")
+        closed = closed_connections(self._monitor) if self._monitor is not None else []
+        if closed and self.socket is not None:
+            # what a worker sent before it closed (GONE, a last RESULT) is read before it is
+            # buried: this round's poll may have come before those frames arrived
+            self.receive()
+        for fd in closed:
+            if self._stale[fd] > 0:  # the late report of a close already handled on reuse
+                self._stale[fd] -= 1
+                continue
+            for identity, worker in list(self.workers.items()):
+                if worker.fd == fd:
+                    self.lost += 1
+                    self._lose(identity, "closed its connection")
         for identity, worker in list(self.workers.items()):
             if worker.expires < now:
                 self.lost += 1

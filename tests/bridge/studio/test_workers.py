@@ -58,10 +58,6 @@ def test_workers_join_and_leave_while_serving() -> None:
         assert outcome(client, client.send("harmonize", clip=melody(1))) == "unavailable"
 
 
-# The engine, its broker, the steady worker and the client share this process's interpreter
-# lock: on a loaded machine the steady worker's heartbeats can come late enough for it to
-# reconnect, and the broker then counts it lost as well.
-@pytest.mark.flaky(reruns=2, reruns_delay=1)
 def test_one_of_two_workers_killed_under_load() -> None:
     with _broker_engine(queue_size=64) as server:
         local, thread = running_worker(server.broker.address, composer=TimingComposer(bar_seconds=0.02),
