@@ -182,9 +182,12 @@ class KVCache:
             return
         self.make_ragged(self.rows(), self.k[0].device if self.k[0] is not None else torch.device("cpu"))
         assert self.row_pos is not None
+        # on the CPU through numpy's view of the same numbers (a torch operation on one element
+        # costs several microseconds)
+        ends = self.row_pos.numpy() if self.row_pos.device.type == "cpu" else self.row_pos
         for row, count in counts.items():
-            self.row_pos[row] -= count
-        self.pos = int(self.row_pos.max())
+            ends[row] -= count
+        self.pos = int(ends.max())
 
     def write(self, layer: int, k: torch.Tensor, v: torch.Tensor, end: int,
               where: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
