@@ -19,9 +19,9 @@ stays silent for WORKER_LIVENESS of them for dead; a round of the engine's loop 
 does not count against its workers. Under these, ZMTP heartbeats (answered by libzmq's own I/O
 thread, which nothing in Python blocks) and the socket's monitor notice a dead connection,
 which loses its worker at once, once the frames it sent before closing are read (a GONE then
-counts as leaving, a last RESULT answers its request). A dead or departed worker's jobs go back to the front of the
-queue once (a second loss answers ``unavailable``), so a request costs at most one retry or an
-error reply within its deadline, never a hang.
+counts as leaving, a last RESULT answers its request). A dead or departed worker's jobs go
+back to the front of the queue once (a second loss answers ``unavailable``), so a request
+costs at most one retry or an error reply within its deadline, never a hang.
 
 A worker is checked like a client: frames within a total size limit, a RESULT rebuilt from a
 reply validated by the protocol's models, strictly (no NaN or Infinity; a bad reply fails that
