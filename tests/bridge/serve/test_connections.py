@@ -1,17 +1,20 @@
 """The engine's connections: a REQ socket gets exactly one message per request; a client that
 goes away has its requests cancelled, so the next one does not wait; sessions are bounded and
 end with their connection; messages are limited in total size; a request's cost is checked
-before it is queued; every request leaves one log line."""
+before it is queued; every request leaves one log line; a client whose send nothing takes
+gives up within its timeout."""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 
+import pytest
 import zmq
 
-from bridge.client import Client
+from bridge.client import Client, EngineUnreachable
 from bridge.constants import MAX_SESSIONS_PER_CONNECTION
 from bridge.studio.relay import running_relay
 from tests.bridge.helpers import melody, outcome
@@ -150,3 +153,21 @@ def test_sessions_are_bounded_in_total(modelless_address: str, monkeypatch) -> N
     finally:
         for client in clients:
             client.close()
+
+
+def test_a_send_nothing_takes_says_the_engine_is_unreachable() -> None:
+    """A DEALER with no connection holds a send until one comes; the client gives up after its
+    timeout instead (a client refused by a CURVE engine once waited there for good)."""
+    context = zmq.Context()
+    context.setsockopt(zmq.IMMEDIATE, 1)  # no connection, no queue: the send has nowhere to go
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        with Client(f"tcp://127.0.0.1:{port}", timeout=0.3, context=context) as client:
+            started = time.monotonic()
+            with pytest.raises(EngineUnreachable, match="took no request"):
+                client.send("ping")
+            assert time.monotonic() - started < 2.0
+    finally:
+        context.term()
