@@ -693,8 +693,8 @@ def _without_choice(st: _Row) -> list[int]:
 
 
 def _padded(chunks: list[list[int]], width: int, device: torch.device) -> torch.Tensor:
-    """The rows' tokens (B, width), padded; built in numpy (a nested list through
-    ``torch.tensor`` cost about 35 us a pass)."""
+    """The rows' tokens (B, width), padded; built in numpy (7.7 us for one row of four
+    tokens, against 11.3 us for a nested list through ``torch.tensor``)."""
     ids = np.full((len(chunks), width), V.PAD, np.int64)
     for row, chunk in enumerate(chunks):
         ids[row, :len(chunk)] = chunk
