@@ -724,8 +724,6 @@ def _make_room(model: GPT, cache: KVCache, width: int) -> bool:
 
 def _host(logits: torch.Tensor) -> np.ndarray:
     """Logits (B, V) as a float32 numpy array on the host (a view on CPU)."""
-    if logits.device.type == "cpu" and logits.dtype == torch.float32 and not logits.requires_grad:
-        return logits.numpy()  # the CPU steps' own array: no conversions to make
     return logits.detach().float().cpu().numpy()
 
 

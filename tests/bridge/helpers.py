@@ -1,7 +1,11 @@
-"""Small builders shared by the engine tests: clips as the wire carries them."""
+"""Small builders shared by the engine tests: clips as the wire carries them, and what a
+client's socket received."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections import Counter
 from typing import Any
 
 from bridge.client import Client, EngineError, EngineUnreachable
@@ -25,3 +29,14 @@ def outcome(client: Client, request_id: str, timeout: float = 10.0) -> str:
     except EngineUnreachable:
         return "unreachable"
     return "ok"
+
+
+def read_finals(client: Client, finals: Counter[tuple[str, str]], until: float) -> None:
+    """Read what ``client``'s socket receives until ``until`` (``time.monotonic``), counting
+    each final reply as (request id, "ok" or its error code); progress events are skipped."""
+    sock = client._socket
+    while (left := until - time.monotonic()) > 0:
+        if sock.poll(max(1, round(left * 1000))):
+            message = json.loads(sock.recv_multipart()[-1])
+            if "ok" in message:
+                finals[(str(message.get("id")), message.get("error", {}).get("code", "ok"))] += 1

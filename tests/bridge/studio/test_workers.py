@@ -4,7 +4,6 @@ one final reply; malformed traffic on the worker socket is dropped and the engin
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 
@@ -15,7 +14,7 @@ from bridge.client import Client
 from bridge.serve.server import Server, running_engine
 from bridge.studio.broker import decode, encode
 from bridge.studio.worker import running_worker
-from tests.bridge.helpers import melody, outcome
+from tests.bridge.helpers import melody, outcome, read_finals
 from tests.bridge.studio.proc import spawn
 from tests.bridge.timing_composer import TimingComposer
 
@@ -31,16 +30,14 @@ def _wait_workers(server: Server, count: int, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _finals(client: Client, ids: list[str], timeout: float) -> Counter[str]:
-    """Read everything for ``timeout`` seconds; count final replies per request id."""
-    finals: Counter[str] = Counter()
+def _finals(client: Client, ids: list[str], timeout: float) -> Counter[tuple[str, str]]:
+    """Final replies (request id, outcome) read for ``timeout`` seconds, or for half of it once
+    every request has its reply."""
+    finals: Counter[tuple[str, str]] = Counter()
     end = time.monotonic() + timeout
-    sock = client._socket
-    while time.monotonic() < end and (len(finals) < len(ids) or time.monotonic() < end - timeout / 2):
-        if sock.poll(100):
-            message = json.loads(sock.recv_multipart()[-1])
-            if "ok" in message:
-                finals[f"{message['id']}:{message.get('error', {}).get('code', 'ok')}"] += 1
+    read_finals(client, finals, end - timeout / 2)
+    while time.monotonic() < end and len({request_id for request_id, _ in finals}) < len(ids):
+        read_finals(client, finals, min(end, time.monotonic() + 0.1))
     return finals
 
 
@@ -75,9 +72,9 @@ def test_one_of_two_workers_killed_under_load() -> None:
             doomed.wait(10)
             local.stop()
             thread.join(5)
-        per_id = Counter(key.split(":")[0] for key in finals)
+        per_id = Counter(request_id for request_id, _ in finals.elements())
         assert set(per_id) == set(ids) and set(per_id.values()) == {1}, finals
-        codes = Counter(key.split(":")[1] for key in finals)
+        codes = Counter(code for _, code in finals.elements())
         assert set(codes) <= {"ok", "unavailable"} and codes["ok"] >= 20, codes
         assert server.broker.lost == 1 and server.broker.retried >= 1
 
