@@ -12,7 +12,7 @@ tree before its engine starts, and after a warm-up round a pause lets each engin
 fused decode step (where numba is installed), which it does at the first pause in its
 decoding.
 
-    nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--tree REV] [--runs 10] [--weights PATH]
+    nice -n 10 .venv/bin/python bench/bench_speed.py [--against REV] [--tree REV] [--runs 10] [--weights PATH] [--device cuda]
 """
 
 from __future__ import annotations
@@ -83,15 +83,17 @@ def main() -> int:
     parser.add_argument("--tree", help="git revision (or folder) to serve instead of this working tree")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--weights")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where every engine serves")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         roots = trees(args.tree, args.against, Path(tmp))
         engines, clients, loads = {}, {}, {}
         try:
             for name, root in roots.items():
-                fill_numba_cache(root)
+                if args.device == "cpu":
+                    fill_numba_cache(root)
                 address = f"tcp://127.0.0.1:{_free_port()}"
-                engines[name], loads[name] = start_engine(address, "cpu", args.weights, root)
+                engines[name], loads[name] = start_engine(address, args.device, args.weights, root)
                 clients[name] = Client(address, timeout=120.0)
             times: dict[str, dict[str, list[float]]] = {case: {name: [] for name in roots} for case in with_fresh_fill(0)}
             for run in range(-1, args.runs):  # run -1 warms up
@@ -110,7 +112,7 @@ def main() -> int:
                 proc.terminate()
                 proc.wait(10)
     names = list(roots)
-    print(f"p50 seconds through the engine, {args.runs} interleaved runs per case")
+    print(f"p50 seconds through the engine on {args.device}, {args.runs} interleaved runs per case")
     print(f"{'case':<30}" + "".join(f"{n[:14]:>16}" for n in names) + (f"{'ratio':>9}" if len(names) > 1 else ""))
     for case, by in times.items():
         p50 = [statistics.median(by[n]) for n in names]

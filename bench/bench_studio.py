@@ -58,11 +58,11 @@ def load_model(args: argparse.Namespace) -> Any:
     return load_composer(stem, args.device), f"random {args.preset} preset (no shipped weights yet)"
 
 
-def request(i: int, bars: int) -> dict[str, Any]:
-    return {"clip": melody(bars, base=60 + i % 7), "style": STYLES[i % 2], "candidates": 1, "seed": i}
+def request(i: int, bars: int, candidates: int = 1) -> dict[str, Any]:
+    return {"clip": melody(bars, base=60 + i % 7), "style": STYLES[i % 2], "candidates": candidates, "seed": i}
 
 
-def load(address: str, clients: int, per_client: int, bars: int) -> tuple[float, list[float]]:
+def load(address: str, clients: int, per_client: int, bars: int, candidates: int) -> tuple[float, list[float]]:
     """Closed loop: each client sends its next request when the last is answered."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -71,7 +71,7 @@ def load(address: str, clients: int, per_client: int, bars: int) -> tuple[float,
         with Client(address, timeout=600.0) as client:
             for k in range(per_client):
                 started = time.perf_counter()
-                client.request("harmonize", timeout=600.0, **request(index * 1000 + k, bars))
+                client.request("harmonize", timeout=600.0, **request(index * 1000 + k, bars, candidates))
                 with lock:
                     latencies.append(time.perf_counter() - started)
 
@@ -89,19 +89,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def decoding(composer: Any, bars: int) -> None:
+def decoding(composer: Any, bars: int, candidates: int) -> None:
     """The model alone, no transport: N requests one after another (``run``) vs together
     (``run_many``, bucketed shared forward passes)."""
     from bridge.protocol import decode_request
     from bridge.serve.convert import request_to_task
 
-    print(f"\n0. the model alone: N harmonize requests ({bars} bars), run one by one vs run_many")
+    print(f"\n0. the model alone: N harmonize requests ({bars} bars, {candidates} candidates), run one by one vs run_many")
     print("| N | one by one | run_many | speed-up |")
     print("| ---: | ---: | ---: | ---: |")
     for n in (1, 4, 8, 16):
         tasks = []
         for i in range(n):
-            fields = {"v": 1, "id": str(i), "op": "harmonize", **request(i, bars)}
+            fields = {"v": 1, "id": str(i), "op": "harmonize", **request(i, bars, candidates)}
             tasks.append(request_to_task(decode_request(json.dumps(fields).encode()), i))
         started = time.perf_counter()
         alone = [composer.run(task) for task in tasks]
@@ -113,8 +113,8 @@ def decoding(composer: Any, bars: int) -> None:
         print(f"| {n} | {one_by_one:.2f} s | {shared:.2f} s | {one_by_one / shared:.2f}x{same} |", flush=True)
 
 
-def batching(composer: Any, quick: bool, bars: int) -> None:
-    print(f"\n1. batching: harmonize, {bars} bars, 1 candidate, closed loop")
+def batching(composer: Any, quick: bool, bars: int, candidates: int) -> None:
+    print(f"\n1. batching: harmonize, {bars} bars, {candidates} candidates, closed loop")
     print("| clients | requests | batching | req/s | p50 | p99 | mean batch | throughput on/off |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for clients in (1, 4, 16, 64):
@@ -122,8 +122,8 @@ def batching(composer: Any, quick: bool, bars: int) -> None:
         rates = {}
         for batch in (1, 8):
             with running_engine(composer=composer, max_batch=batch, queue_size=128) as server:
-                load(server.address, 1, 1, bars)  # warm up
-                wall, lat = load(server.address, clients, per_client, bars)
+                load(server.address, 1, 1, bars, candidates)  # warm up
+                wall, lat = load(server.address, clients, per_client, bars, candidates)
                 batches, batched = server.scheduler.batches, server.scheduler.batched
             n = len(lat)
             rates[batch] = n / wall
@@ -171,12 +171,14 @@ def main() -> int:
     parser.add_argument("--preset", default="small", help="random model preset when no weights are found")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--bars", type=int, default=2, help="melody bars per request")
+    parser.add_argument("--candidates", type=int, default=4,
+                        help="candidates per request (the first is voiced from the chord plan without decoding)")
     args = parser.parse_args()
     composer, what = load_model(args)
     print(f"model: {what} on {composer.device}")
     if hasattr(composer, "run_many"):
-        decoding(composer, args.bars)
-    batching(composer, args.quick, args.bars)
+        decoding(composer, args.bars, args.candidates)
+    batching(composer, args.quick, args.bars, args.candidates)
     relay_latency(composer, args.quick)
     return 0
 

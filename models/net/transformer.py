@@ -560,13 +560,15 @@ class GPT(nn.Module):
 
     def _rotations(self, length: int, device: torch.device) -> torch.Tensor:
         """RoPE as one block-diagonal (D, D) matrix per position (L, D, D): ``x @ R[p]``
-        rotates each pair (x[2i], x[2i+1]) exactly as :func:`apply_rope` does at position p."""
+        rotates each pair (x[2i], x[2i+1]) exactly as :func:`apply_rope` does at position p,
+        in the weights' dtype (bfloat16 on a GPU: the angles are computed in float32)."""
         cached = getattr(self, "_rotation_cache", None)
-        if cached is None or cached.shape[0] < length or cached.device != device:
-            cos, sin = self._rope(length, device)
+        dtype = self.wte.weight.dtype
+        if cached is None or cached.shape[0] < length or cached.device != device or cached.dtype != dtype:
+            cos, sin = (t.to(dtype) for t in self._rope(length, device))
             L, half = cos.shape
             D = 2 * half
-            cached = torch.zeros(L, D, D, device=device)
+            cached = torch.zeros(L, D, D, device=device, dtype=dtype)
             even, odd = torch.arange(0, D, 2, device=device), torch.arange(1, D, 2, device=device)
             cached[:, even, even], cached[:, odd, odd] = cos, cos
             cached[:, even, odd], cached[:, odd, even] = sin, -sin
