@@ -171,8 +171,8 @@ def main() -> int:
     parser.add_argument("--preset", default="small", help="random model preset when no weights are found")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--bars", type=int, default=2, help="melody bars per request")
-    parser.add_argument("--candidates", type=int, default=4,
-                        help="candidates per request (the first is voiced from the chord plan without decoding)")
+    parser.add_argument("--candidates", type=int, default=1,
+                        help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
     args = parser.parse_args()
     composer, what = load_model(args)
     print(f"model: {what} on {composer.device}")

@@ -175,6 +175,8 @@ def load(weights: Path, device: str) -> TransformerComposer:
         # Set before loading: the load's first tensor copies would otherwise start torch's
         # thread pool for the few small conversions it does (0.2-0.4 s on a 2-core machine).
         torch.set_num_threads(1)
+    if device == "cuda":
+        use_planless_attention()
     try:
         stem = checkpoint.stem_of(weights)
         model, meta = checkpoint.load(stem, device, dtype)
@@ -184,6 +186,15 @@ def load(weights: Path, device: str) -> TransformerComposer:
             "model, train one with `dawbridge train`, or pass --weights PATH"
         ) from exc
     return TransformerComposer(model, meta, device)
+
+
+def use_planless_attention() -> None:
+    """Keep CUDA's attention off cuDNN. cuDNN builds an execution plan for every new shape it
+    sees (about 15 ms on an H200), and decoding's shapes change with every pass: the keys grow
+    by the tokens read, rows come and go. It had made a 4-bar drum request take 2-5 s on an
+    H200 (0.2 s on a 2-core CPU). The other kernels (memory-efficient, flash, math) need no plan.
+    The setting is the process's: the engine serves one model."""
+    torch.backends.cuda.enable_cudnn_sdp(False)
 
 
 # --- several requests in shared forward passes -------------------------------------------------
