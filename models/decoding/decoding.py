@@ -513,7 +513,7 @@ def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Ca
         cache, lead_logits = model.read_lead(prefix, capacity)  # logits after its last token only
         logits = _host(lead_logits)
         at = [[0] for _ in states]
-        cache.select(torch.zeros(len(states), dtype=torch.long, device=device))
+        cache.select(torch.zeros(len(states), dtype=torch.long))
     outcome: list[list[list[int]] | Cancelled | None] = [None] * len(jobs)
     active = list(range(len(states)))  # indices into states, in cache row order
     read: dict[int, list[int]] = {}
@@ -529,7 +529,7 @@ def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Ca
         if not keep:
             break
         if len(keep) < len(active):
-            cache.select(torch.tensor(keep, dtype=torch.long, device=device))
+            cache.select(torch.tensor(keep, dtype=torch.long))
             at = [at[k] for k in keep]
             active = [active[k] for k in keep]
         chunks = []
@@ -575,7 +575,7 @@ def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Ca
             at.append(list(range(len(picks), len(picks) + len(states[i].guesses) + 1)))
             picks += [base + g.at - 1 for g in states[i].guesses] + [base + len(chunks[k]) - 1]
             base += len(chunks[k])
-        logits = _host(model.forward_rows(_padded(chunks, width, device), _lengths(chunks, device), cache,
+        logits = _host(model.forward_rows(_padded(chunks, width, device), _lengths(chunks), cache,
                                           np.asarray(picks)))
         for j, job in enumerate(jobs):
             done = max((len(states[i].tokens) for i in active if owner[i] == j), default=0)
@@ -701,8 +701,9 @@ def _padded(chunks: list[list[int]], width: int, device: torch.device) -> torch.
     return torch.from_numpy(ids).to(device)
 
 
-def _lengths(chunks: list[list[int]], device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.array([len(chunk) for chunk in chunks], np.int64)).to(device)
+def _lengths(chunks: list[list[int]]) -> torch.Tensor:
+    """The rows' lengths, on the CPU whatever the device (the cache's bookkeeping)."""
+    return torch.from_numpy(np.array([len(chunk) for chunk in chunks], np.int64))
 
 
 def _make_room(model: GPT, cache: KVCache, width: int) -> bool:
@@ -733,5 +734,5 @@ def _rebuild(model: GPT, states: list[_Row], keep: int, device: torch.device) ->
     seqs = [st.tokens[:V.HEADER] + st.tokens[-keep:] for st in states]
     width = max(len(seq) for seq in seqs)
     cache = KVCache(model.config.n_layer, capacity=model.config.block_size)
-    logits = model.forward_rows(_padded(seqs, width, device), _lengths(seqs, device), cache)
+    logits = model.forward_rows(_padded(seqs, width, device), _lengths(seqs), cache)
     return cache, _host(logits)

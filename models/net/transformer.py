@@ -51,6 +51,9 @@ class KVCache:
         self.pos = 0  # position of the next token; with ragged rows, the longest row's
         # Ragged rows (GPT.forward_rows): each row's own length; its keys and values fill slots
         # [0, length), later slots hold padding. None while all rows have the same length.
+        # On the CPU whatever device the keys are on: bookkeeping the host reads every pass
+        # (the longest and shortest row, a guess's slots given back), which on a GPU would
+        # otherwise wait for the device each time.
         self.row_pos: torch.Tensor | None = None  # (B,) long
         # Slots dropped so far (:meth:`drop`): slot s holds the token at RoPE position s + shift.
         self.shift = 0
@@ -72,29 +75,32 @@ class KVCache:
         return self.pos
 
     def select(self, index: torch.Tensor) -> None:
-        """Keep only the batch rows in ``index`` (reorders too); every row in order changes
-        nothing. The fused step's keys laid out by dimension are selected alike where current."""
+        """Keep only the batch rows in ``index`` (reorders too; on the CPU, as the decoder
+        builds it); every row in order changes nothing. The fused step's keys laid out by
+        dimension are selected alike where current."""
+        index = index.cpu()
         rows = self.rows()
-        if index.numel() == rows and bool((index == torch.arange(rows, device=index.device)).all()):
+        if index.numel() == rows and bool((index == torch.arange(rows)).all()):
             return
         by_dim = self.current_keys_by_dim()
         self.edits += 1
         self._views.clear()
+        on = index if self.k[0] is None else index.to(self.k[0].device)
         for i in range(self.n_layer):
             if self.k[i] is not None:
-                self.k[i] = self.k[i].index_select(0, index)  # type: ignore[union-attr]
-                self.v[i] = self.v[i].index_select(0, index)  # type: ignore[union-attr]
+                self.k[i] = self.k[i].index_select(0, on)  # type: ignore[union-attr]
+                self.v[i] = self.v[i].index_select(0, on)  # type: ignore[union-attr]
         if self.row_pos is not None:
             self.row_pos = self.row_pos.index_select(0, index)
         if by_dim is not None:
-            chosen = index.cpu().numpy()
+            chosen = index.numpy()
             self.keys_by_dim = [keys[chosen] for keys in by_dim]
             self.keys_by_dim_edits = self.edits
 
-    def make_ragged(self, rows: int, device: torch.device) -> None:
+    def make_ragged(self, rows: int) -> None:
         """Start keeping a length per row (all rows have read the same tokens so far)."""
         if self.row_pos is None:
-            self.row_pos = torch.full((rows,), self.pos, dtype=torch.long, device=device)
+            self.row_pos = torch.full((rows,), self.pos, dtype=torch.long)
 
     def rows(self) -> int:
         """Batch rows held (0 before anything is written)."""
@@ -180,11 +186,11 @@ class KVCache:
         did not hold): the row goes on from before them, and the slots are written over."""
         if not counts:
             return
-        self.make_ragged(self.rows(), self.k[0].device if self.k[0] is not None else torch.device("cpu"))
+        self.make_ragged(self.rows())
         assert self.row_pos is not None
-        # on the CPU through numpy's view of the same numbers (a torch operation on one element
-        # costs several microseconds)
-        ends = self.row_pos.numpy() if self.row_pos.device.type == "cpu" else self.row_pos
+        # through numpy's view of the same numbers (a torch operation on one element costs
+        # several microseconds)
+        ends = self.row_pos.numpy()
         for row, count in counts.items():
             ends[row] -= count
         self.pos = int(ends.max())
@@ -338,14 +344,15 @@ class GPT(nn.Module):
         (its RoPE position and where its next keys go); padding is written past it and masked,
         so a row decodes as it would alone (up to float rounding)."""
         B, T = idx.shape
-        picks = np.maximum(np.cumsum(lengths.cpu().numpy()) - 1, 0) if at is None else at
+        lengths = lengths.cpu()  # bookkeeping, as the cache's row lengths are (the decoder's are)
+        picks = np.maximum(np.cumsum(lengths.numpy()) - 1, 0) if at is None else at
         step = self._serving_step()
         if step is not None:
             return self._step_rows(step, idx.numpy(), lengths.numpy(), cache, picks)
         if cache.row_pos is None and bool((lengths == T).all()):
             x, _ = self._cached(idx, None, cache)
         else:
-            cache.make_ragged(B, idx.device)
+            cache.make_ragged(B)
             x, _ = self._cached(idx, lengths, cache)
         return self._head(x[torch.from_numpy(picks).to(idx.device)], None)
 
@@ -357,7 +364,7 @@ class GPT(nn.Module):
             x = step.hidden(ids, None, cache, picks)
             cache.pos += T
             return torch.from_numpy(step.logits(x))
-        cache.make_ragged(B, torch.device("cpu"))
+        cache.make_ragged(B)
         assert cache.row_pos is not None
         x = step.hidden(ids, lengths, cache, picks)
         ends = cache.row_pos.numpy()  # the cache's own tensor
@@ -392,18 +399,23 @@ class GPT(nn.Module):
         C, H = self.config.n_embd, self.config.n_head
         D = C // H
         device = idx.device
-        offsets = torch.arange(T, device=device)
         if lengths is None:
-            positions = (cache.pos + offsets).expand(B, T)
+            positions = (cache.pos + torch.arange(T, device=device)).expand(B, T)
             end = cache.pos + T
             real = where = None
             ids = idx.reshape(B * T)
-        else:
+        else:  # the packing worked out on the host, where the rows' lengths are: one copy over
             assert cache.row_pos is not None
-            positions = cache.row_pos[:, None] + offsets  # (B, T)
-            end = int(cache.row_pos.max()) + T
-            real = (offsets < lengths[:, None]).view(B * T).nonzero().squeeze(1)  # packed -> flat (B*T)
-            where = (real // T, positions.reshape(B * T)[real])  # each token's row and slot
+            start = cache.row_pos.numpy()
+            at_row = start[:, None] + np.arange(T)  # (B, T)
+            real_np = (np.arange(T) < lengths.numpy()[:, None]).reshape(B * T).nonzero()[0]  # packed -> flat
+            end = int(start.max()) + T
+            n = len(real_np)
+            packing = torch.from_numpy(np.concatenate([at_row.reshape(B * T), real_np, real_np // T,
+                                                       at_row.reshape(B * T)[real_np]])).to(device)
+            positions = packing[:B * T].view(B, T)
+            real = packing[B * T:B * T + n]
+            where = (packing[B * T + n:B * T + 2 * n], packing[B * T + 2 * n:])  # each token's row and slot
             ids = idx.reshape(B * T)[real]
         slots = positions.reshape(B * T) if where is None else where[1]
         rotation = self._rotations(end + cache.shift, device)[slots + cache.shift]  # (N, D, D)
@@ -440,7 +452,7 @@ class GPT(nn.Module):
             cache.pos += T
         else:
             assert cache.row_pos is not None
-            cache.row_pos += lengths
+            cache.row_pos += lengths  # both on the CPU
             cache.pos = int(cache.row_pos.max())
 
     @torch.inference_mode()
@@ -476,7 +488,7 @@ class GPT(nn.Module):
             cache = base.copy(capacity, shared) if base is not None else KVCache(self.config.n_layer, capacity)
         device = self.wte.weight.device
         rest = lead[shared:]
-        logits = self.forward_rows(torch.tensor([rest], device=device), torch.tensor([len(rest)], device=device), cache)
+        logits = self.forward_rows(torch.tensor([rest], device=device), torch.tensor([len(rest)]), cache)
         if cache.shift == 0 and cache.pos == len(lead):  # read whole, never rolled
             with _LEADS_LOCK:
                 kept[entry] = (cache.copy(len(lead)), logits.clone())

@@ -47,7 +47,7 @@ def tokens(batch: int, length: int, seed: int = 0) -> np.ndarray:
 
 def read(step: NumpyStep, ids: np.ndarray, lengths: np.ndarray, cache: KVCache) -> np.ndarray:
     """One pass of the step on a ragged cache; moves the rows' positions on as the model does."""
-    cache.make_ragged(ids.shape[0], torch.device("cpu"))
+    cache.make_ragged(ids.shape[0])
     assert cache.row_pos is not None
     x = step.hidden(ids, lengths, cache)
     cache.row_pos += torch.from_numpy(lengths)

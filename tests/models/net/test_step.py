@@ -128,7 +128,7 @@ def test_the_hidden_states_wanted_are_those_of_the_whole_pass(ragged: bool) -> N
         step.hidden(tokens(2, 9, seed=6).numpy(), None, cache)
         cache.pos = 9
         if ragged:
-            cache.make_ragged(2, torch.device("cpu"))
+            cache.make_ragged(2)
         caches.append(cache)
     wanted = np.array([23, 40, 40, 3]) if ragged else np.array([23, 47, 5])
     whole = step.hidden(ids, lengths, caches[0])
