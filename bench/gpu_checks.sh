@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The checks for a machine with a CUDA GPU (never CI): the CUDA tests, requests through an
-# engine serving the GPU, and the studio's batching on it. From the repository root:
+# engine serving the GPU, and the studio's batching on it, without and with CUDA graphs. From
+# the repository root:
 #     bash bench/gpu_checks.sh            # PYTHON=python3 RUNS=5 bash bench/gpu_checks.sh
 set -uo pipefail
 python="${PYTHON:-.venv/bin/python}"
 "$python" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'no CUDA GPU here')" || exit 1
 status=0
-"$python" -m pytest -q -rs tests/models/test_devices.py || status=1
-"$python" bench/bench_speed.py --device cuda --runs "${RUNS:-10}" || status=1
-"$python" bench/bench_studio.py --quick --device cuda || status=1
+"$python" -m pytest -q -rs tests/models/test_devices.py tests/models/net/test_cuda_graphs.py || status=1
+for graphs in 0 1; do  # decoding passes eagerly, then replayed as CUDA graphs
+    echo "DAWBRIDGE_CUDA_GRAPHS=$graphs"
+    DAWBRIDGE_CUDA_GRAPHS=$graphs "$python" bench/bench_speed.py --device cuda --runs "${RUNS:-10}" || status=1
+    DAWBRIDGE_CUDA_GRAPHS=$graphs "$python" bench/bench_studio.py --quick --device cuda || status=1
+done
 exit $status

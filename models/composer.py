@@ -26,7 +26,7 @@ from models.decoding.decoding import (
     plan_length,
 )
 from models.errors import ModelUnavailable
-from models.net import checkpoint
+from models.net import checkpoint, cuda_graphs
 from models.net.tokenizer import decode as decode_tokens
 from models.net.transformer import GPT
 from models.ops import continuation, drums, harmonize, phrase_fills, regions, restyle, vary
@@ -185,6 +185,7 @@ def load(weights: Path, device: str) -> TransformerComposer:
             f"cannot load model weights ({exc}); reinstall DAWBridge to restore the shipped "
             "model, train one with `dawbridge train`, or pass --weights PATH"
         ) from exc
+    model.cuda_graphs = device == "cuda" and cuda_graphs.wanted()
     return TransformerComposer(model, meta, device)
 
 

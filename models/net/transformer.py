@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.net import fused_step
+from models.net.cuda_graphs import GraphedPasses
 from models.net.step import NumpyStep
 
 LEADS_KEPT = 8  # leads whose keys and values a model keeps (GPT.read_lead): ~1 MB each at 190 tokens
@@ -294,6 +295,9 @@ class GPT(nn.Module):
     # "numpy" (models/net/step.py, on CPU in float32; elsewhere torch) or "torch" (the tensor
     # path below, on every device).
     decode_path = "fused"
+    # On CUDA, replay decoding passes as CUDA graphs (models/net/cuda_graphs.py): set by
+    # models/composer.load where DAWBRIDGE_CUDA_GRAPHS=1 (not yet measured on a GPU).
+    cuda_graphs = False
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -349,6 +353,11 @@ class GPT(nn.Module):
         step = self._serving_step()
         if step is not None:
             return self._step_rows(step, idx.numpy(), lengths.numpy(), cache, picks)
+        graphs = self._graphed()
+        if graphs is not None and graphs.takes(B, T, cache):
+            logits = graphs.run(idx, lengths, cache, picks)
+            if logits is not None:
+                return logits
         if cache.row_pos is None and bool((lengths == T).all()):
             x, _ = self._cached(idx, None, cache)
         else:
@@ -423,27 +432,35 @@ class GPT(nn.Module):
         # padding (its output is never read)
         mask = None if T == 1 and lengths is None else (
             torch.arange(end, device=device) <= positions[:, :, None]).unsqueeze(1)  # (B, 1, T, end)
-        x = F.embedding(ids, self.wte.weight)  # (N, C)
-        N = x.shape[0]
+
+        def attend(layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            if where is None:
+                k, v = k.view(B, T, H, D), v.view(B, T, H, D)
+            k, v = cache.write(layer, k, v, end, where)  # (B, H, end, D)
+            q = q.view(B, T, H, D) if real is None else q.new_zeros(B * T, H, D).index_copy_(0, real, q).view(B, T, H, D)
+            y = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=mask)  # (B, H, T, D)
+            y = y.transpose(1, 2).reshape(B * T, C)
+            return y if real is None else y[real]
+
+        x = self._blocks(F.embedding(ids, self.wte.weight), rotation, attend)
+        self._advance(cache, T, lengths)
+        return x, None
+
+    def _blocks(self, x: torch.Tensor, rotation: torch.Tensor,
+                attend: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The blocks over packed tokens ``x`` (N, C), RoPE's ``rotation`` (N, D, D) per token:
+        ``attend(layer, q, k, v)`` (each (N, H, D), queries and keys rotated) stores the keys
+        and values and returns the attention's output (N, C)."""
+        C, H = self.config.n_embd, self.config.n_head
+        N, D = x.shape[0], C // H
         for layer, (ln1, qkv_t, proj_t, ln2, up_t, down_t) in enumerate(self._inference_weights()):
             h = F.layer_norm(x, (C,), *ln1)
             qkv = torch.mm(h, qkv_t).view(N, 3 * H, D)
             qk = torch.bmm(qkv[:, :2 * H], rotation)  # (N, 2H, D)
-            k, v = qk[:, H:], qkv[:, 2 * H:]
-            if where is None:
-                k, v = k.view(B, T, H, D), v.view(B, T, H, D)
-            k, v = cache.write(layer, k, v, end, where)  # (B, H, end, D)
-            if real is None:
-                q = qk[:, :H].view(B, T, H, D)
-            else:
-                q = qk.new_zeros(B * T, H, D).index_copy_(0, real, qk[:, :H]).view(B, T, H, D)
-            y = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=mask)  # (B, H, T, D)
-            y = y.transpose(1, 2).reshape(B * T, C)
-            x = torch.addmm(x, y if real is None else y[real], proj_t)
+            x = torch.addmm(x, attend(layer, qk[:, :H], qk[:, H:], qkv[:, 2 * H:]), proj_t)
             h = F.layer_norm(x, (C,), *ln2)
             x = torch.addmm(x, F.gelu(torch.mm(h, up_t)), down_t)
-        self._advance(cache, T, lengths)
-        return x, None
+        return x
 
     @staticmethod
     def _advance(cache: KVCache, T: int, lengths: torch.Tensor | None) -> None:
@@ -559,6 +576,17 @@ class GPT(nn.Module):
             cached = (key, kind(self))
             self._step_cache = cached
         return cached[1]
+
+    def _graphed(self) -> GraphedPasses | None:
+        """The graphs this model's decoding passes replay, where they are on (:attr:`cuda_graphs`
+        and the weights on CUDA); made again when the weights change."""
+        if not self.cuda_graphs or self.wte.weight.device.type != "cuda":
+            return None
+        cached: GraphedPasses | None = getattr(self, "_graphs", None)
+        if cached is None or cached.versions != self._versions():
+            cached = GraphedPasses(self)
+            self._graphs = cached
+        return cached
 
     def _inference_weights(self) -> list[tuple]:
         """Per layer: the layer norms' (weight, bias) and the linear weights transposed (views)."""
