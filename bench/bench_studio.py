@@ -1,15 +1,15 @@
 """Benchmark of the studio server (not a timed test).
 
 0. The model alone: N requests one by one vs in shared forward passes (``run_many``).
-1. Batching: throughput and p50/p99 latency of seeded `harmonize` requests at 1, 4, 16 and 64
-   concurrent clients, with batching on (shared forward passes) and off, in one run; prints the
+1. Batching: throughput and p50/p99 latency of seeded requests (`harmonize`, or `--op fill` or
+   `drums`) at 1, 4, 16 and 64 concurrent clients, with batching on (shared forward passes) and off, in one run; prints the
    throughput ratio on/off. The model is the shipped one when present, else `--weights`, else a
    randomly initialised checkpoint of `--preset` (same compute as a trained one; the music is
    noise, which does not matter for timing).
 2. The relay's added latency: `ping` and a small `harmonize` straight to the engine, and through
    a local relay forwarding over CURVE, p50/p99.
 
-    .venv/bin/python bench/bench_studio.py [--quick] [--preset small] [--device cpu]
+    .venv/bin/python bench/bench_studio.py [--quick] [--preset small] [--device cpu] [--op fill] [--bars 4]
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_ops import groove  # noqa: E402
 
 from bridge.client import Client  # noqa: E402
 from bridge.serve.server import running_engine  # noqa: E402
@@ -35,6 +37,7 @@ from bridge.studio.relay import running_relay  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 
 STYLES = ("chords", "bass", "chorale")
+DRUM_STYLES = ("rock", "funk", "pop")
 
 
 def load_model(args: argparse.Namespace) -> Any:
@@ -58,11 +61,28 @@ def load_model(args: argparse.Namespace) -> Any:
     return load_composer(stem, args.device), f"random {args.preset} preset (no shipped weights yet)"
 
 
-def request(i: int, bars: int, candidates: int = 1) -> dict[str, Any]:
-    return {"clip": melody(bars, base=60 + i % 7), "style": STYLES[i % 2], "candidates": candidates, "seed": i}
+@dataclass(frozen=True)
+class Load:
+    """What every client asks for."""
+
+    op: str = "harmonize"
+    bars: int = 2
+    candidates: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.op}, {self.bars} bars, {self.candidates} candidate{'s' * (self.candidates > 1)}"
+
+    def request(self, i: int) -> dict[str, Any]:
+        """Request number ``i``'s fields: each its own clip (or style) and seed."""
+        common = {"candidates": self.candidates, "seed": i}
+        if self.op == "fill":
+            return {"clip": groove(self.bars, accents=i % 256), **common}
+        if self.op == "drums":
+            return {"bars": self.bars, "style": DRUM_STYLES[i % 3], "tempo": 100.0, **common}
+        return {"clip": melody(self.bars, base=60 + i % 7), "style": STYLES[i % 2], **common}
 
 
-def load(address: str, clients: int, per_client: int, bars: int, candidates: int) -> tuple[float, list[float]]:
+def load(address: str, clients: int, per_client: int, what: Load) -> tuple[float, list[float]]:
     """Closed loop: each client sends its next request when the last is answered."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -71,7 +91,7 @@ def load(address: str, clients: int, per_client: int, bars: int, candidates: int
         with Client(address, timeout=600.0) as client:
             for k in range(per_client):
                 started = time.perf_counter()
-                client.request("harmonize", timeout=600.0, **request(index * 1000 + k, bars, candidates))
+                client.request(what.op, timeout=600.0, **what.request(index * 1000 + k))
                 with lock:
                     latencies.append(time.perf_counter() - started)
 
@@ -89,19 +109,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def decoding(composer: Any, bars: int, candidates: int) -> None:
+def decoding(composer: Any, what: Load) -> None:
     """The model alone, no transport: N requests one after another (``run``) vs together
     (``run_many``, bucketed shared forward passes)."""
     from bridge.protocol import decode_request
     from bridge.serve.convert import request_to_task
 
-    print(f"\n0. the model alone: N harmonize requests ({bars} bars, {candidates} candidates), run one by one vs run_many")
+    print(f"\n0. the model alone: N requests ({what}), run one by one vs run_many")
     print("| N | one by one | run_many | speed-up |")
     print("| ---: | ---: | ---: | ---: |")
     for n in (1, 4, 8, 16):
         tasks = []
         for i in range(n):
-            fields = {"v": 1, "id": str(i), "op": "harmonize", **request(i, bars, candidates)}
+            fields = {"v": 1, "id": str(i), "op": what.op, **what.request(i)}
             tasks.append(request_to_task(decode_request(json.dumps(fields).encode()), i))
         started = time.perf_counter()
         alone = [composer.run(task) for task in tasks]
@@ -113,8 +133,8 @@ def decoding(composer: Any, bars: int, candidates: int) -> None:
         print(f"| {n} | {one_by_one:.2f} s | {shared:.2f} s | {one_by_one / shared:.2f}x{same} |", flush=True)
 
 
-def batching(composer: Any, quick: bool, bars: int, candidates: int) -> None:
-    print(f"\n1. batching: harmonize, {bars} bars, {candidates} candidates, closed loop")
+def batching(composer: Any, quick: bool, what: Load) -> None:
+    print(f"\n1. batching: {what}, closed loop")
     print("| clients | requests | batching | req/s | p50 | p99 | mean batch | throughput on/off |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for clients in (1, 4, 16, 64):
@@ -122,8 +142,8 @@ def batching(composer: Any, quick: bool, bars: int, candidates: int) -> None:
         rates = {}
         for batch in (1, 8):
             with running_engine(composer=composer, max_batch=batch, queue_size=128) as server:
-                load(server.address, 1, 1, bars, candidates)  # warm up
-                wall, lat = load(server.address, clients, per_client, bars, candidates)
+                load(server.address, 1, 1, what)  # warm up
+                wall, lat = load(server.address, clients, per_client, what)
                 batches, batched = server.scheduler.batches, server.scheduler.batched
             n = len(lat)
             rates[batch] = n / wall
@@ -148,7 +168,7 @@ def relay_latency(composer: Any, quick: bool) -> None:
     server_keys = keys.ServerKeys.load(server_secret, allowed)
     with running_engine(composer=composer, keys=server_keys) as secured, running_engine(composer=composer) as plain, \
             running_relay(secured.address, keys.ClientKeys.load(server_public, client_secret)) as relay:
-        for op, fields in (("ping", {}), ("harmonize", request(1, 1))):
+        for op, fields in (("ping", {}), ("harmonize", Load(bars=1).request(1))):
             figures = []
             for address in (plain.address, relay.address):
                 with Client(address, timeout=60.0) as client:
@@ -170,15 +190,18 @@ def main() -> int:
     parser.add_argument("--weights", help="a trained model to use instead of the shipped one")
     parser.add_argument("--preset", default="small", help="random model preset when no weights are found")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--bars", type=int, default=2, help="melody bars per request")
+    parser.add_argument("--op", choices=("harmonize", "fill", "drums"), default="harmonize",
+                        help="what every client asks for (fill: the last bar of a groove of --bars bars)")
+    parser.add_argument("--bars", type=int, default=2, help="bars per request")
     parser.add_argument("--candidates", type=int, default=1,
                         help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
     args = parser.parse_args()
-    composer, what = load_model(args)
-    print(f"model: {what} on {composer.device}")
+    composer, model = load_model(args)
+    print(f"model: {model} on {composer.device}")
+    what = Load(args.op, args.bars, args.candidates)
     if hasattr(composer, "run_many"):
-        decoding(composer, args.bars, args.candidates)
-    batching(composer, args.quick, args.bars, args.candidates)
+        decoding(composer, what)
+    batching(composer, args.quick, what)
     relay_latency(composer, args.quick)
     return 0
 

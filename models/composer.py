@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,18 +201,33 @@ def use_planless_attention() -> None:
 
 # --- several requests in shared forward passes -------------------------------------------------
 
-# plan(model, task) -> (the decoding plan, tokens -> parts, the leading candidates made without
-# decoding, the rows decoded after them; the candidates after those are made without decoding
-# too; those made without decoding are finished from no tokens): the ops run_many can batch
-Finish = Callable[[list[int]], list[Part]]
-Planner = Callable[[GPT, Any], tuple[Plan, Finish, int, int]]
-Planned = tuple[int, Plan, Finish, int, int]  # a task's index, its plan, finish, leading undecoded, decoded rows
+Finish = Callable[[list[int]], list[Part]]  # a candidate's tokens -> its parts; no tokens: made without decoding
+
+
+@dataclass(frozen=True)
+class Batchable:
+    """A task as :func:`run_many` decodes it with others: its plan (or one per decoded row),
+    ``finish`` for each candidate in order, the ``skip`` leading candidates made without
+    decoding, the ``rows`` decoded after them (the candidates after those are made without
+    decoding too), and what its sampler's temperature is multiplied by."""
+
+    plan: Plan | list[Plan]
+    finish: Finish
+    skip: int
+    rows: int
+    temperature: float = 1.0
+
+
+# planner(model, task) -> the task ready to decode with others, or None where its op cannot be
+# this time (drums with fills: a fill reads the groove decoded before it)
+Planner = Callable[[GPT, Any], Batchable | None]
+Planned = tuple[int, Batchable]  # a task's index and its plan
 Outcome = list[list[Part]] | Exception
 MAX_ROWS = 32  # candidate rows in one shared forward pass
 LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its shortest
 
 
-def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int, int]:
+def harmonize_plan(model: GPT, task: HarmonizeTask) -> Batchable:
     setup = harmonize_setup(task)
 
     rows = itertools.count()  # the first draw's rows, in order
@@ -220,10 +236,41 @@ def harmonize_plan(model: GPT, task: HarmonizeTask) -> tuple[Plan, Finish, int, 
         parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
         return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
 
-    return setup.plan, finish, setup.voiced, setup.decoded(task.sampling.candidates)
+    return Batchable(setup.plan, finish, setup.voiced, setup.decoded(task.sampling.candidates))
 
 
-PLANNERS: dict[str, Planner] = {"harmonize": harmonize_plan}
+def regions_plan(build: Callable[[Any, int], regions.Rewrite]) -> Planner:
+    """The planner of an op that :func:`regions.runner` runs: the first draw's plans, every
+    candidate decoded (none where the rewrite needs no decoding)."""
+
+    def plan(model: GPT, task: Any) -> Batchable:
+        rewrite = build(task, model.config.block_size)
+        count, seed = task.sampling.candidates, task.sampling.seed
+        plans = rewrite.plans(count, seed)
+        rows = itertools.count()
+
+        def finish(tokens: list[int]) -> list[Part]:
+            row = next(rows)
+            return rewrite.finish(tokens or None, row, seed + row)
+
+        return Batchable(plans or [], finish, 0 if plans else count, count if plans else 0, rewrite.temperature)
+
+    return plan
+
+
+def drums_plan(model: GPT, task: Any) -> Batchable | None:
+    """Drums decode with others when they have no fills (a fill reads the groove before it)."""
+    return None if phrase_fills.phrase_ends(task.bars, task.fills) else regions_plan(drums.build_drums)(model, task)
+
+
+PLANNERS: dict[str, Planner] = {
+    "harmonize": harmonize_plan,
+    "drums": drums_plan,
+    "fill": regions_plan(drums.build_fill),
+    "vary": regions_plan(vary.build),
+    "continue": regions_plan(continuation.build),
+    "restyle": regions_plan(restyle.build),
+}
 
 
 def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Progress] | None = None,
@@ -231,7 +278,9 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
     """Run several tasks, decoding those of batchable ops together in shared forward passes
     (bucketed by plan length); one entry per task: its candidates, or the exception that
     stopped it (:class:`Cancelled`, :class:`ModelUnavailable`, ...). A task gives the same
-    candidates here as through :meth:`run` with the same seed."""
+    candidates here as through :meth:`run` with the same seed (up to float rounding): one
+    whose rows outgrew the context in company (:attr:`DecodeJob.crowded`) is decoded again
+    alone."""
     progress = progress or [None] * len(tasks)
     should_stop = should_stop or [None] * len(tasks)
     outcomes: list[Outcome | None] = [None] * len(tasks)
@@ -239,25 +288,37 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
     for i, task in enumerate(tasks):
         planner = PLANNERS.get(task.op)
         try:
-            if planner is None:
+            ready = None if planner is None else planner(composer.model, task)
+            if ready is None:
                 outcomes[i] = composer.run(task, progress[i], should_stop[i])
+            elif ready.rows == 0:  # nothing to decode
+                outcomes[i] = _finish_many(composer, task, [ready.finish([]) for _ in range(task.sampling.candidates)],
+                                           progress[i], should_stop[i])
             else:
-                planned.append((i, *planner(composer.model, task)))
+                planned.append((i, ready))
         except Exception as exc:  # reported per task; the others go on
             outcomes[i] = exc
-    for bucket in _buckets(planned, tasks):
-        jobs = [DecodeJob(plan, rows, Sampler(temperature=tasks[i].sampling.temperature, seed=tasks[i].sampling.seed),
-                          progress=progress[i], should_stop=should_stop[i], first_row=skip)
-                for i, plan, _, skip, rows in bucket]
+    for bucket in _buckets(planned):
+        jobs = [DecodeJob(ready.plan, ready.rows, Sampler(temperature=tasks[i].sampling.temperature * ready.temperature,
+                                                          seed=tasks[i].sampling.seed),
+                          progress=progress[i], should_stop=should_stop[i], first_row=ready.skip)
+                for i, ready in bucket]
         started = time.perf_counter()
         decoded = decode_many(composer.model, jobs)
         log.debug("%d requests, %d rows decoded together in %.3f s", len(jobs),
                   sum(job.rows for job in jobs), time.perf_counter() - started)
-        for (i, _, finish, skip, rows), tokens in zip(bucket, decoded, strict=True):
-            after = tasks[i].sampling.candidates - skip - rows
+        for (i, ready), job, tokens in zip(bucket, jobs, decoded, strict=True):
+            if job.crowded and not isinstance(tokens, Exception):
+                log.debug("%s request %d outgrew the context in company: decoded again alone", tasks[i].op, i)
+                try:
+                    outcomes[i] = composer.run(tasks[i], progress[i], should_stop[i])
+                except Exception as exc:
+                    outcomes[i] = exc
+                continue
+            after = tasks[i].sampling.candidates - ready.skip - ready.rows
             outcomes[i] = tokens if isinstance(tokens, Exception) else _finish_many(
-                composer, tasks[i], [finish([]) for _ in range(skip)] + [finish(t) for t in tokens]
-                + [finish([]) for _ in range(after)], progress[i], should_stop[i])
+                composer, tasks[i], [ready.finish([]) for _ in range(ready.skip)] + [ready.finish(t) for t in tokens]
+                + [ready.finish([]) for _ in range(after)], progress[i], should_stop[i])
     return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
 
@@ -277,15 +338,15 @@ def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Par
         return exc
 
 
-def _buckets(planned: list[Planned], tasks: list[Task]) -> list[list[Planned]]:
+def _buckets(planned: list[Planned]) -> list[list[Planned]]:
     """Group plans of similar length (at most MAX_ROWS candidate rows each), so short requests
     do not step along with long ones."""
-    order = sorted(planned, key=lambda item: plan_length(item[1]))
+    order = sorted(planned, key=lambda item: plan_length(item[1].plan))
     buckets: list[list[Planned]] = []
     rows = shortest = 0
     for item in order:
-        need = item[4]
-        length = plan_length(item[1])
+        need = item[1].rows
+        length = plan_length(item[1].plan)
         if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest:
             buckets.append([])
             rows, shortest = 0, length

@@ -441,6 +441,10 @@ class DecodeJob:
     progress: Callable[[float], None] | None = None
     should_stop: Callable[[], bool] | None = None
     first_row: int = 0  # the candidate number of the job's first row (its sampler's stream)
+    # Set by decode_many: the job's rows gave up context (a roll or a rebuild) while another
+    # job's rows shared the cache. When that happens is the longest row's and the widest
+    # pass's call, so its tokens may then differ from a decode of the job alone.
+    crowded: bool = False
 
     def plans(self) -> list[Plan]:
         return [self.plan] * self.rows if isinstance(self.plan, Plan) else list(self.plan)
@@ -561,7 +565,13 @@ def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Ca
             chunks.append(chunk)
         cache.forget(forget)
         width = max(len(chunk) for chunk in chunks)
-        if not _make_room(model, cache, width):
+        shift = cache.shift
+        roomy = _make_room(model, cache, width)
+        if not roomy or cache.shift != shift:
+            together = {owner[i] for i in active}
+            for j in together if len(together) > 1 else ():
+                jobs[j].crowded = True
+        if not roomy:
             for k, i in enumerate(active):  # rare: read again without the guesses
                 if states[i].guesses:
                     del chunks[k][states[i].guesses[0].at:]

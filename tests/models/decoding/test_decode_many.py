@@ -13,7 +13,7 @@ from models.net import vocab as V
 from models.net.transformer import GPT, GPTConfig
 from models.ops.harmonize import plan_harmony
 from models.representation import Note, Part
-from models.tasks import HarmonizeTask, Sampling
+from models.tasks import DrumsTask, FillTask, HarmonizeTask, Sampling
 from tests.models.conftest import tiny_gpt
 
 
@@ -63,6 +63,43 @@ def test_run_many_matches_run(composer) -> None:
     empty = HarmonizeTask(melody=Part((), 4.0), sampling=Sampling(seed=1))
     outcomes = composer.run_many([empty, tasks[0]])
     assert isinstance(outcomes[0], ValueError) and outcomes[1] == many[0]
+
+
+def test_every_op_decodes_with_others_as_it_does_alone(composer) -> None:
+    """Drums, fill, vary, continue and restyle share passes with harmonize and each other (drums
+    with fills run alone): each task's candidates are those it gets alone."""
+    from tests.models.test_devices import tasks as one_of_each
+
+    tasks = [*one_of_each(), DrumsTask(4, style="funk", fills=2, sampling=Sampling(2, 1.0, 8)),
+             FillTask(_groove(), intensity=0.8, sampling=Sampling(3, 1.0, 9))]
+    many = composer.run_many(tasks)
+    assert many == [composer.run(task) for task in tasks]
+
+
+def test_jobs_that_outgrow_the_context_together_are_marked(composer) -> None:
+    """Rows that give up context while another job's share the cache are marked crowded (their
+    tokens may differ from a decode alone, so run_many decodes them again alone); short jobs
+    side by side are not."""
+    from models.composer import PLANNERS
+
+    def jobs(bars: list[int]) -> list[DecodeJob]:
+        ready = [PLANNERS["drums"](composer.model, DrumsTask(n, style="funk", sampling=Sampling(1, 1.0, n)))
+                 for n in bars]
+        return [DecodeJob(r.plan, r.rows, Sampler(seed=n)) for r, n in zip(ready, bars, strict=True) if r]
+
+    short, long = jobs([2, 3]), jobs([24, 30])
+    decode_many(composer.model, short)
+    decode_many(composer.model, long)
+    assert [job.crowded for job in short + long] == [False, False, True, True]
+    alone = jobs([30])
+    decode_many(composer.model, alone)
+    assert not alone[0].crowded
+
+
+def _groove() -> Part:
+    notes = [Note(p, bar * 4 + i * 0.5, 0.25, 90) for bar in range(2) for i in range(8)
+             for p in (42, *((36,) if i % 4 == 0 else (38,) if i % 4 == 2 else ()))]
+    return Part(tuple(notes), 8.0, kind="drums")
 
 
 def test_both_decode_paths_give_the_same_tokens(model, monkeypatch: pytest.MonkeyPatch) -> None:
