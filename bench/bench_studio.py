@@ -197,7 +197,11 @@ def main() -> int:
                         help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
     args = parser.parse_args()
     composer, model = load_model(args)
-    print(f"model: {model} on {composer.device}")
+    from models.net import fused_step
+
+    if composer.device == "cpu" and fused_step.available():
+        fused_step.compile_kernels()  # what an engine serves from once its decoding has paused
+    print(f"model: {model} on {composer.device}, {'fused step' if fused_step.ready() else 'numpy step'} on CPU")
     what = Load(args.op, args.bars, args.candidates)
     if hasattr(composer, "run_many"):
         decoding(composer, what)

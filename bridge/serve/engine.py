@@ -134,8 +134,11 @@ class Engine:
         return music_result(parts, composer.name, seed, time.monotonic() - started)
 
     def batchable(self) -> bool:
-        """Whether the loaded model can run several requests in shared forward passes."""
-        return hasattr(self.slot.loaded, "run_many")
+        """Whether the loaded model can run several requests in shared forward passes, and
+        gains by it now (``shares_passes``: not on the CPU's compiled decode step)."""
+        loaded = self.slot.loaded
+        shares = getattr(loaded, "shares_passes", None)
+        return hasattr(loaded, "run_many") and (shares is None or bool(shares()))
 
     def compose_many(self, jobs: list[Job], progress: list[Callable[[float], None]]) -> list[MusicResult | Exception]:
         """Several jobs in shared forward passes (the model's ``run_many``); one result or

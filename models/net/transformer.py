@@ -563,13 +563,20 @@ class GPT(nn.Module):
         pin = self._pin()
         return self._chosen_step() if pin is None else pin[0]
 
-    def _chosen_step(self) -> NumpyStep | None:
-        """:meth:`_serving_step` as the weights and the path stand now."""
+    def _serving_step_kind(self) -> type[NumpyStep] | None:
+        """The kind of CPU step passes run on now (:meth:`_chosen_step`), without building it:
+        None on the torch path."""
         weight = self.wte.weight
         path = self.decode_path
         if path not in ("fused", "numpy") or weight.device.type != "cpu" or weight.dtype != torch.float32:
             return None
-        kind = fused_step.FusedStep if path == "fused" and fused_step.ready() else NumpyStep
+        return fused_step.FusedStep if path == "fused" and fused_step.ready() else NumpyStep
+
+    def _chosen_step(self) -> NumpyStep | None:
+        """:meth:`_serving_step` as the weights and the path stand now."""
+        kind = self._serving_step_kind()
+        if kind is None:
+            return None
         cached = getattr(self, "_step_cache", None)
         key = (kind, *self._versions())
         if cached is None or cached[0] != key:

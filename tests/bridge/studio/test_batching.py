@@ -25,6 +25,8 @@ def tiny_composer(tmp_path_factory: pytest.TempPathFactory):
     stem = Path(tmp_path_factory.mktemp("tiny")) / "model"
     checkpoint.save(GPT(GPTConfig(**asdict(PRESETS["tiny"]))).eval(), stem, {"name": "tiny-batching"})
     composer = load_composer(stem, "cpu")
+    # the numpy step, where batching pays (on the compiled step the engine does not batch)
+    composer.model.decode_path = "numpy"
     torch.set_num_threads(1)
     yield composer
     torch.set_num_threads(threads)
@@ -51,3 +53,20 @@ def test_batching_on_and_off_give_identical_results(start_engine, tiny_composer)
     assert batched.scheduler.batches >= 1 and batched.scheduler.batched >= 2
     assert single.scheduler.batches == 0
     assert with_batches == _results(single.address)
+
+
+def test_on_the_compiled_cpu_step_requests_run_one_at_a_time(start_engine, tiny_composer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request decoded alone on the CPU's compiled step beats one in company (its passes cost
+    per token, and a lone row guesses further ahead), so the engine does not batch there; the
+    results are the same."""
+    fused_step = pytest.importorskip("models.net.fused_step")
+    if not fused_step.available():
+        pytest.skip("numba is not installed: no compiled step")
+    fused_step.compile_kernels()
+    expected = _results(start_engine(composer=tiny_composer, max_batch=1).address)
+    monkeypatch.setattr(tiny_composer.model, "decode_path", "fused")
+    engine = start_engine(composer=tiny_composer, max_batch=8)
+    assert not engine.engine.batchable()
+    assert _results(engine.address) == expected
+    assert engine.scheduler.batches == 0
