@@ -34,6 +34,7 @@ from bridge.client import Client  # noqa: E402
 from bridge.serve.server import running_engine  # noqa: E402
 from bridge.studio import keys  # noqa: E402
 from bridge.studio.relay import running_relay  # noqa: E402
+from models.net import fused_step  # noqa: E402
 from tests.bridge.helpers import melody  # noqa: E402
 
 STYLES = ("chords", "bass", "chorale")
@@ -197,8 +198,6 @@ def main() -> int:
                         help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
     args = parser.parse_args()
     composer, model = load_model(args)
-    from models.net import fused_step
-
     if composer.device == "cpu" and fused_step.available():
         fused_step.compile_kernels()  # what an engine serves from once its decoding has paused
     print(f"model: {model} on {composer.device}, {'fused step' if fused_step.ready() else 'numpy step'} on CPU")

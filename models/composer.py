@@ -254,14 +254,9 @@ def regions_plan(build: Callable[[Any, int], regions.Rewrite]) -> Planner:
     def plan(model: GPT, task: Any) -> Batchable:
         rewrite = build(task, model.config.block_size)
         count, seed = task.sampling.candidates, task.sampling.seed
-        plans = rewrite.plans(count, seed)
-        rows = itertools.count()
-
-        def finish(tokens: list[int]) -> list[Part]:
-            row = next(rows)
-            return rewrite.finish(tokens or None, row, seed + row)
-
-        return Batchable(plans or [], finish, 0 if plans else count, count if plans else 0, rewrite.temperature)
+        plans, finish = rewrite.plans(count, seed), rewrite.finishing(seed)
+        return Batchable(plans or [], lambda tokens: finish(tokens or None), 0 if plans else count,
+                         count if plans else 0, rewrite.temperature)
 
     return plan
 

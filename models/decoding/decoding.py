@@ -567,9 +567,9 @@ def _decode_many(model: GPT, jobs: list[DecodeJob]) -> list[list[list[int]] | Ca
         width = max(len(chunk) for chunk in chunks)
         shift = cache.shift
         roomy = _make_room(model, cache, width)
-        if not roomy or cache.shift != shift:
-            together = {owner[i] for i in active}
-            for j in together if len(together) > 1 else ():
+        together = {owner[i] for i in active}
+        if (not roomy or cache.shift != shift) and len(together) > 1:
+            for j in together:
                 jobs[j].crowded = True
         if not roomy:
             for k, i in enumerate(active):  # rare: read again without the guesses

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from models.net import vocab as V
+from models.net.step import packed_indices
 
 if TYPE_CHECKING:
     from models.net.transformer import GPT, KVCache
@@ -90,7 +91,7 @@ class GraphedPasses:
         self.owner: weakref.ReferenceType[KVCache] | None = None
         self.lock = threading.Lock()
         self.pool = torch.cuda.graph_pool_handle() if self.device.type == "cuda" else None
-        self.versions = model._versions()
+        self.key = model._weights_key()  # the weights' versions the graphs were made for
 
     def takes(self, rows: int, width: int, cache: KVCache) -> bool:
         """Whether a pass of ``rows`` x ``width`` on ``cache`` can run here."""
@@ -119,11 +120,9 @@ class GraphedPasses:
             graph.replay()
             assert graph.out is not None
             logits = graph.out.cpu()  # (B * W, V) float32
-        real = (np.arange(W) < lengths.numpy()[:, None]).reshape(B * W).nonzero()[0]  # packed -> (B, W) flat
         cache.edits += 1
-        cache.row_pos += lengths
-        cache.pos = int(cache.row_pos.max())
-        return logits[torch.from_numpy(real[picks])]
+        self.model._advance(cache, T, lengths)
+        return logits[torch.from_numpy(packed_indices(lengths.numpy(), W)[picks])]
 
     def body(self, ids: torch.Tensor, slots: torch.Tensor, positions: torch.Tensor,
              k_bufs: list[torch.Tensor], v_bufs: list[torch.Tensor]) -> torch.Tensor:

@@ -242,6 +242,12 @@ def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
     return att @ v
 
 
+def packed_indices(lengths: np.ndarray, width: int) -> np.ndarray:
+    """Where the tokens read lie in a (B, ``width``) block of rows padded to that width, row b
+    reading its first ``lengths[b]``: their flat indices, packed in row order."""
+    return (np.arange(width) < lengths[:, None]).reshape(-1).nonzero()[0]
+
+
 def _mask(seen: np.ndarray, slots: int) -> np.ndarray:
     """What attention adds to each score: 0 for the first ``seen`` slots of a query, -inf for
     the rest; ``seen`` (...,) -> (..., slots)."""

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from models.net import fused_step
 from models.net.cuda_graphs import GraphedPasses
-from models.net.step import NumpyStep
+from models.net.step import NumpyStep, packed_indices
 
 LEADS_KEPT = 8  # leads whose keys and values a model keeps (GPT.read_lead): ~1 MB each at 190 tokens
 SHARED_AT_LEAST = 16  # tokens a lead must share with a kept one for their keys and values to be copied
@@ -417,7 +417,7 @@ class GPT(nn.Module):
             assert cache.row_pos is not None
             start = cache.row_pos.numpy()
             at_row = start[:, None] + np.arange(T)  # (B, T)
-            real_np = (np.arange(T) < lengths.numpy()[:, None]).reshape(B * T).nonzero()[0]  # packed -> flat
+            real_np = packed_indices(lengths.numpy(), T)
             end = int(start.max()) + T
             n = len(real_np)
             packing = torch.from_numpy(np.concatenate([at_row.reshape(B * T), real_np, real_np // T,
@@ -590,7 +590,7 @@ class GPT(nn.Module):
         if not self.cuda_graphs or self.wte.weight.device.type != "cuda":
             return None
         cached: GraphedPasses | None = getattr(self, "_graphs", None)
-        if cached is None or cached.versions != self._versions():
+        if cached is None or cached.key != self._weights_key():
             cached = GraphedPasses(self)
             self._graphs = cached
         return cached

@@ -11,6 +11,7 @@ there (a hat over a kept kick). ``generated_notes`` then picks out what the mode
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,17 @@ class Rewrite:
     finish: Callable[[list[int] | None, int, int], list[Part]]
     temperature: float = 1.0  # multiplies the request's temperature
 
+    def finishing(self, seed: int) -> Callable[[list[int] | None], list[Part]]:
+        """:attr:`finish` for the rows of a draw from ``seed``, called in row order (row r's
+        own seed is ``seed + r``)."""
+        rows = itertools.count()
+
+        def finish(tokens: list[int] | None) -> list[Part]:
+            row = next(rows)
+            return self.finish(tokens, row, seed + row)
+
+        return finish
+
 
 def runner(build: Callable[[Any, int], Rewrite]) -> Callable[..., Callable[[int, int], list[list[Part]]]]:
     """A composer runner (models/composer.py) for an op whose task ``build(task, block)`` turns
@@ -69,12 +81,11 @@ def runner(build: Callable[[Any, int], Rewrite]) -> Callable[..., Callable[[int,
         rewrite = build(task, model.config.block_size)
 
         def draw(rows: int, seed: int) -> list[list[Part]]:
-            plans = rewrite.plans(rows, seed)
+            plans, finish = rewrite.plans(rows, seed), rewrite.finishing(seed)
             if plans is None:
-                return [rewrite.finish(None, row, seed + row) for row in range(rows)]
+                return [finish(None) for _ in range(rows)]
             sampler = Sampler(temperature=task.sampling.temperature * rewrite.temperature, seed=seed)
-            tokens = decode(model, plans, rows, sampler, progress=progress, should_stop=should_stop)
-            return [rewrite.finish(t, row, seed + row) for row, t in enumerate(tokens)]
+            return [finish(t) for t in decode(model, plans, rows, sampler, progress=progress, should_stop=should_stop)]
 
         return draw
 

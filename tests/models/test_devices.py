@@ -65,9 +65,10 @@ def tasks() -> list[Task]:
     ]
 
 
-def bfloat16_composer(stem: Path, device: str) -> TransformerComposer:
-    """The model as models/composer.load puts it on a GPU, on ``device``."""
-    model, meta = checkpoint.load(stem, device, torch.bfloat16)
+def torch_path(stem: Path, dtype: torch.dtype = torch.bfloat16, device: str = "cpu") -> TransformerComposer:
+    """The model on the torch path, as models/composer.load serves a GPU (in bfloat16 there),
+    on ``device``."""
+    model, meta = checkpoint.load(stem, device, dtype)
     model.decode_path = "torch"
     return TransformerComposer(model, meta, device)
 
@@ -90,7 +91,7 @@ def assert_valid(task: Task, candidates: list[list[Part]]) -> None:
 
 @pytest.fixture(scope="module")
 def bf16_cpu(tiny_weights: Path) -> TransformerComposer:
-    return bfloat16_composer(tiny_weights, "cpu")
+    return torch_path(tiny_weights)
 
 
 @pytest.mark.parametrize("index", range(len(tasks())), ids=[f"{t.op}-{i}" for i, t in enumerate(tasks())])

@@ -12,17 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.composer import TransformerComposer
 from models.net import checkpoint
 from models.net.cuda_graphs import MAX_ROWS, WIDTHS, GraphedPasses, width_for
 from models.net.transformer import GPT, KVCache
-from tests.models.test_devices import assert_valid, needs_cuda, tasks
-
-
-def torch_path(stem: Path, dtype: torch.dtype = torch.float32, device: str = "cpu") -> TransformerComposer:
-    model, meta = checkpoint.load(stem, device, dtype)
-    model.decode_path = "torch"
-    return TransformerComposer(model, meta, device)
+from tests.models.test_devices import assert_valid, needs_cuda, tasks, torch_path
 
 
 def graphed(monkeypatch: pytest.MonkeyPatch, model: GPT) -> GraphedPasses:
@@ -41,7 +34,7 @@ def test_every_op_decodes_as_the_torch_path_does(tiny_weights: Path, monkeypatch
     """Padding computed, attention over whole rows, a cache's numbers in kept buffers: in
     float32 every request comes out with the torch path's notes, rolls and guided rows
     included."""
-    composer = torch_path(tiny_weights)
+    composer = torch_path(tiny_weights, torch.float32)
     expected = [composer.run(task) for task in tasks()]
     passes = graphed(monkeypatch, composer.model)
     assert [composer.run(task) for task in tasks()] == expected
@@ -50,7 +43,7 @@ def test_every_op_decodes_as_the_torch_path_does(tiny_weights: Path, monkeypatch
 
 def test_every_op_decodes_in_bfloat16(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The GPU's dtype through the same layout (rotations, masks and buffers in bfloat16)."""
-    composer = torch_path(tiny_weights, torch.bfloat16)
+    composer = torch_path(tiny_weights)
     graphed(monkeypatch, composer.model)
     for task in tasks():
         assert_valid(task, composer.run(task))
@@ -60,7 +53,7 @@ def test_a_cache_that_loses_the_buffers_keeps_its_numbers(tiny_weights: Path, mo
     """Two decodes taking turns: each pass adopts the buffers, and the cache that held them
     before gets its own copy back. Both read what the eager path reads, up to the rounding of
     products of other shapes (padding rows)."""
-    model = torch_path(tiny_weights).model
+    model = torch_path(tiny_weights, torch.float32).model
     leads = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 15, 16]]
     steps = [torch.tensor([[20 + i, 21 + i]]) for i in range(6)]
 
@@ -77,7 +70,7 @@ def test_a_cache_that_loses_the_buffers_keeps_its_numbers(tiny_weights: Path, mo
 
 
 def test_shapes_past_the_buffers_run_eagerly(tiny_weights: Path) -> None:
-    model = torch_path(tiny_weights).model
+    model = torch_path(tiny_weights, torch.float32).model
     passes = GraphedPasses(model)
     cache = KVCache(model.config.n_layer, 64)
     assert passes.takes(4, 3, cache)
