@@ -10,6 +10,7 @@
    a local relay forwarding over CURVE, p50/p99.
 
     .venv/bin/python bench/bench_studio.py [--quick] [--preset small] [--device cpu] [--op fill] [--bars 4]
+        [--candidates 4] [--clients 4,16] [--no-relay]
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Load:
             return {"clip": groove(self.bars, accents=i % 256), **common}
         if self.op == "drums":
             return {"bars": self.bars, "style": DRUM_STYLES[i % 3], "tempo": 100.0, **common}
-        return {"clip": melody(self.bars, base=60 + i % 7), "style": STYLES[i % 2], **common}
+        return {"clip": melody(self.bars, base=60 + i % 7), "style": STYLES[i % 3], **common}
 
 
 def load(address: str, clients: int, per_client: int, what: Load) -> tuple[float, list[float]]:
@@ -115,8 +116,15 @@ def decoding(composer: Any, what: Load) -> None:
     (``run_many``, bucketed shared forward passes)."""
     from bridge.protocol import decode_request
     from bridge.serve.convert import request_to_task
+    from models.composer import PLANNERS
 
     print(f"\n0. the model alone: N requests ({what}), run one by one vs run_many")
+    sample = [request_to_task(decode_request(json.dumps({"v": 1, "id": str(i), "op": what.op, **what.request(i)})
+                                             .encode()), i) for i in range(12)]
+    plans = [PLANNERS[task.op](composer.model, task) for task in sample]
+    rows = [task.sampling.candidates if ready is None else ready.rows for task, ready in zip(sample, plans, strict=True)]
+    # rows made without decoding (a harmonize candidate voiced from a chord plan) share no pass
+    print(f"candidate rows the model decodes per request: {statistics.mean(rows):.2f} (of {what.candidates})")
     print("| N | one by one | run_many | speed-up |")
     print("| ---: | ---: | ---: | ---: |")
     for n in (1, 4, 8, 16):
@@ -134,11 +142,11 @@ def decoding(composer: Any, what: Load) -> None:
         print(f"| {n} | {one_by_one:.2f} s | {shared:.2f} s | {one_by_one / shared:.2f}x{same} |", flush=True)
 
 
-def batching(composer: Any, quick: bool, what: Load) -> None:
+def batching(composer: Any, quick: bool, what: Load, counts: list[int]) -> None:
     print(f"\n1. batching: {what}, closed loop")
     print("| clients | requests | batching | req/s | p50 | p99 | mean batch | throughput on/off |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
-    for clients in (1, 4, 16, 64):
+    for clients in counts:
         per_client = max(1, (8 if quick else 24) // clients)
         rates = {}
         for batch in (1, 8):
@@ -196,6 +204,9 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=2, help="bars per request")
     parser.add_argument("--candidates", type=int, default=1,
                         help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
+    parser.add_argument("--clients", default="1,4,16,64", help="client counts for the batching runs (comma-separated)")
+    parser.add_argument("--relay", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure the relay's added latency too")
     args = parser.parse_args()
     composer, model = load_model(args)
     if composer.device == "cpu" and fused_step.available():
@@ -204,8 +215,9 @@ def main() -> int:
     what = Load(args.op, args.bars, args.candidates)
     if hasattr(composer, "run_many"):
         decoding(composer, what)
-    batching(composer, args.quick, what)
-    relay_latency(composer, args.quick)
+    batching(composer, args.quick, what, [int(n) for n in args.clients.split(",")])
+    if args.relay:
+        relay_latency(composer, args.quick)
     return 0
 
 

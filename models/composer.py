@@ -233,6 +233,10 @@ Planned = tuple[int, Batchable]  # a task's index and its plan
 Outcome = list[list[Part]] | Exception
 MAX_ROWS = 32  # candidate rows in one shared forward pass
 LENGTH_SLACK = 1.5  # a bucket's longest plan is at most this many times its shortest
+# A plan shares passes when its estimated length leaves this part of the context free: room for
+# the widest pass of its bucket and for the estimate's error (4-bar drums were estimated at
+# 220-271 tokens and wrote 186-315; a 2-bar chorale 202, and wrote about 150)
+FIT_ROOM = 4
 
 
 def harmonize_plan(model: GPT, task: HarmonizeTask) -> Batchable:
@@ -327,13 +331,19 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
 
 def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Part]], progress: Progress,
                  should_stop: StopCheck) -> Outcome:
-    """Distinct candidates from a batched first draw; redraws (rare) run alone."""
-    runner = RUNNERS[task.op]
-    redraw = runner(composer.model, task, progress, should_stop)
+    """Distinct candidates from a batched first draw; redraws (rare) run alone, their runner
+    set up only then (a harmonize runner plans the chords again: about as long as the rest of
+    a batched request's host work)."""
     draws = iter([first])
+    redraws: list[Draw] = []
 
     def draw(rows: int, seed: int) -> list[list[Part]]:
-        return next(draws, None) or redraw(rows, seed)
+        first_draw = next(draws, None)
+        if first_draw is not None:
+            return first_draw
+        if not redraws:
+            redraws.append(RUNNERS[task.op](composer.model, task, progress, should_stop))
+        return redraws[0](rows, seed)
 
     try:
         return distinct(draw, task.sampling.candidates, task.sampling.seed)
@@ -343,8 +353,9 @@ def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Par
 
 def _buckets(planned: list[Planned], context: int) -> list[list[Planned]]:
     """Group plans of similar length (at most MAX_ROWS candidate rows each), so short requests
-    do not step along with long ones. A plan longer than half the model's ``context`` has a
-    bucket of its own: its rows would likely give up context, which in company means decoding
+    do not step along with long ones. A plan that may not fit the model's ``context`` with a
+    pass's tokens beside it (its estimated length above ``context - context // FIT_ROOM``) has
+    a bucket of its own: its rows would likely give up context, which in company means decoding
     it again alone (:attr:`DecodeJob.crowded`)."""
     order = sorted(planned, key=lambda item: plan_length(item[1].plan))
     buckets: list[list[Planned]] = []
@@ -352,7 +363,7 @@ def _buckets(planned: list[Planned], context: int) -> list[list[Planned]]:
     for item in order:
         need = item[1].rows
         length = plan_length(item[1].plan)
-        if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest or length > context // 2:
+        if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest or length > context - context // FIT_ROOM:
             buckets.append([])
             rows, shortest = 0, length
         buckets[-1].append(item)

@@ -450,11 +450,24 @@ class DecodeJob:
         return [self.plan] * self.rows if isinstance(self.plan, Plan) else list(self.plan)
 
 
+# What a generated span (one track's bar) roughly writes, in tokens: a voice's bar about 24, a
+# drum bar about 60 (many hits, each with its velocity; 4-bar drum requests wrote 186-315 tokens).
+SPAN_TOKENS = 24
+DRUM_SPAN_TOKENS = 60
+
+
 def plan_length(plan: Plan | Sequence[Plan]) -> int:
-    """A rough token count of the whole plan (forced tokens plus ~24 per generated span)."""
+    """A rough token count of the whole plan: its forced tokens and what its generated spans
+    write, about (:data:`SPAN_TOKENS`, :data:`DRUM_SPAN_TOKENS`)."""
     if not isinstance(plan, Plan):
         return max((plan_length(p) for p in plan), default=0)
-    return sum(len(s.forced) + (24 if s.generate else 0) for s in plan.segments)
+    return sum(len(s.forced) + _span_tokens(s.generate) for s in plan.segments)
+
+
+def _span_tokens(span: Constraints | None) -> int:
+    if span is None:
+        return 0
+    return DRUM_SPAN_TOKENS if span.role in V.VELOCITY_ROLES else SPAN_TOKENS
 
 
 @torch.inference_mode()

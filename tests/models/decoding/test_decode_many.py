@@ -65,6 +65,20 @@ def test_run_many_matches_run(composer) -> None:
     assert isinstance(outcomes[0], ValueError) and outcomes[1] == many[0]
 
 
+def test_a_batched_request_is_planned_once(composer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_many plans each request once: the runner that would plan it again is set up only
+    for a redraw (a batched harmonize request used to make its chord plan twice)."""
+    from models import composer as composer_module
+
+    made: list[object] = []
+    setup = composer_module.harmonize_setup
+    monkeypatch.setattr(composer_module, "harmonize_setup", lambda task: made.append(task) or setup(task))
+    tasks = [HarmonizeTask(melody=m, style=style, sampling=Sampling(candidates=1, seed=seed))
+             for m, style, _, seed in REQUESTS]  # one candidate each: never a redraw
+    composer.run_many(tasks)
+    assert len(made) == len(tasks)
+
+
 def test_every_op_decodes_with_others_as_it_does_alone(composer) -> None:
     """Drums, fill, vary, continue and restyle share passes with harmonize and each other (drums
     with fills run alone): each task's candidates are those it gets alone."""
