@@ -22,6 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -125,21 +127,88 @@ def decoding(composer: Any, what: Load) -> None:
     rows = [task.sampling.candidates if ready is None else ready.rows for task, ready in zip(sample, plans, strict=True)]
     # rows made without decoding (a harmonize candidate voiced from a chord plan) share no pass
     print(f"candidate rows the model decodes per request: {statistics.mean(rows):.2f} (of {what.candidates})")
-    print("| N | one by one | run_many | speed-up |")
-    print("| ---: | ---: | ---: | ---: |")
+    # passes: the model's forward passes (a context read counts as one); host: the rest of the
+    # time per request (planning, drawing, constraints, guesses, notes back), which a GPU's
+    # cheap passes leave as what batching cannot share
+    print("| N | one by one | run_many | speed-up | passes (one by one / run_many) "
+          "| host per request (one by one / run_many) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    composer.run(request_to_task(decode_request(json.dumps({"v": 1, "id": "w", "op": what.op, **what.request(999)})
+                                                .encode()), 0))  # a first request's one-off set-up
+    clock = PassClock(composer.model)
     for n in (1, 4, 8, 16):
         tasks = []
         for i in range(n):
             fields = {"v": 1, "id": str(i), "op": what.op, **what.request(i)}
             tasks.append(request_to_task(decode_request(json.dumps(fields).encode()), i))
-        started = time.perf_counter()
-        alone = [composer.run(task) for task in tasks]
-        one_by_one = time.perf_counter() - started
-        started = time.perf_counter()
-        together = composer.run_many(tasks)
-        shared = time.perf_counter() - started
+        with clock.timing() as apart:
+            alone = [composer.run(task) for task in tasks]
+        with clock.timing() as shared:
+            together = composer.run_many(tasks)
         same = "" if together == alone else " (results differ!)"
-        print(f"| {n} | {one_by_one:.2f} s | {shared:.2f} s | {one_by_one / shared:.2f}x{same} |", flush=True)
+        print(f"| {n} | {apart.wall:.2f} s | {shared.wall:.2f} s | {apart.wall / shared.wall:.2f}x{same} "
+              f"| {apart.passes} / {shared.passes} | {apart.host(n) * 1e3:.1f} / {shared.host(n) * 1e3:.1f} ms |",
+              flush=True)
+    clock.close()
+
+
+@dataclass
+class Timed:
+    wall: float = 0.0
+    passes: int = 0
+    in_passes: float = 0.0
+
+    def host(self, requests: int) -> float:
+        return (self.wall - self.in_passes) / requests
+
+
+class PassClock:
+    """Times a model's forward passes (``forward_rows`` and ``read_lead``, the outermost call
+    only; on CUDA waiting for the device inside the pass, as the decoder waits for its logits
+    right after)."""
+
+    TIMED = ("forward_rows", "read_lead")
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.timed: Timed | None = None
+        self._depth = 0
+        self._model = model
+        cuda = next(model.parameters()).is_cuda
+        for name in self.TIMED:
+            bound = getattr(model, name)
+
+            def timed(*args: Any, _bound: Any = bound, **kwargs: Any) -> Any:
+                self._depth += 1
+                started = time.perf_counter()
+                try:
+                    out = _bound(*args, **kwargs)
+                    if cuda:
+                        torch.cuda.synchronize()
+                    return out
+                finally:
+                    self._depth -= 1
+                    if self._depth == 0 and self.timed is not None:
+                        self.timed.passes += 1
+                        self.timed.in_passes += time.perf_counter() - started
+
+            setattr(model, name, timed)
+
+    def close(self) -> None:
+        """The model's own methods back."""
+        for name in self.TIMED:
+            delattr(self._model, name)
+
+    @contextmanager
+    def timing(self) -> Iterator[Timed]:
+        self.timed = timed = Timed()
+        started = time.perf_counter()
+        try:
+            yield timed
+        finally:
+            timed.wall = time.perf_counter() - started
+            self.timed = None
 
 
 def batching(composer: Any, quick: bool, what: Load, counts: list[int]) -> None:
@@ -204,7 +273,8 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=2, help="bars per request")
     parser.add_argument("--candidates", type=int, default=1,
                         help="candidates per request (with more, 8-bar ones are voiced from chord plans)")
-    parser.add_argument("--clients", default="1,4,16,64", help="client counts for the batching runs (comma-separated)")
+    parser.add_argument("--clients", default="1,4,16,64",
+                        help="client counts for the batching runs (comma-separated; empty: no batching runs)")
     parser.add_argument("--relay", action=argparse.BooleanOptionalAction, default=True,
                         help="measure the relay's added latency too")
     args = parser.parse_args()
@@ -215,7 +285,7 @@ def main() -> int:
     what = Load(args.op, args.bars, args.candidates)
     if hasattr(composer, "run_many"):
         decoding(composer, what)
-    batching(composer, args.quick, what, [int(n) for n in args.clients.split(",")])
+    batching(composer, args.quick, what, [int(n) for n in args.clients.split(",") if n])
     if args.relay:
         relay_latency(composer, args.quick)
     return 0

@@ -96,6 +96,23 @@ def test_ready_compiles_in_the_background_at_a_pause(monkeypatch: pytest.MonkeyP
 
 
 @needs_numba
+def test_draws_on_the_torch_path_start_the_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The torch path (a GPU) never asks for the fused step, but its draws run on the host:
+    a draw asks for the kernels, so they compile at a pause there too, and the same draw
+    follows."""
+    from models.decoding.decoding import Sampler
+
+    monkeypatch.setattr(fused_step, "_compiled", threading.Event())
+    monkeypatch.setattr(fused_step, "_compiling", [])
+    monkeypatch.setattr(fused_step, "IDLE_S", 0.3)
+    logits = np.random.default_rng(0).standard_normal(64).astype(np.float32)
+    allowed = list(range(3, 40, 2))
+    before = [Sampler(seed=s).pick(logits, allowed) for s in range(20)]
+    assert fused_step._compiling and fused_step._compiled.wait(timeout=240)
+    assert [Sampler(seed=s).pick(logits, allowed) for s in range(20)] == before
+
+
+@needs_numba
 def test_the_fused_step_equals_the_numpy_step_on_a_tiny_model() -> None:
     compare_on(tiny_gpt(), PASSES, seed=1)
 
