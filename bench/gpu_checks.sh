@@ -12,9 +12,9 @@ status=0
 if [[ "${TESTS:-1}" != 0 ]]; then
     "$python" -m pytest -q -rs tests/models/test_devices.py tests/models/net/test_cuda_graphs.py || status=1
 fi
-# studio loads that decode: a fill, 4 bars of drums, and 2-bar harmonize with 4 candidates (one
-# decoded row each; with 1 candidate it decodes none, and an 8-bar chorale outgrows a shared
-# cache, so it is decoded alone)
+# studio loads that decode: a fill, 4 bars of drums, and 2-bar harmonize with 4 candidates (a
+# chorale's one decoded row, every third request; with 1 candidate nothing is decoded, and an
+# 8-bar chorale outgrows a shared cache, so it is decoded alone)
 studio=(--quick --device cuda --clients 4,16 --no-relay)
 for graphs in ${GRAPHS:-0 1}; do  # decoding passes eagerly, then replayed as CUDA graphs
     echo "DAWBRIDGE_CUDA_GRAPHS=$graphs"

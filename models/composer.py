@@ -63,14 +63,15 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
         # a redraw's rows are all decoded; a first draw's voiced ones (the best plan's voicing
-        # ahead, the alternative plans' after) are made from no tokens
+        # ahead, the alternative plans' after) are made from no tokens, as is every row of a
+        # style voiced from the plan alone (Setup.direct)
         voiced, planned = (setup.voiced, len(setup.alternatives)) if first == 0 else (0, 0)
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
-        rows_decoded = rows - voiced - planned
+        rows_decoded = setup.decoded(rows) if first == 0 else 0 if setup.direct is not None else rows
         tokens = decode(model, setup.plan, rows_decoded, sampler, progress=progress, should_stop=should_stop,
                         first_row=voiced) if rows_decoded > 0 else []
-        parts: list[dict[str, Part]] = ([{}] * voiced + [decode_tokens(t, task.melody.length)[1] for t in tokens]
-                                        + [{}] * planned)
+        decoded = [decode_tokens(t, task.melody.length)[1] for t in tokens]
+        parts: list[dict[str, Part]] = [{}] * voiced + decoded + [{}] * (rows - voiced - len(decoded))
         return [harmonize.finish(setup, p, task.melody, task.style, first + row, task.sampling.seed)
                 for row, p in enumerate(parts)]
 

@@ -99,7 +99,11 @@ class Setup:
 
     def decoded(self, candidates: int) -> int:
         """Rows a first draw of ``candidates`` decodes: those between the voiced one and the
-        alternative plans (which, like it, :func:`finish` makes from no tokens)."""
+        alternative plans (which, like it, :func:`finish` makes from no tokens); none where every
+        part is voiced from the plan (``direct``: its plan holds nothing to write, and
+        :func:`finish` would set aside what the model read)."""
+        if self.direct is not None:
+            return 0
         return max(0, candidates - self.voiced - len(self.alternatives))
 
     def alternative(self, candidate: int) -> Voicing | None:
