@@ -76,6 +76,14 @@ class Load:
     def __str__(self) -> str:
         return f"{self.op}, {self.bars} bars, {self.candidates} candidate{'s' * (self.candidates > 1)}"
 
+    def task(self, i: int) -> Any:
+        """Request number ``i`` as the engine hands it to the model (``request_to_task``)."""
+        from bridge.protocol import decode_request
+        from bridge.serve.convert import request_to_task
+
+        fields = {"v": 1, "id": str(i), "op": self.op, **self.request(i)}
+        return request_to_task(decode_request(json.dumps(fields).encode()), i)
+
     def request(self, i: int) -> dict[str, Any]:
         """Request number ``i``'s fields: each its own clip (or style) and seed."""
         common = {"candidates": self.candidates, "seed": i}
@@ -116,13 +124,10 @@ def pct(values: list[float], q: float) -> float:
 def decoding(composer: Any, what: Load) -> None:
     """The model alone, no transport: N requests one after another (``run``) vs together
     (``run_many``, bucketed shared forward passes)."""
-    from bridge.protocol import decode_request
-    from bridge.serve.convert import request_to_task
     from models.composer import PLANNERS
 
     print(f"\n0. the model alone: N requests ({what}), run one by one vs run_many")
-    sample = [request_to_task(decode_request(json.dumps({"v": 1, "id": str(i), "op": what.op, **what.request(i)})
-                                             .encode()), i) for i in range(12)]
+    sample = [what.task(i) for i in range(12)]
     plans = [PLANNERS[task.op](composer.model, task) for task in sample]
     rows = [task.sampling.candidates if ready is None else ready.rows for task, ready in zip(sample, plans, strict=True)]
     # rows made without decoding (a harmonize candidate voiced from a chord plan) share no pass
@@ -133,14 +138,10 @@ def decoding(composer: Any, what: Load) -> None:
     print("| N | one by one | run_many | speed-up | passes (one by one / run_many) "
           "| host per request (one by one / run_many) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    composer.run(request_to_task(decode_request(json.dumps({"v": 1, "id": "w", "op": what.op, **what.request(999)})
-                                                .encode()), 0))  # a first request's one-off set-up
+    composer.run(what.task(999))  # a first request's one-off set-up
     clock = PassClock(composer.model)
     for n in (1, 4, 8, 16):
-        tasks = []
-        for i in range(n):
-            fields = {"v": 1, "id": str(i), "op": what.op, **what.request(i)}
-            tasks.append(request_to_task(decode_request(json.dumps(fields).encode()), i))
+        tasks = [what.task(i) for i in range(n)]
         with clock.timing() as apart:
             alone = [composer.run(task) for task in tasks]
         with clock.timing() as shared:
@@ -281,7 +282,8 @@ def main() -> int:
     composer, model = load_model(args)
     if composer.device == "cpu" and fused_step.available():
         fused_step.compile_kernels()  # what an engine serves from once its decoding has paused
-    print(f"model: {model} on {composer.device}, {'fused step' if fused_step.ready() else 'numpy step'} on CPU")
+    step = f", {'fused' if fused_step.ready() else 'numpy'} step" if composer.device == "cpu" else ""
+    print(f"model: {model} on {composer.device}{step}")
     what = Load(args.op, args.bars, args.candidates)
     if hasattr(composer, "run_many"):
         decoding(composer, what)

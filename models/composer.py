@@ -7,6 +7,7 @@ composer adds what every op shares: device, timing, and candidates that differ f
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
@@ -62,20 +63,26 @@ def harmonize_runner(model: GPT, task: HarmonizeTask, progress: Progress, should
         # a voiced plan's variants follow from the draw (the first draw's rows are 0, 1, ...,
         # a redraw's go on after them), so a batched first draw gives the same ones
         first = (seed - task.sampling.seed) // REDRAW_STRIDE * task.sampling.candidates
-        # a redraw's rows are all decoded; a first draw's voiced ones (the best plan's voicing
-        # ahead, the alternative plans' after) are made from no tokens, as is every row of a
-        # style voiced from the plan alone (Setup.direct)
-        voiced, planned = (setup.voiced, len(setup.alternatives)) if first == 0 else (0, 0)
+        ready = Batchable(setup.plan, harmonize_finishing(setup, task, first), setup.voiced if first == 0 else 0,
+                          setup.decoded(rows, first_draw=first == 0))
         sampler = Sampler(temperature=task.sampling.temperature, seed=seed)
-        rows_decoded = setup.decoded(rows) if first == 0 else 0 if setup.direct is not None else rows
-        tokens = decode(model, setup.plan, rows_decoded, sampler, progress=progress, should_stop=should_stop,
-                        first_row=voiced) if rows_decoded > 0 else []
-        decoded = [decode_tokens(t, task.melody.length)[1] for t in tokens]
-        parts: list[dict[str, Part]] = [{}] * voiced + decoded + [{}] * (rows - voiced - len(decoded))
-        return [harmonize.finish(setup, p, task.melody, task.style, first + row, task.sampling.seed)
-                for row, p in enumerate(parts)]
+        tokens = decode(model, setup.plan, ready.rows, sampler, progress=progress, should_stop=should_stop,
+                        first_row=ready.skip) if ready.rows else []
+        return ready.candidates(tokens, rows)
 
     return draw
+
+
+def harmonize_finishing(setup: harmonize.Setup, task: HarmonizeTask, first: int) -> Finish:
+    """:func:`harmonize.finish` for a draw's candidates, called in row order, numbered from
+    ``first``; a candidate of no tokens is voiced from the plan."""
+    rows = itertools.count(first)
+
+    def finish(tokens: list[int]) -> list[Part]:
+        parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
+        return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
+
+    return finish
 
 
 def harmonize_setup(task: HarmonizeTask) -> harmonize.Setup:
@@ -127,9 +134,9 @@ class TransformerComposer:
     def shares_passes(self) -> bool:
         """Whether requests decoded together (:meth:`run_many`) take less time than one after
         another: on a GPU, where a pass of many rows costs about what one row's does, and on
-        the CPU's numpy step (1.5-1.9x for 4-16 requests); not once the CPU's compiled step
-        serves, whose passes cost per token and whose lone rows guess further ahead (0.5-0.6x
-        for 4-16 two-bar harmonize requests, 0.7-0.95x for fills)."""
+        the CPU's numpy step (1.4-1.7x for 4-16 fills); not once the CPU's compiled step
+        serves, whose passes cost per token and whose lone rows guess further ahead (0.6-1.0x
+        for 4-16 fills, 0.9-1.2x for 2-bar harmonize requests of 4 candidates)."""
         return self.model._serving_step_kind() is not fused_step.FusedStep
 
     def run_many(self, tasks: list[Task], progress: list[Progress] | None = None,
@@ -226,6 +233,11 @@ class Batchable:
     rows: int
     temperature: float = 1.0
 
+    def candidates(self, tokens: list[list[int]], count: int) -> list[list[Part]]:
+        """The draw's ``count`` candidates in order, from the decoded rows' ``tokens``."""
+        return ([self.finish([]) for _ in range(self.skip)] + [self.finish(t) for t in tokens]
+                + [self.finish([]) for _ in range(count - self.skip - len(tokens))])
+
 
 # planner(model, task) -> the task ready to decode with others, or None where its op cannot be
 # this time (drums with fills: a fill reads the groove decoded before it)
@@ -242,14 +254,8 @@ FIT_ROOM = 4
 
 def harmonize_plan(model: GPT, task: HarmonizeTask) -> Batchable:
     setup = harmonize_setup(task)
-
-    rows = itertools.count()  # the first draw's rows, in order
-
-    def finish(tokens: list[int]) -> list[Part]:  # no tokens: a candidate voiced from the plan
-        parts = decode_tokens(tokens, task.melody.length)[1] if tokens else {}
-        return harmonize.finish(setup, parts, task.melody, task.style, next(rows), task.sampling.seed)
-
-    return Batchable(setup.plan, finish, setup.voiced, setup.decoded(task.sampling.candidates))
+    return Batchable(setup.plan, harmonize_finishing(setup, task, 0), setup.voiced,
+                     setup.decoded(task.sampling.candidates))
 
 
 def regions_plan(build: Callable[[Any, int], regions.Rewrite]) -> Planner:
@@ -260,8 +266,9 @@ def regions_plan(build: Callable[[Any, int], regions.Rewrite]) -> Planner:
         rewrite = build(task, model.config.block_size)
         count, seed = task.sampling.candidates, task.sampling.seed
         plans, finish = rewrite.plans(count, seed), rewrite.finishing(seed)
-        return Batchable(plans or [], lambda tokens: finish(tokens or None), 0 if plans else count,
-                         count if plans else 0, rewrite.temperature)
+        if plans is None:
+            return Batchable([], lambda _: finish(None), count, 0, rewrite.temperature)
+        return Batchable(plans, finish, 0, count, rewrite.temperature)
 
     return plan
 
@@ -300,7 +307,7 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
             if ready is None:
                 outcomes[i] = composer.run(task, progress[i], should_stop[i])
             elif ready.rows == 0:  # nothing to decode
-                outcomes[i] = _finish_many(composer, task, [ready.finish([]) for _ in range(task.sampling.candidates)],
+                outcomes[i] = _finish_many(composer, task, ready.candidates([], task.sampling.candidates),
                                            progress[i], should_stop[i])
             else:
                 planned.append((i, ready))
@@ -323,10 +330,8 @@ def run_many(composer: TransformerComposer, tasks: list[Task], progress: list[Pr
                 except Exception as exc:
                     outcomes[i] = exc
                 continue
-            after = tasks[i].sampling.candidates - ready.skip - ready.rows
             outcomes[i] = tokens if isinstance(tokens, Exception) else _finish_many(
-                composer, tasks[i], [ready.finish([]) for _ in range(ready.skip)] + [ready.finish(t) for t in tokens]
-                + [ready.finish([]) for _ in range(after)], progress[i], should_stop[i])
+                composer, tasks[i], ready.candidates(tokens, tasks[i].sampling.candidates), progress[i], should_stop[i])
     return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
 
@@ -336,15 +341,13 @@ def _finish_many(composer: TransformerComposer, task: Task, first: list[list[Par
     set up only then (a harmonize runner plans the chords again: about as long as the rest of
     a batched request's host work)."""
     draws = iter([first])
-    redraws: list[Draw] = []
+
+    @functools.cache
+    def redraw() -> Draw:
+        return RUNNERS[task.op](composer.model, task, progress, should_stop)
 
     def draw(rows: int, seed: int) -> list[list[Part]]:
-        first_draw = next(draws, None)
-        if first_draw is not None:
-            return first_draw
-        if not redraws:
-            redraws.append(RUNNERS[task.op](composer.model, task, progress, should_stop))
-        return redraws[0](rows, seed)
+        return next(draws, None) or redraw()(rows, seed)
 
     try:
         return distinct(draw, task.sampling.candidates, task.sampling.seed)
@@ -358,13 +361,12 @@ def _buckets(planned: list[Planned], context: int) -> list[list[Planned]]:
     pass's tokens beside it (its estimated length above ``context - context // FIT_ROOM``) has
     a bucket of its own: its rows would likely give up context, which in company means decoding
     it again alone (:attr:`DecodeJob.crowded`)."""
-    order = sorted(planned, key=lambda item: plan_length(item[1].plan))
+    fits = context - context // FIT_ROOM
     buckets: list[list[Planned]] = []
     rows = shortest = 0
-    for item in order:
+    for length, item in sorted(((plan_length(item[1].plan), item) for item in planned), key=lambda pair: pair[0]):
         need = item[1].rows
-        length = plan_length(item[1].plan)
-        if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest or length > context - context // FIT_ROOM:
+        if not buckets or rows + need > MAX_ROWS or length > LENGTH_SLACK * shortest or length > fits:
             buckets.append([])
             rows, shortest = 0, length
         buckets[-1].append(item)

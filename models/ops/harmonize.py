@@ -97,13 +97,15 @@ class Setup:
         """Candidates from the best plan: its voicing, and for a decoded chorale the model's."""
         return 1 + self.voiced
 
-    def decoded(self, candidates: int) -> int:
-        """Rows a first draw of ``candidates`` decodes: those between the voiced one and the
-        alternative plans (which, like it, :func:`finish` makes from no tokens); none where every
-        part is voiced from the plan (``direct``: its plan holds nothing to write, and
-        :func:`finish` would set aside what the model read)."""
+    def decoded(self, candidates: int, first_draw: bool = True) -> int:
+        """Rows a draw of ``candidates`` decodes: in a first draw those between the voiced one
+        and the alternative plans (which, like it, :func:`finish` makes from no tokens), in a
+        redraw every one; none where every part is voiced from the plan (``direct``: its plan
+        holds nothing to write, and :func:`finish` would set aside what the model read)."""
         if self.direct is not None:
             return 0
+        if not first_draw:
+            return candidates
         return max(0, candidates - self.voiced - len(self.alternatives))
 
     def alternative(self, candidate: int) -> Voicing | None:
